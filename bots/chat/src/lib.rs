@@ -1,0 +1,269 @@
+//! The neutral chat protocol shared by parley's core and its platform adapters.
+//!
+//! An adapter is a translator and nothing more: it turns a platform event into an
+//! [`Inbound`], hands it to the [`Core`], and turns each [`Delivery`] that the core asks it
+//! to make back into a platform call. No business rule lives in an adapter.
+//!
+//! ```
+//! use chat::{Conversation, Inbound, Platform, Roles, Sender};
+//!
+//! let inbound = Inbound {
+//!     platform: Platform::Console,
+//!     event_id: "console-1".into(),
+//!     sender: Sender { id: "alice".into(), roles: Roles::default() },
+//!     conversation: Conversation::Direct { address: "alice".into() },
+//!     text: "!topics".into(),
+//!     reply_to: None,
+//! };
+//! assert_eq!(inbound.platform.as_str(), "console");
+//! ```
+//!
+//! This crate does no I/O. It is deliberately tiny so that every adapter can depend on it
+//! without pulling in the core.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A chat platform that parley can speak on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Platform {
+    /// The local terminal adapter (`parley console`).
+    Console,
+    /// Matrix (Element and other clients).
+    Matrix,
+    /// Discord.
+    Discord,
+}
+
+impl Platform {
+    /// Every platform, in a stable order.
+    pub const ALL: [Platform; 3] = [Platform::Console, Platform::Matrix, Platform::Discord];
+
+    /// The stable lower-case name used in storage and configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Console => "console",
+            Platform::Matrix => "matrix",
+            Platform::Discord => "discord",
+        }
+    }
+
+    /// Parses the name produced by [`Platform::as_str`].
+    pub fn parse(name: &str) -> Option<Platform> {
+        Platform::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the adapter's role mapping says about the sender. The core trusts these flags only
+/// for messages that arrive in the room the role belongs to (see [`Conversation`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Roles {
+    /// The sender may use moderator commands.
+    pub moderator: bool,
+    /// The sender may use commissioner commands.
+    pub commissioner: bool,
+}
+
+/// Who sent a message. The core never stores or logs `id` in clear: it keys the
+/// participant with an HMAC of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sender {
+    /// The platform's user id (Matrix user id, Discord snowflake, console name).
+    pub id: String,
+    /// Roles granted by the adapter's role mapping.
+    pub roles: Roles,
+}
+
+impl fmt::Debug for Sender {
+    // Deliberately hides the id so that a stray `{:?}` cannot leak it into a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").field("id", &"<hidden>").field("roles", &self.roles).finish()
+    }
+}
+
+/// Where a message was received.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Conversation {
+    /// A direct conversation with the bot. `address` is what the adapter needs to write
+    /// back (a Matrix DM room id, a Discord DM channel id, a console name). The core stores
+    /// it only encrypted.
+    Direct {
+        /// Platform address of the DM.
+        address: String,
+    },
+    /// The private moderators room of this platform.
+    Moderators,
+    /// The private commissioners room of this platform.
+    Commissioners,
+    /// The public discussion room (messages there are ignored except by adapters that
+    /// want to answer with a hint to use a DM).
+    Public,
+}
+
+impl fmt::Debug for Conversation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conversation::Direct { .. } => f.write_str("Direct(<hidden>)"),
+            Conversation::Moderators => f.write_str("Moderators"),
+            Conversation::Commissioners => f.write_str("Commissioners"),
+            Conversation::Public => f.write_str("Public"),
+        }
+    }
+}
+
+/// A message received by an adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// The platform it came from.
+    pub platform: Platform,
+    /// The platform's id for this event; the core deduplicates on `(platform, event_id)`.
+    pub event_id: String,
+    /// Who sent it.
+    pub sender: Sender,
+    /// Where it was sent.
+    pub conversation: Conversation,
+    /// The text as typed.
+    pub text: String,
+    /// The platform message id this message replies to, when the platform says so.
+    pub reply_to: Option<String>,
+}
+
+/// Where an outbound message goes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A participant's (or staff member's) direct conversation.
+    Direct {
+        /// The platform address given in [`Conversation::Direct`].
+        address: String,
+    },
+    /// The public thread of a discussion on this platform.
+    Thread {
+        /// The discussion's slug.
+        slug: String,
+        /// The platform message id of the thread's root, once the root was delivered.
+        /// `None` only for [`Action::OpenThread`].
+        root: Option<String>,
+    },
+    /// The moderators room.
+    Moderators,
+    /// The commissioners room.
+    Commissioners,
+}
+
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Destination::Direct { .. } => f.write_str("Direct(<hidden>)"),
+            Destination::Thread { slug, root } => {
+                f.debug_struct("Thread").field("slug", slug).field("root", root).finish()
+            }
+            Destination::Moderators => f.write_str("Moderators"),
+            Destination::Commissioners => f.write_str("Commissioners"),
+        }
+    }
+}
+
+/// What the adapter is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send `text` as a new message.
+    Send,
+    /// Start the public thread of a discussion: `text` is the root message (title and
+    /// prompt). The platform message id reported back becomes the thread's root.
+    OpenThread,
+    /// Remove (redact, delete) an earlier message of the bot's.
+    Remove {
+        /// The platform message id to remove.
+        message_id: String,
+    },
+}
+
+/// A message that the core asks an adapter to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    /// Where it goes.
+    pub destination: Destination,
+    /// Plain text. Participant text inside it is already redacted; adapters must still
+    /// escape it for their markup and disable mentions and link previews.
+    pub text: String,
+    /// The platform message id of the message this one answers (an in-thread reply).
+    pub reply_to: Option<String>,
+    /// What to do.
+    pub action: Action,
+}
+
+/// Identifies one delivery in the core's outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeliveryId(pub i64);
+
+/// One pending delivery handed to an adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Report the outcome with this id.
+    pub id: DeliveryId,
+    /// The message.
+    pub outbound: Outbound,
+}
+
+/// How a delivery attempt ended, reported back to the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered; the platform's id for the new message, when there is one.
+    Delivered {
+        /// Platform message id, recorded so that replies and removals can refer to it.
+        message_id: Option<String>,
+    },
+    /// Not delivered this time; the core retries with back-off, or after `retry_after`
+    /// when the platform said how long to wait.
+    Failed {
+        /// The platform's requested wait, if any.
+        retry_after: Option<Duration>,
+    },
+}
+
+/// The core as an adapter sees it.
+#[async_trait::async_trait]
+pub trait Core: Send + Sync {
+    /// Handles one inbound message. Never fails from the adapter's point of view: the core
+    /// logs its own errors and answers the participant in plain language.
+    async fn handle(&self, inbound: Inbound);
+
+    /// Deliveries due now for `platform`, oldest first, at most `limit`.
+    async fn due(&self, platform: Platform, limit: usize) -> Vec<Delivery>;
+
+    /// Reports how a delivery went.
+    async fn report(&self, id: DeliveryId, outcome: Outcome);
+
+    /// Notified whenever new deliveries are queued, so adapters need not poll quickly.
+    fn wakeup(&self) -> Arc<tokio::sync::Notify>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_names_round_trip() {
+        for p in Platform::ALL {
+            assert_eq!(Platform::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Platform::parse("irc"), None);
+    }
+
+    #[test]
+    fn debug_output_hides_identities() {
+        let sender = Sender { id: "@alice:example.org".into(), roles: Roles::default() };
+        let conv = Conversation::Direct { address: "!dm:example.org".into() };
+        let dest = Destination::Direct { address: "!dm:example.org".into() };
+        let all = format!("{sender:?} {conv:?} {dest:?}");
+        assert!(!all.contains("alice"));
+        assert!(!all.contains("!dm"));
+    }
+}

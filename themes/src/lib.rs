@@ -1,0 +1,1 @@
+//! Pure theme and sentiment analysis for parley's commissioners.
