@@ -1,0 +1,277 @@
+//! The TOML configuration: one file, with a bundled commented example as the default.
+//!
+//! Environment variables win over the file for secrets and connection settings
+//! (`PARLEY_SECRET`, `PARLEY_SECRET_FILE`, `DATABASE_URL`, `PARLEY_MATRIX_*`).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The example configuration shipped inside the binary.
+pub const EXAMPLE: &str = include_str!("../config/example.toml");
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Bot behaviour.
+    #[serde(default)]
+    pub bot: BotConfig,
+    /// Where data lives.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// Outbox delivery.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    /// The local console adapter.
+    #[serde(default)]
+    pub console: ConsoleConfig,
+    /// Discussions seeded at first start.
+    #[serde(default)]
+    pub discussions: Vec<DiscussionConfig>,
+    /// Surveys commissioners can push.
+    #[serde(default)]
+    pub surveys: Vec<SurveyConfig>,
+    /// The Matrix adapter, when configured (see `parley run`).
+    #[serde(default)]
+    pub matrix: Option<toml::Table>,
+    /// Where this configuration came from, for messages.
+    #[serde(skip)]
+    pub source: String,
+}
+
+/// `[bot]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BotConfig {
+    /// What starts a command.
+    pub command_prefix: String,
+    /// Longest post in characters.
+    pub max_post_chars: usize,
+    /// Shown the first time a participant joins a discussion.
+    pub privacy_notice: String,
+}
+
+impl Default for BotConfig {
+    fn default() -> Self {
+        BotConfig {
+            command_prefix: "!".into(),
+            max_post_chars: 2000,
+            privacy_notice: "parley is anonymous: others see only a made-up name that differs in \
+                             every discussion. Please don't include personal details. Send !forget \
+                             at any time to erase your contact details."
+                .into(),
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// The data folder (SQLite database, generated secret, adapter state).
+    pub data_dir: Option<PathBuf>,
+    /// A database URL; defaults to `sqlite://<data_dir>/parley.db`.
+    pub database_url: Option<String>,
+    /// A file holding the secret.
+    pub secret_file: Option<PathBuf>,
+}
+
+/// `[delivery]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// First retry delay.
+    pub initial_backoff_secs: u64,
+    /// Longest retry delay.
+    pub max_backoff_secs: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig { initial_backoff_secs: 2, max_backoff_secs: 300 }
+    }
+}
+
+/// `[console]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Console names acting in the moderators' room.
+    pub moderators: Vec<String>,
+    /// Console names acting in the commissioners' room.
+    pub commissioners: Vec<String>,
+}
+
+/// `[[discussions]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscussionConfig {
+    /// Short name used in commands, e.g. `gp-access`.
+    pub slug: String,
+    /// Title shown in `!topics` and at the top of the thread.
+    pub title: String,
+    /// The question put to participants.
+    pub prompt: String,
+}
+
+/// `[[surveys]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyConfig {
+    /// Short name used in `!push`.
+    pub id: String,
+    /// Title shown to participants.
+    pub title: String,
+    /// The questions, in order.
+    pub questions: Vec<SurveyQuestion>,
+}
+
+/// `[[surveys.questions]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyQuestion {
+    /// The question.
+    pub text: String,
+    /// Choices; free text when empty.
+    #[serde(default)]
+    pub choices: Vec<String>,
+}
+
+impl Config {
+    /// Loads the file at `path`, or the bundled example when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        match path {
+            None => Config::parse(EXAMPLE, "the bundled example configuration"),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+                    source_name: path.display().to_string(),
+                    message: format!("cannot read the file: {e}"),
+                })?;
+                Config::parse(&text, &path.display().to_string())
+            }
+        }
+    }
+
+    /// Parses and validates configuration text; `source_name` names it in errors.
+    pub fn parse(text: &str, source_name: &str) -> Result<Config> {
+        let mut config: Config = toml::from_str(text).map_err(|e| Error::Config {
+            source_name: source_name.to_string(),
+            message: describe_toml_error(&e),
+        })?;
+        config.source = source_name.to_string();
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let fail = |message: String| Error::Config { source_name: self.source.clone(), message };
+        if self.bot.command_prefix.trim().is_empty() || self.bot.command_prefix.chars().count() > 3 {
+            return Err(fail("`bot.command_prefix` must be one to three characters, such as \"!\"".into()));
+        }
+        if self.bot.max_post_chars == 0 || self.bot.max_post_chars > 40_000 {
+            return Err(fail("`bot.max_post_chars` must be between 1 and 40000".into()));
+        }
+        if self.delivery.initial_backoff_secs == 0
+            || self.delivery.max_backoff_secs < self.delivery.initial_backoff_secs
+        {
+            return Err(fail(
+                "`delivery.initial_backoff_secs` must be at least 1 and not above `delivery.max_backoff_secs`".into(),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (i, d) in self.discussions.iter().enumerate() {
+            if let Err(why) = check_slug(&d.slug) {
+                return Err(fail(format!("`discussions[{i}].slug` = {:?}: {why}", d.slug)));
+            }
+            if !seen.insert(d.slug.as_str()) {
+                return Err(fail(format!("`discussions[{i}].slug`: the slug {:?} is used twice", d.slug)));
+            }
+            if d.title.trim().is_empty() {
+                return Err(fail(format!("`discussions[{i}].title` must not be empty")));
+            }
+            if d.prompt.trim().is_empty() {
+                return Err(fail(format!("`discussions[{i}].prompt` must not be empty")));
+            }
+        }
+        let mut seen = HashSet::new();
+        for (i, s) in self.surveys.iter().enumerate() {
+            if let Err(why) = check_slug(&s.id) {
+                return Err(fail(format!("`surveys[{i}].id` = {:?}: {why}", s.id)));
+            }
+            if !seen.insert(s.id.as_str()) {
+                return Err(fail(format!("`surveys[{i}].id`: the id {:?} is used twice", s.id)));
+            }
+            if s.questions.is_empty() {
+                return Err(fail(format!("`surveys[{i}].questions` must have at least one question")));
+            }
+            for (j, q) in s.questions.iter().enumerate() {
+                if q.text.trim().is_empty() {
+                    return Err(fail(format!("`surveys[{i}].questions[{j}].text` must not be empty")));
+                }
+            }
+        }
+        for name in self.console.moderators.iter().chain(&self.console.commissioners) {
+            if name.trim().is_empty() || name.contains(':') {
+                return Err(fail("`console.moderators` and `console.commissioners` hold plain names without ':'".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a discussion slug: lower-case letters, digits and dashes, 2 to 40 characters.
+pub fn check_slug(slug: &str) -> std::result::Result<(), &'static str> {
+    let ok_chars = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if slug.len() < 2 || slug.len() > 40 {
+        Err("a slug must be 2 to 40 characters long")
+    } else if !ok_chars || slug.starts_with('-') || slug.ends_with('-') {
+        Err("a slug uses only lower-case letters, digits and dashes, like gp-access")
+    } else {
+        Ok(())
+    }
+}
+
+fn describe_toml_error(e: &toml::de::Error) -> String {
+    // toml's message names the key ("unknown field `titel`, expected ...") and the line.
+    let msg = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => format!("{msg} (at byte {} of the file)", span.start),
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn bundled_example_is_valid_and_has_the_contract_discussions() {
+        let c = Config::load(None).unwrap();
+        let slugs: Vec<_> = c.discussions.iter().map(|d| d.slug.as_str()).collect();
+        assert!(slugs.contains(&"gp-access") && slugs.contains(&"urgent-care"));
+        assert_eq!(c.console.moderators, vec!["mod1"]);
+        assert_eq!(c.console.commissioners, vec!["comm1"]);
+        assert!(!c.surveys.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Config::parse("[bot]\nmax_post_chars = 0\n", "t").unwrap_err().to_string();
+        assert!(e.contains("bot.max_post_chars"), "{e}");
+        let e = Config::parse("[[discussions]]\nslug = \"GP Access\"\ntitle = \"x\"\nprompt = \"y\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("discussions[0].slug"), "{e}");
+        let e = Config::parse("[[discussions]]\nslug = \"gp\"\ntitel = \"x\"\nprompt = \"y\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("titel"), "{e}");
+        let e = Config::parse("[bot\n", "t").unwrap_err().to_string();
+        assert!(e.contains("t:"), "{e}");
+    }
+}

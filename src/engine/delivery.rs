@@ -1,0 +1,127 @@
+//! The engine as adapters see it: the outbox drained through [`chat::Core`], with
+//! exponential back-off for failed deliveries.
+
+use std::sync::Arc;
+
+use chat::{Action, Delivery, DeliveryId, Destination, Inbound, Outbound, Outcome, Platform};
+use tokio::sync::Notify;
+
+use super::Engine;
+use crate::error::Result;
+use crate::store::DueRow;
+
+impl Engine {
+    /// Deliveries due now for `platform`.
+    pub async fn due_deliveries(&self, platform: Platform, limit: usize) -> Result<Vec<Delivery>> {
+        let now = self.clock.now_ms();
+        let rows = self.store.due(platform, now, limit).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = row.id;
+            match self.to_delivery(row) {
+                Ok(Some(d)) => out.push(d),
+                // Nothing to do on this platform (e.g. removing a message never sent there).
+                Ok(None) => self.store.mark_delivered(id, None, now).await?,
+                Err(e) => {
+                    // Undecryptable address: retrying cannot help; keep the row for inspection.
+                    tracing::error!(outbox = id, error = %e, "outbox row cannot be delivered");
+                    self.store.mark_failed(id, i64::MAX / 2).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn to_delivery(&self, row: DueRow) -> Result<Option<Delivery>> {
+        let destination = match row.dest_kind.as_str() {
+            "direct" => Destination::Direct {
+                address: self.identity.open(row.sealed_address.as_deref().unwrap_or_default())?,
+            },
+            "thread" => Destination::Thread { slug: row.slug.unwrap_or_default(), root: row.root },
+            "moderators" => Destination::Moderators,
+            "commissioners" => Destination::Commissioners,
+            other => return Err(crate::error::Error::Inconsistent(format!("outbox destination {other:?}"))),
+        };
+        let action = match row.action.as_str() {
+            "send" => Action::Send,
+            "open_thread" => Action::OpenThread,
+            "remove" => match row.remove_message {
+                Some(message_id) => Action::Remove { message_id },
+                None => return Ok(None),
+            },
+            other => return Err(crate::error::Error::Inconsistent(format!("outbox action {other:?}"))),
+        };
+        Ok(Some(Delivery {
+            id: DeliveryId(row.id),
+            outbound: Outbound { destination, text: row.body, reply_to: row.reply_to_message, action },
+        }))
+    }
+
+    /// Records how a delivery went.
+    pub async fn report_outcome(&self, id: DeliveryId, outcome: Outcome) -> Result<()> {
+        let now = self.clock.now_ms();
+        match outcome {
+            Outcome::Delivered { message_id } => {
+                self.store.mark_delivered(id.0, message_id.as_deref(), now).await?;
+                // A delivered thread root can unblock posts waiting for it.
+                self.wakeup.notify_waiters();
+            }
+            Outcome::Failed { retry_after } => {
+                let attempts = self.store.attempts(id.0).await?;
+                let delay = match retry_after {
+                    Some(d) => d.as_millis() as i64,
+                    None => backoff(attempts, self.settings.initial_backoff_ms, self.settings.max_backoff_ms),
+                };
+                self.store.mark_failed(id.0, now + delay).await?;
+                tracing::warn!(outbox = id.0, attempts = attempts + 1, delay_ms = delay, "delivery failed; will retry");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Exponential back-off: `initial × 2^attempts`, capped at `max`.
+pub fn backoff(attempts: i64, initial_ms: i64, max_ms: i64) -> i64 {
+    let shift = attempts.clamp(0, 30) as u32;
+    initial_ms.saturating_mul(1i64 << shift).min(max_ms)
+}
+
+#[async_trait::async_trait]
+impl chat::Core for Engine {
+    async fn handle(&self, inbound: Inbound) {
+        self.handle_inbound(inbound).await
+    }
+
+    async fn due(&self, platform: Platform, limit: usize) -> Vec<Delivery> {
+        match self.due_deliveries(platform, limit).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(%platform, error = %e, "reading the outbox failed");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn report(&self, id: DeliveryId, outcome: Outcome) {
+        if let Err(e) = self.report_outcome(id, outcome).await {
+            tracing::error!(outbox = id.0, error = %e, "recording a delivery outcome failed");
+        }
+    }
+
+    fn wakeup(&self) -> Arc<Notify> {
+        self.wakeup.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff(0, 2000, 300_000), 2000);
+        assert_eq!(backoff(1, 2000, 300_000), 4000);
+        assert_eq!(backoff(5, 2000, 300_000), 64_000);
+        assert_eq!(backoff(50, 2000, 300_000), 300_000);
+    }
+}

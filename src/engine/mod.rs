@@ -1,0 +1,521 @@
+//! The engine: decides everything about an inbound message — who may do what, what a post
+//! becomes, where it is relayed, what is stored — and queues the results in the outbox.
+//!
+//! The life of a post: dedupe by `(platform, event id)` → participant key → command parse
+//! → moderation verdict → one transaction: post row + outbox rows (one per mirror, plus the
+//! acknowledgement to the author). Adapters drain the outbox through [`chat::Core`].
+
+pub mod commands;
+mod delivery;
+pub mod render;
+pub mod replies;
+
+use std::sync::Arc;
+
+use chat::{Conversation, Inbound, Platform};
+use tokio::sync::{Mutex, Notify};
+
+use crate::clock::Clock;
+use crate::config::{check_slug, Config};
+use crate::error::Result;
+use crate::identity::Identity;
+use crate::ids::{ParticipantKey, PostNumber};
+use crate::store::{
+    Discussion, DiscussionStatus, NewOutbox, NewPost, OutboxAction, OutboxDest, PostStatus, Store, Tx,
+};
+use commands::Command;
+
+/// Settings the engine needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Command prefix.
+    pub prefix: String,
+    /// Longest post in characters.
+    pub max_post_chars: usize,
+    /// Shown on first `!join`.
+    pub privacy_notice: String,
+    /// First retry delay, ms.
+    pub initial_backoff_ms: i64,
+    /// Longest retry delay, ms.
+    pub max_backoff_ms: i64,
+}
+
+impl Settings {
+    /// From the configuration file.
+    pub fn from_config(config: &Config) -> Settings {
+        Settings {
+            prefix: config.bot.command_prefix.clone(),
+            max_post_chars: config.bot.max_post_chars,
+            privacy_notice: config.bot.privacy_notice.trim().to_string(),
+            initial_backoff_ms: config.delivery.initial_backoff_secs as i64 * 1000,
+            max_backoff_ms: config.delivery.max_backoff_secs as i64 * 1000,
+        }
+    }
+}
+
+/// The core engine. Cheap to share behind an `Arc`.
+pub struct Engine {
+    store: Store,
+    identity: Identity,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    /// Platforms with a public room: each published post goes to all of them.
+    platforms: Vec<Platform>,
+    moderator: moderation::Moderator,
+    wakeup: Arc<Notify>,
+    /// Inbound messages are handled one at a time per process: SQLite has one writer, and
+    /// it keeps a participant's messages in order.
+    serial: Mutex<()>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("platforms", &self.platforms).finish_non_exhaustive()
+    }
+}
+
+/// Where the answer to an inbound message goes.
+struct Origin {
+    platform: Platform,
+    kind: OriginKind,
+}
+
+enum OriginKind {
+    Direct { sealed: String, key: ParticipantKey },
+    Moderators,
+    Commissioners,
+}
+
+impl Engine {
+    /// Builds the engine and makes sure every configured discussion exists and every open
+    /// discussion has a thread queued on each platform.
+    pub async fn start(
+        store: Store,
+        identity: Identity,
+        clock: Arc<dyn Clock>,
+        config: &Config,
+        platforms: Vec<Platform>,
+    ) -> Result<Engine> {
+        let engine = Engine {
+            store,
+            identity,
+            clock,
+            settings: Settings::from_config(config),
+            platforms,
+            moderator: moderation::Moderator::pass_through(),
+            wakeup: Arc::new(Notify::new()),
+            serial: Mutex::new(()),
+        };
+        let now = engine.clock.now_ms();
+        let mut tx = engine.store.begin().await?;
+        for d in &config.discussions {
+            tx.insert_discussion(&d.slug, &d.title, &d.prompt, now).await?;
+        }
+        for d in tx.discussions(true).await? {
+            engine.ensure_threads(&mut tx, &d, now).await?;
+        }
+        tx.commit().await?;
+        engine.wakeup.notify_waiters();
+        Ok(engine)
+    }
+
+    /// The store (for tests and reports).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The identity keys (for tests that compute expected keys).
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Handles one inbound message; errors are logged and the sender gets a plain apology.
+    pub async fn handle_inbound(&self, inbound: Inbound) {
+        let _serial = self.serial.lock().await;
+        let platform = inbound.platform;
+        match self.try_handle(&inbound).await {
+            Ok(()) => {}
+            Err(e) => {
+                tracing::error!(%platform, error = %e, "handling an inbound message failed; nothing was stored");
+                if let Err(e2) = self.apologise(&inbound).await {
+                    tracing::error!(%platform, error = %e2, "could not queue the apology either");
+                }
+            }
+        }
+        self.wakeup.notify_waiters();
+    }
+
+    async fn apologise(&self, inbound: &Inbound) -> Result<()> {
+        let now = self.clock.now_ms();
+        let mut tx = self.store.begin().await?;
+        let origin = self.origin(inbound);
+        self.say(&mut tx, &origin, &replies::internal_error(), now).await?;
+        tx.commit().await
+    }
+
+    fn origin(&self, inbound: &Inbound) -> Origin {
+        let kind = match &inbound.conversation {
+            Conversation::Direct { address } => OriginKind::Direct {
+                sealed: self.identity.seal(address),
+                key: self.identity.participant_key(inbound.platform, &inbound.sender.id),
+            },
+            Conversation::Moderators => OriginKind::Moderators,
+            Conversation::Commissioners | Conversation::Public => OriginKind::Commissioners,
+        };
+        Origin { platform: inbound.platform, kind }
+    }
+
+    async fn try_handle(&self, inbound: &Inbound) -> Result<()> {
+        let now = self.clock.now_ms();
+        let mut tx = self.store.begin().await?;
+        if !tx.record_inbound(inbound.platform, &inbound.event_id, now).await? {
+            tracing::debug!(platform = %inbound.platform, "duplicate inbound event ignored");
+            return Ok(());
+        }
+        let command = commands::parse(&inbound.text, &self.settings.prefix);
+        let label = command_label(&command);
+        match &inbound.conversation {
+            Conversation::Public => {
+                // The public room is for reading; posting there would not be anonymous.
+                tx.commit().await?;
+                return Ok(());
+            }
+            Conversation::Direct { .. } => self.participant_command(&mut tx, inbound, command, now).await?,
+            Conversation::Moderators | Conversation::Commissioners => {
+                self.staff_command(&mut tx, inbound, command, now).await?
+            }
+        }
+        tx.commit().await?;
+        tracing::info!(platform = %inbound.platform, command = label, "handled");
+        Ok(())
+    }
+
+    // ----- participants -----
+
+    async fn participant_command(&self, tx: &mut Tx, inbound: &Inbound, command: Command, now: i64) -> Result<()> {
+        let origin = self.origin(inbound);
+        let OriginKind::Direct { sealed, key } = &origin.kind else { return Ok(()) };
+        let participant = tx.participant(key, now).await?;
+        tx.save_contact(key, inbound.platform, sealed, now).await?;
+        let p = &self.settings.prefix;
+        let reply = match command {
+            Command::Help => replies::help_participant(p),
+            Command::Topics => replies::topics(&tx.discussions(true).await?, p),
+            Command::Join(slug) => match tx.discussion_by_slug(&slug).await? {
+                None => replies::no_such_discussion(&slug, p),
+                Some(d) if !d.is_open() => replies::closed(&d, p),
+                Some(d) => {
+                    let name = self.pseudonym_for(tx, &d, key, now).await?;
+                    tx.join(key, d.id).await?;
+                    let mut text = String::new();
+                    if !participant.seen_notice {
+                        text.push_str(&self.settings.privacy_notice);
+                        text.push_str("\n\n");
+                    }
+                    text.push_str(&replies::joined(&d, &name, p));
+                    text
+                }
+            },
+            Command::Post { text } => {
+                let open = tx.discussions(true).await?;
+                let (slug, body) = commands::split_post_slug(&text, |s| open.iter().any(|d| d.slug == s));
+                let discussion = match slug {
+                    Some(s) => tx.discussion_by_slug(&s.to_lowercase()).await?,
+                    None => self.current(tx, participant.current_discussion).await?,
+                };
+                match discussion {
+                    Some(d) => self.post(tx, &origin, key, &d, body, None, now).await?,
+                    None => replies::not_joined(p),
+                }
+            }
+            Command::Text(text) => match self.current(tx, participant.current_discussion).await? {
+                Some(d) => self.post(tx, &origin, key, &d, &text, None, now).await?,
+                None => replies::text_without_discussion(p),
+            },
+            Command::Reply { number, text } => match self.current(tx, participant.current_discussion).await? {
+                Some(d) => self.post(tx, &origin, key, &d, &text, Some(number), now).await?,
+                None => replies::not_joined(p),
+            },
+            Command::WhoAmI => match self.current(tx, participant.current_discussion).await? {
+                Some(d) => {
+                    let name = self.pseudonym_for(tx, &d, key, now).await?;
+                    replies::whoami(&d.slug, &name)
+                }
+                None => replies::not_joined(p),
+            },
+            Command::Forget => replies::forgotten(tx.forget(key).await?),
+            Command::Open { .. } | Command::Close(_) => replies::commissioners_only(),
+            Command::Usage(how) => replies::usage(how),
+            Command::Unknown(word) => replies::unknown_command(&word, p),
+        };
+        self.say(tx, &origin, &reply, now).await
+    }
+
+    async fn current(&self, tx: &mut Tx, id: Option<crate::ids::DiscussionId>) -> Result<Option<Discussion>> {
+        match id {
+            Some(id) => tx.discussion(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The participant's pseudonym in `d`, assigning one on first use. Collisions inside
+    /// the discussion move on to the next candidate.
+    async fn pseudonym_for(&self, tx: &mut Tx, d: &Discussion, key: &ParticipantKey, now: i64) -> Result<String> {
+        if let Some(name) = tx.pseudonym(d.id, key).await? {
+            return Ok(name);
+        }
+        let mut attempt = 0;
+        loop {
+            let name = self.identity.pseudonym(key, &d.slug, attempt);
+            if tx.claim_pseudonym(d.id, &name, key, now).await? {
+                return Ok(name);
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Validates, moderates and stores a post; returns the answer to its author.
+    #[allow(clippy::too_many_arguments)]
+    async fn post(
+        &self,
+        tx: &mut Tx,
+        _origin: &Origin,
+        key: &ParticipantKey,
+        d: &Discussion,
+        text: &str,
+        parent: Option<PostNumber>,
+        now: i64,
+    ) -> Result<String> {
+        let p = &self.settings.prefix;
+        if !d.is_open() {
+            return Ok(replies::closed(d, p));
+        }
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(replies::empty_post());
+        }
+        let len = text.chars().count();
+        if len > self.settings.max_post_chars {
+            return Ok(replies::too_long(len, self.settings.max_post_chars));
+        }
+        let parent_post = match parent {
+            None => None,
+            Some(n) => match tx.post_by_number(d.id, n).await? {
+                Some(post) if post.status == PostStatus::Published => Some(post),
+                _ => return Ok(replies::no_such_post(n, &d.slug)),
+            },
+        };
+        let verdict = self.moderator.assess(text, &[]);
+        let (status, answer_kind) = match verdict.action {
+            moderation::Action::Publish => (PostStatus::Published, None),
+            moderation::Action::PublishRedacted => (PostStatus::Published, Some(redaction_summary(&verdict))),
+            moderation::Action::Hold => (PostStatus::Held, None),
+            moderation::Action::Reject => {
+                let why = verdict
+                    .reasons
+                    .first()
+                    .map(|r| r.explanation.clone())
+                    .unwrap_or_else(|| "it breaks the discussion rules".into());
+                return Ok(replies::refused(&why));
+            }
+        };
+        let name = self.pseudonym_for(tx, d, key, now).await?;
+        let number = tx.next_post_number(d.id).await?;
+        let body = verdict.text.as_str();
+        let post_id = tx
+            .insert_post(&NewPost {
+                discussion: d.id,
+                number,
+                participant: key,
+                pseudonym: &name,
+                parent,
+                body,
+                status,
+                created_at: now,
+            })
+            .await?;
+        if status == PostStatus::Held {
+            return Ok(replies::held(&d.slug));
+        }
+        let public = thread_line(number, &name, parent, body);
+        for &platform in &self.platforms {
+            tx.enqueue(&NewOutbox {
+                platform,
+                dest: OutboxDest::Thread(d.id),
+                action: OutboxAction::Send,
+                body: &public,
+                post: Some(post_id),
+                reply_to: parent_post.as_ref().map(|p| p.id),
+                now,
+            })
+            .await?;
+        }
+        Ok(match answer_kind {
+            None => replies::posted(number, &d.slug, &name),
+            Some(what) => replies::posted_redacted(number, &d.slug, &name, &what),
+        })
+    }
+
+    // ----- staff -----
+
+    async fn staff_command(&self, tx: &mut Tx, inbound: &Inbound, command: Command, now: i64) -> Result<()> {
+        let origin = self.origin(inbound);
+        let in_commissioners = matches!(inbound.conversation, Conversation::Commissioners);
+        let is_commissioner = in_commissioners && inbound.sender.roles.commissioner;
+        let p = &self.settings.prefix;
+        let reply = match command {
+            // Staff rooms are for people talking among themselves too.
+            Command::Text(_) => return Ok(()),
+            Command::Help if in_commissioners => replies::help_commissioner(p),
+            Command::Help => replies::help_moderator(p),
+            Command::Topics => replies::topics(&tx.discussions(true).await?, p),
+            Command::Open { .. } | Command::Close(_) if !is_commissioner => replies::commissioners_only(),
+            Command::Open { slug, title, prompt } => self.open(tx, &slug, &title, prompt.as_deref(), now).await?,
+            Command::Close(slug) => self.close(tx, &slug, now).await?,
+            Command::Usage(how) => replies::usage(how),
+            Command::Unknown(word) => replies::unknown_command(&word, p),
+            Command::Join(_)
+            | Command::Post { .. }
+            | Command::Reply { .. }
+            | Command::WhoAmI
+            | Command::Forget => replies::use_a_dm(),
+        };
+        self.say(tx, &origin, &reply, now).await
+    }
+
+    async fn open(&self, tx: &mut Tx, slug: &str, title: &str, prompt: Option<&str>, now: i64) -> Result<String> {
+        if let Err(why) = check_slug(slug) {
+            return Ok(format!("\"{slug}\" can't be used as a slug: {why}."));
+        }
+        let prompt = prompt.map(str::to_string).unwrap_or_else(|| format!("Share your views on: {title}"));
+        let d = match tx.discussion_by_slug(slug).await? {
+            Some(d) if d.is_open() => return Ok(format!("\"{slug}\" is already open.")),
+            Some(d) => {
+                tx.set_discussion_status(d.id, DiscussionStatus::Open).await?;
+                tx.set_discussion_text(d.id, title, &prompt).await?;
+                Discussion { status: DiscussionStatus::Open, title: title.into(), prompt: prompt.clone(), ..d }
+            }
+            None => match tx.insert_discussion(slug, title, &prompt, now).await? {
+                Some(d) => d,
+                None => return Ok(format!("\"{slug}\" is already open.")),
+            },
+        };
+        self.ensure_threads(tx, &d, now).await?;
+        Ok(format!("Opened \"{}\": {}. Participants can now send !join {}.", d.slug, d.title, d.slug))
+    }
+
+    async fn close(&self, tx: &mut Tx, slug: &str, now: i64) -> Result<String> {
+        let p = &self.settings.prefix;
+        let Some(d) = tx.discussion_by_slug(slug).await? else {
+            return Ok(replies::no_such_discussion(slug, p));
+        };
+        if !d.is_open() {
+            return Ok(format!("\"{slug}\" is already closed."));
+        }
+        tx.set_discussion_status(d.id, DiscussionStatus::Closed).await?;
+        for &platform in &self.platforms {
+            tx.enqueue(&NewOutbox {
+                platform,
+                dest: OutboxDest::Thread(d.id),
+                action: OutboxAction::Send,
+                body: &replies::thread_closed(),
+                post: None,
+                reply_to: None,
+                now,
+            })
+            .await?;
+        }
+        Ok(format!("Closed \"{slug}\". It no longer takes posts; everything said stays available for summaries."))
+    }
+
+    /// Queues the thread root of `d` on every platform that has none yet.
+    async fn ensure_threads(&self, tx: &mut Tx, d: &Discussion, now: i64) -> Result<()> {
+        let root = replies::thread_root(d, &self.settings.prefix);
+        for &platform in &self.platforms {
+            if !tx.thread_requested(d.id, platform).await? {
+                tx.enqueue(&NewOutbox {
+                    platform,
+                    dest: OutboxDest::Thread(d.id),
+                    action: OutboxAction::OpenThread,
+                    body: &root,
+                    post: None,
+                    reply_to: None,
+                    now,
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues `text` back to where the inbound message came from.
+    async fn say(&self, tx: &mut Tx, origin: &Origin, text: &str, now: i64) -> Result<()> {
+        let dest = match &origin.kind {
+            OriginKind::Direct { sealed, .. } => OutboxDest::Direct { sealed_address: sealed },
+            OriginKind::Moderators => OutboxDest::Moderators,
+            OriginKind::Commissioners => OutboxDest::Commissioners,
+        };
+        tx.enqueue(&NewOutbox {
+            platform: origin.platform,
+            dest,
+            action: OutboxAction::Send,
+            body: text,
+            post: None,
+            reply_to: None,
+            now,
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+/// How a published post reads in its thread.
+pub fn thread_line(number: PostNumber, pseudonym: &str, parent: Option<PostNumber>, body: &str) -> String {
+    let body = render::inert(body);
+    match parent {
+        Some(parent) => format!("{number} {pseudonym}, replying to {parent}: {body}"),
+        None => format!("{number} {pseudonym}: {body}"),
+    }
+}
+
+fn redaction_summary(verdict: &moderation::Verdict) -> String {
+    let mut kinds: Vec<&str> = verdict
+        .reasons
+        .iter()
+        .filter_map(|r| r.code.strip_prefix("personal_data."))
+        .map(|k| match k {
+            "nhs_number" => "an NHS number",
+            "phone" => "a phone number",
+            "email" => "an email address",
+            "postcode" => "a postcode",
+            "date_of_birth" => "a date of birth",
+            _ => "personal details",
+        })
+        .collect();
+    kinds.dedup();
+    match kinds.len() {
+        0 => "personal details".into(),
+        1 => kinds[0].into(),
+        _ => {
+            let last = kinds.pop().unwrap_or("personal details");
+            format!("{} and {last}", kinds.join(", "))
+        }
+    }
+}
+
+fn command_label(c: &Command) -> &'static str {
+    match c {
+        Command::Help => "help",
+        Command::Topics => "topics",
+        Command::Join(_) => "join",
+        Command::Post { .. } => "post",
+        Command::Reply { .. } => "reply",
+        Command::WhoAmI => "whoami",
+        Command::Forget => "forget",
+        Command::Open { .. } => "open",
+        Command::Close(_) => "close",
+        Command::Usage(_) => "usage",
+        Command::Unknown(_) => "unknown",
+        Command::Text(_) => "text",
+    }
+}

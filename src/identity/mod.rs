@@ -1,0 +1,154 @@
+//! Anonymity: participant keys, pseudonyms and encrypted contact addresses.
+//!
+//! A participant is known only as `HMAC-SHA256(secret, platform ":" user_id)`. Pseudonyms
+//! are derived per discussion from the key, so they are stable inside a discussion and
+//! unlinkable across discussions. Contact addresses are sealed with XChaCha20-Poly1305
+//! under a key derived from the same secret.
+
+mod secret;
+mod words;
+
+pub use secret::{load_secret, SecretSource};
+
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+use crate::error::{Error, Result};
+use crate::ids::ParticipantKey;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Keys derived from the deployment's secret.
+#[derive(Clone)]
+pub struct Identity {
+    participant: [u8; 32],
+    pseudonym: [u8; 32],
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Identity(<secret>)")
+    }
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+impl Identity {
+    /// Derives the working keys from the secret's bytes.
+    pub fn new(secret: &[u8]) -> Identity {
+        let enc = hmac(secret, &[b"parley/contact-encryption/v1"]);
+        Identity {
+            participant: hmac(secret, &[b"parley/participant-key/v1"]),
+            pseudonym: hmac(secret, &[b"parley/pseudonym/v1"]),
+            cipher: XChaCha20Poly1305::new(&enc.into()),
+        }
+    }
+
+    /// The participant key for a platform user: `HMAC(secret, platform ":" user_id)`.
+    pub fn participant_key(&self, platform: chat::Platform, user_id: &str) -> ParticipantKey {
+        let mac = hmac(&self.participant, &[platform.as_str().as_bytes(), b":", user_id.as_bytes()]);
+        ParticipantKey(hex::encode(mac))
+    }
+
+    /// The `attempt`-th candidate pseudonym of `key` in discussion `slug`. Attempt 0 is the
+    /// usual name; later attempts resolve collisions inside the discussion.
+    pub fn pseudonym(&self, key: &ParticipantKey, slug: &str, attempt: u32) -> String {
+        let mac = hmac(
+            &self.pseudonym,
+            &[key.0.as_bytes(), b":", slug.as_bytes(), b":", &attempt.to_be_bytes()],
+        );
+        let a = u32::from_be_bytes([mac[0], mac[1], mac[2], mac[3]]) as usize;
+        let b = u32::from_be_bytes([mac[4], mac[5], mac[6], mac[7]]) as usize;
+        let adjective = words::ADJECTIVES[a % words::ADJECTIVES.len()];
+        let animal = words::ANIMALS[b % words::ANIMALS.len()];
+        if attempt < 8 {
+            format!("{adjective} {animal}")
+        } else {
+            // Astronomically unlikely; a number keeps the name unique whatever happens.
+            format!("{adjective} {animal} {}", attempt - 7)
+        }
+    }
+
+    /// Encrypts a contact address for storage (hex of nonce ‖ ciphertext).
+    pub fn seal(&self, plaintext: &str) -> String {
+        let mut nonce = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        // Encryption with a valid key and nonce only fails for absurd lengths.
+        let ct = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
+            .unwrap_or_default();
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        hex::encode(out)
+    }
+
+    /// Decrypts what [`Identity::seal`] produced.
+    pub fn open(&self, sealed: &str) -> Result<String> {
+        let bytes = hex::decode(sealed).map_err(|_| Error::Decrypt)?;
+        if bytes.len() < 24 {
+            return Err(Error::Decrypt);
+        }
+        let (nonce, ct) = bytes.split_at(24);
+        let pt = self.cipher.decrypt(XNonce::from_slice(nonce), ct).map_err(|_| Error::Decrypt)?;
+        String::from_utf8(pt).map_err(|_| Error::Decrypt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chat::Platform;
+
+    #[test]
+    fn keys_are_stable_and_platform_scoped() {
+        let id = Identity::new(b"0123456789abcdef0123456789abcdef");
+        let a = id.participant_key(Platform::Matrix, "@alice:example.org");
+        assert_eq!(a, id.participant_key(Platform::Matrix, "@alice:example.org"));
+        assert_ne!(a, id.participant_key(Platform::Discord, "@alice:example.org"));
+        assert!(!a.0.contains("alice"));
+        let other = Identity::new(b"another secret another secret!!!");
+        assert_ne!(a, other.participant_key(Platform::Matrix, "@alice:example.org"));
+    }
+
+    #[test]
+    fn pseudonyms_are_per_discussion() {
+        let id = Identity::new(b"s3cret-s3cret-s3cret-s3cret-s3cr");
+        let k = id.participant_key(Platform::Console, "alice");
+        let p1 = id.pseudonym(&k, "gp-access", 0);
+        assert_eq!(p1, id.pseudonym(&k, "gp-access", 0));
+        assert_eq!(p1.split(' ').count(), 2);
+        // Different discussions almost always differ; check over many keys.
+        let differ = (0..100)
+            .filter(|i| {
+                let k = id.participant_key(Platform::Console, &format!("user{i}"));
+                id.pseudonym(&k, "gp-access", 0) != id.pseudonym(&k, "urgent-care", 0)
+            })
+            .count();
+        assert!(differ >= 99);
+        assert_ne!(id.pseudonym(&k, "gp-access", 0), id.pseudonym(&k, "gp-access", 1));
+    }
+
+    #[test]
+    fn seal_round_trips_and_hides_plaintext() {
+        let id = Identity::new(b"s3cret-s3cret-s3cret-s3cret-s3cr");
+        let sealed = id.seal("!dm-room:example.org");
+        assert!(!sealed.contains("dm-room"));
+        assert_ne!(sealed, id.seal("!dm-room:example.org"), "nonces must differ");
+        assert_eq!(id.open(&sealed).unwrap(), "!dm-room:example.org");
+        let other = Identity::new(b"another secret another secret!!!");
+        assert!(other.open(&sealed).is_err());
+    }
+}

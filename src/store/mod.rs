@@ -1,0 +1,480 @@
+//! Storage: one API over SQLite (embedded default) and PostgreSQL (shared by several
+//! processes).
+//!
+//! Queries are runtime-checked through sqlx's `Any` driver and written in the SQL both
+//! databases accept (`$n` parameters, `ON CONFLICT`, `RETURNING`). Each backend has its own
+//! embedded migrations. Everything the engine does for one inbound message happens in one
+//! [`Tx`], so a crash loses or duplicates nothing.
+
+mod outbox;
+mod rows;
+
+pub use outbox::{DueRow, NewOutbox, OutboxAction, OutboxDest};
+pub use rows::{Discussion, DiscussionStatus, NewPost, Participant, Post, PostStatus};
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Row};
+
+use crate::error::{Error, Result};
+use crate::ids::{DiscussionId, ParticipantKey, PostId, PostNumber};
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (or `sqlite::memory:`).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Recognises the backend from a database URL.
+    pub fn from_url(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(Error::UnsupportedDatabase(redact_url(url)))
+        }
+    }
+}
+
+/// Hides a password in a URL before it goes into a message.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// One transaction. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Any>,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file when needed) and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            // Create the file on first use.
+            Backend::Sqlite if !url.contains("memory") && !url.contains("mode=") => {
+                if url.contains('?') {
+                    format!("{url}&mode=rwc")
+                } else {
+                    format!("{url}?mode=rwc")
+                }
+            }
+            _ => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            // One connection: SQLite has a single writer anyway, and `sqlite::memory:` is
+            // one database per connection, so it must never be closed while we run.
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx { tx: self.pool.begin().await? })
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Tx {
+    /// Makes the transaction's changes permanent.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records an inbound event; `false` when it was seen before (a duplicate).
+    pub async fn record_inbound(&mut self, platform: chat::Platform, event_id: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO inbound_events (platform, event_id, received_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (platform, event_id) DO NOTHING",
+        )
+        .bind(platform.as_str())
+        .bind(event_id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // ----- discussions -----
+
+    /// A discussion by slug.
+    pub async fn discussion_by_slug(&mut self, slug: &str) -> Result<Option<Discussion>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {} FROM discussions WHERE slug = $1", Discussion::COLUMNS)))
+            .bind(slug)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| Discussion::from_row(&r)).transpose()
+    }
+
+    /// A discussion by id.
+    pub async fn discussion(&mut self, id: DiscussionId) -> Result<Option<Discussion>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {} FROM discussions WHERE id = $1", Discussion::COLUMNS)))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| Discussion::from_row(&r)).transpose()
+    }
+
+    /// All discussions, or only the open ones, oldest first.
+    pub async fn discussions(&mut self, open_only: bool) -> Result<Vec<Discussion>> {
+        let filter = if open_only { "WHERE status = 'open'" } else { "" };
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {} FROM discussions {filter} ORDER BY id", Discussion::COLUMNS)))
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(Discussion::from_row).collect()
+    }
+
+    /// Creates an open discussion; returns `None` when the slug exists.
+    pub async fn insert_discussion(
+        &mut self,
+        slug: &str,
+        title: &str,
+        prompt: &str,
+        now: i64,
+    ) -> Result<Option<Discussion>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO discussions (slug, title, prompt, status, next_number, created_at) \
+             VALUES ($1, $2, $3, 'open', 1, $4) ON CONFLICT (slug) DO NOTHING RETURNING {}",
+            Discussion::COLUMNS
+        )))
+        .bind(slug)
+        .bind(title)
+        .bind(prompt)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| Discussion::from_row(&r)).transpose()
+    }
+
+    /// Opens or closes a discussion.
+    pub async fn set_discussion_status(&mut self, id: DiscussionId, status: DiscussionStatus) -> Result<()> {
+        sqlx::query("UPDATE discussions SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Updates title and prompt (when a closed discussion is opened again).
+    pub async fn set_discussion_text(&mut self, id: DiscussionId, title: &str, prompt: &str) -> Result<()> {
+        sqlx::query("UPDATE discussions SET title = $1, prompt = $2 WHERE id = $3")
+            .bind(title)
+            .bind(prompt)
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    // ----- participants -----
+
+    /// A participant, creating the row on first contact.
+    pub async fn participant(&mut self, key: &ParticipantKey, now: i64) -> Result<Participant> {
+        sqlx::query(
+            "INSERT INTO participants (key, seen_notice, created_at) VALUES ($1, 0, $2) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&key.0)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        let row = sqlx::query("SELECT current_discussion, seen_notice FROM participants WHERE key = $1")
+            .bind(&key.0)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(Participant {
+            key: key.clone(),
+            current_discussion: row.try_get::<Option<i64>, _>(0)?.map(DiscussionId),
+            seen_notice: row.try_get::<i64, _>(1)? != 0,
+        })
+    }
+
+    /// Sets the participant's current discussion and marks the privacy notice as seen.
+    pub async fn join(&mut self, key: &ParticipantKey, discussion: DiscussionId) -> Result<()> {
+        sqlx::query("UPDATE participants SET current_discussion = $1, seen_notice = 1 WHERE key = $2")
+            .bind(discussion.0)
+            .bind(&key.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores (or replaces) the sealed DM address of a participant on a platform.
+    pub async fn save_contact(
+        &mut self,
+        key: &ParticipantKey,
+        platform: chat::Platform,
+        sealed: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO contacts (participant_key, platform, sealed_address, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (participant_key, platform) DO UPDATE SET sealed_address = $3, updated_at = $4",
+        )
+        .bind(&key.0)
+        .bind(platform.as_str())
+        .bind(sealed)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The sealed DM address of a participant on a platform.
+    pub async fn contact(&mut self, key: &ParticipantKey, platform: chat::Platform) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT sealed_address FROM contacts WHERE participant_key = $1 AND platform = $2")
+            .bind(&key.0)
+            .bind(platform.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+    }
+
+    /// The `!forget` erasure: contact details gone, posts and pseudonyms detached from the
+    /// key, participant row deleted. Returns how many posts were detached.
+    pub async fn forget(&mut self, key: &ParticipantKey) -> Result<u64> {
+        sqlx::query("DELETE FROM contacts WHERE participant_key = $1")
+            .bind(&key.0)
+            .execute(&mut *self.tx)
+            .await?;
+        let posts = sqlx::query("UPDATE posts SET participant_key = NULL WHERE participant_key = $1")
+            .bind(&key.0)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE pseudonyms SET participant_key = NULL WHERE participant_key = $1")
+            .bind(&key.0)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("DELETE FROM participants WHERE key = $1")
+            .bind(&key.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(posts)
+    }
+
+    // ----- pseudonyms -----
+
+    /// The participant's pseudonym in a discussion, if one was assigned.
+    pub async fn pseudonym(&mut self, discussion: DiscussionId, key: &ParticipantKey) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT name FROM pseudonyms WHERE discussion_id = $1 AND participant_key = $2")
+            .bind(discussion.0)
+            .bind(&key.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+    }
+
+    /// Claims `name` in a discussion for `key`; `false` when someone holds it already.
+    pub async fn claim_pseudonym(
+        &mut self,
+        discussion: DiscussionId,
+        name: &str,
+        key: &ParticipantKey,
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO pseudonyms (discussion_id, name, participant_key, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(discussion.0)
+        .bind(name)
+        .bind(&key.0)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // ----- posts -----
+
+    /// Allocates the next `#N` of a discussion.
+    pub async fn next_post_number(&mut self, discussion: DiscussionId) -> Result<PostNumber> {
+        let row = sqlx::query(
+            "UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1",
+        )
+        .bind(discussion.0)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(PostNumber(row.try_get::<i64, _>(0)?))
+    }
+
+    /// Stores a post.
+    pub async fn insert_post(&mut self, post: &NewPost<'_>) -> Result<PostId> {
+        let row = sqlx::query(
+            "INSERT INTO posts (discussion_id, number, participant_key, pseudonym, parent_number, body, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(post.discussion.0)
+        .bind(post.number.0)
+        .bind(&post.participant.0)
+        .bind(post.pseudonym)
+        .bind(post.parent.map(|p| p.0))
+        .bind(post.body)
+        .bind(post.status.as_str())
+        .bind(post.created_at)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(PostId(row.try_get::<i64, _>(0)?))
+    }
+
+    /// A post by its `#N` in a discussion.
+    pub async fn post_by_number(&mut self, discussion: DiscussionId, number: PostNumber) -> Result<Option<Post>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM posts WHERE discussion_id = $1 AND number = $2",
+            Post::COLUMNS
+        )))
+        .bind(discussion.0)
+        .bind(number.0)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| Post::from_row(&r)).transpose()
+    }
+
+    /// Posts of a discussion in number order (for tests and exports).
+    pub async fn posts(&mut self, discussion: DiscussionId) -> Result<Vec<Post>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM posts WHERE discussion_id = $1 ORDER BY number",
+            Post::COLUMNS
+        )))
+        .bind(discussion.0)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(Post::from_row).collect()
+    }
+
+    /// How many posts are linked to a participant key (0 after `!forget`).
+    pub async fn count_posts_by(&mut self, key: &ParticipantKey) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM posts WHERE participant_key = $1")
+            .bind(&key.0)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    // ----- outbox -----
+
+    /// Queues an outbound message.
+    pub async fn enqueue(&mut self, msg: &NewOutbox<'_>) -> Result<i64> {
+        outbox::enqueue(&mut self.tx, msg).await
+    }
+
+    /// Whether the public thread of a discussion exists or is queued on a platform.
+    pub async fn thread_requested(&mut self, discussion: DiscussionId, platform: chat::Platform) -> Result<bool> {
+        outbox::thread_requested(&mut self.tx, discussion, platform).await
+    }
+
+    /// Whether the platform message that published a post is known on a platform, or will be.
+    pub async fn post_messages(&mut self, post: PostId) -> Result<Vec<(chat::Platform, String)>> {
+        outbox::post_messages(&mut self.tx, post).await
+    }
+}
+
+impl Store {
+    /// Outbox rows due for delivery on `platform` at `now`, oldest first, with thread roots
+    /// and reply targets resolved. Rows for a thread whose root is not delivered yet wait.
+    pub async fn due(&self, platform: chat::Platform, now: i64, limit: usize) -> Result<Vec<DueRow>> {
+        let mut conn = self.pool.acquire().await?;
+        outbox::due(&mut conn, platform, now, limit).await
+    }
+
+    /// Records a successful delivery (and the mirror or post message it created).
+    pub async fn mark_delivered(&self, id: i64, message_id: Option<&str>, now: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        outbox::mark_delivered(&mut tx, id, message_id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; the row is due again at `next_attempt_at`. Returns the
+    /// number of attempts so far.
+    pub async fn mark_failed(&self, id: i64, next_attempt_at: i64) -> Result<i64> {
+        let mut conn = self.pool.acquire().await?;
+        outbox::mark_failed(&mut conn, id, next_attempt_at).await
+    }
+
+    /// How many attempts a row has had (for computing back-off).
+    pub async fn attempts(&self, id: i64) -> Result<i64> {
+        let mut conn = self.pool.acquire().await?;
+        outbox::attempts(&mut conn, id).await
+    }
+
+    /// Number of undelivered outbox rows (all platforms).
+    pub async fn pending_count(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_backends_and_hides_passwords() {
+        assert_eq!(Backend::from_url("sqlite::memory:").ok(), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://u@h/db").ok(), Some(Backend::Postgres));
+        assert!(Backend::from_url("mysql://x").is_err());
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,271 @@
+//! The outbox: every outbound message is a row written in the same transaction as the
+//! change that caused it, handed to the platform's adapter, and marked delivered with the
+//! platform message id. A row is leased while an adapter works on it, so two processes
+//! sharing a PostgreSQL database never deliver the same row at once.
+
+use sqlx::{Any, AnyConnection, Row};
+
+use crate::error::Result;
+use crate::ids::{DiscussionId, PostId};
+
+/// How long a handed-out row stays reserved before another attempt may take it.
+const LEASE_MS: i64 = 60_000;
+
+/// Where a queued message goes.
+#[derive(Debug, Clone)]
+pub enum OutboxDest<'a> {
+    /// A DM; the address is sealed.
+    Direct {
+        /// Sealed address.
+        sealed_address: &'a str,
+    },
+    /// A discussion's public thread.
+    Thread(DiscussionId),
+    /// Moderators room.
+    Moderators,
+    /// Commissioners room.
+    Commissioners,
+}
+
+/// What a queued message does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxAction {
+    /// Send a message.
+    Send,
+    /// Start a discussion's thread.
+    OpenThread,
+    /// Remove the message that published `post_id`.
+    Remove,
+}
+
+impl OutboxAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            OutboxAction::Send => "send",
+            OutboxAction::OpenThread => "open_thread",
+            OutboxAction::Remove => "remove",
+        }
+    }
+}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewOutbox<'a> {
+    /// Platform whose adapter delivers it.
+    pub platform: chat::Platform,
+    /// Where.
+    pub dest: OutboxDest<'a>,
+    /// What.
+    pub action: OutboxAction,
+    /// Text.
+    pub body: &'a str,
+    /// The post this message publishes (or, for `Remove`, the post to take down).
+    pub post: Option<PostId>,
+    /// The post this message answers in the thread.
+    pub reply_to: Option<PostId>,
+    /// Now, in ms.
+    pub now: i64,
+}
+
+/// A row handed to an adapter, with references resolved.
+#[derive(Debug, Clone)]
+pub struct DueRow {
+    /// Row id.
+    pub id: i64,
+    /// `direct`, `thread`, `moderators` or `commissioners`.
+    pub dest_kind: String,
+    /// For `direct`: the sealed address.
+    pub sealed_address: Option<String>,
+    /// For `thread`: the discussion slug.
+    pub slug: Option<String>,
+    /// For `thread`: the root message on this platform, once known.
+    pub root: Option<String>,
+    /// `send`, `open_thread` or `remove`.
+    pub action: String,
+    /// Text.
+    pub body: String,
+    /// The platform message this answers, when known.
+    pub reply_to_message: Option<String>,
+    /// For `remove`: the platform message to take down, when known.
+    pub remove_message: Option<String>,
+}
+
+pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'static, Any>, m: &NewOutbox<'_>) -> Result<i64> {
+    let (kind, sealed, discussion) = match &m.dest {
+        OutboxDest::Direct { sealed_address } => ("direct", Some(*sealed_address), None),
+        OutboxDest::Thread(d) => ("thread", None, Some(d.0)),
+        OutboxDest::Moderators => ("moderators", None, None),
+        OutboxDest::Commissioners => ("commissioners", None, None),
+    };
+    let row = sqlx::query(
+        "INSERT INTO outbox (platform, dest_kind, sealed_address, discussion_id, post_id, reply_to_post, action, body, \
+         attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9) RETURNING id",
+    )
+    .bind(m.platform.as_str())
+    .bind(kind)
+    .bind(sealed)
+    .bind(discussion)
+    .bind(m.post.map(|p| p.0))
+    .bind(m.reply_to.map(|p| p.0))
+    .bind(m.action.as_str())
+    .bind(m.body)
+    .bind(m.now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)?)
+}
+
+pub(super) async fn thread_requested(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    discussion: DiscussionId,
+    platform: chat::Platform,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM mirrors WHERE discussion_id = $1 AND platform = $2) + \
+                (SELECT COUNT(*) FROM outbox WHERE discussion_id = $1 AND platform = $2 \
+                 AND action = 'open_thread' AND delivered_at IS NULL)",
+    )
+    .bind(discussion.0)
+    .bind(platform.as_str())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)? > 0)
+}
+
+pub(super) async fn post_messages(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    post: PostId,
+) -> Result<Vec<(chat::Platform, String)>> {
+    let rows = sqlx::query("SELECT platform, message_id FROM post_messages WHERE post_id = $1 ORDER BY platform")
+        .bind(post.0)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let platform: String = r.try_get(0)?;
+        if let Some(p) = chat::Platform::parse(&platform) {
+            out.push((p, r.try_get(1)?));
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn due(
+    conn: &mut AnyConnection,
+    platform: chat::Platform,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<DueRow>> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.dest_kind, o.sealed_address, d.slug, m.root_message_id, o.action, o.body, \
+                rp.message_id, rm.message_id \
+         FROM outbox o \
+         LEFT JOIN discussions d ON d.id = o.discussion_id \
+         LEFT JOIN mirrors m ON m.discussion_id = o.discussion_id AND m.platform = o.platform \
+         LEFT JOIN post_messages rp ON rp.post_id = o.reply_to_post AND rp.platform = o.platform \
+         LEFT JOIN post_messages rm ON rm.post_id = o.post_id AND rm.platform = o.platform AND o.action = 'remove' \
+         WHERE o.platform = $1 AND o.delivered_at IS NULL AND o.next_attempt_at <= $2 \
+           AND NOT (o.dest_kind = 'thread' AND o.action <> 'open_thread' AND m.root_message_id IS NULL) \
+         ORDER BY o.id LIMIT $3",
+    )
+    .bind(platform.as_str())
+    .bind(now)
+    .bind(limit as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.try_get(0)?;
+        // Claim the row; another process (or a concurrent call) may have taken it.
+        let claimed = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND delivered_at IS NULL AND next_attempt_at <= $3",
+        )
+        .bind(now + LEASE_MS)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            continue;
+        }
+        out.push(DueRow {
+            id,
+            dest_kind: r.try_get(1)?,
+            sealed_address: r.try_get(2)?,
+            slug: r.try_get(3)?,
+            root: r.try_get(4)?,
+            action: r.try_get(5)?,
+            body: r.try_get(6)?,
+            reply_to_message: r.try_get(7)?,
+            remove_message: r.try_get(8)?,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) async fn mark_delivered(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    id: i64,
+    message_id: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    // The DM address is not needed any more once delivered.
+    let row = sqlx::query(
+        "UPDATE outbox SET delivered_at = $1, message_id = $2, sealed_address = NULL \
+         WHERE id = $3 AND delivered_at IS NULL RETURNING platform, action, discussion_id, post_id",
+    )
+    .bind(now)
+    .bind(message_id)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (Some(row), Some(message_id)) = (row, message_id) else { return Ok(()) };
+    let platform: String = row.try_get(0)?;
+    let action: String = row.try_get(1)?;
+    let discussion: Option<i64> = row.try_get(2)?;
+    let post: Option<i64> = row.try_get(3)?;
+    match (action.as_str(), discussion, post) {
+        ("open_thread", Some(d), _) => {
+            sqlx::query(
+                "INSERT INTO mirrors (discussion_id, platform, root_message_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (discussion_id, platform) DO UPDATE SET root_message_id = $3",
+            )
+            .bind(d)
+            .bind(&platform)
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        ("send", _, Some(p)) => {
+            sqlx::query(
+                "INSERT INTO post_messages (post_id, platform, message_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (post_id, platform) DO UPDATE SET message_id = $3",
+            )
+            .bind(p)
+            .bind(&platform)
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+pub(super) async fn mark_failed(conn: &mut AnyConnection, id: i64, next_attempt_at: i64) -> Result<i64> {
+    let row = sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 \
+         WHERE id = $2 AND delivered_at IS NULL RETURNING attempts",
+    )
+    .bind(next_attempt_at)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.unwrap_or(0))
+}
+
+pub(super) async fn attempts(conn: &mut AnyConnection, id: i64) -> Result<i64> {
+    let row = sqlx::query("SELECT attempts FROM outbox WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.unwrap_or(0))
+}
