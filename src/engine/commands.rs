@@ -11,7 +11,7 @@ pub enum Command {
     Topics,
     /// `!join SLUG`
     Join(String),
-    /// `!post [SLUG] TEXT`: `first` is the first word, which may be a slug.
+    /// `!post [SLUG] TEXT`; the engine decides whether the first word is a slug.
     Post {
         /// The whole text after `!post`.
         text: String,
@@ -123,7 +123,7 @@ fn single_word(s: &str) -> Option<&str> {
 
 /// Splits `!post` text into an explicit slug and the text, when the first word is one of
 /// `known_slugs`.
-pub fn split_post_slug<'a>(text: &'a str, is_slug: impl Fn(&str) -> bool) -> (Option<&'a str>, &'a str) {
+pub fn split_post_slug(text: &str, is_slug: impl Fn(&str) -> bool) -> (Option<&str>, &str) {
     let (first, rest) = split_first(text);
     if !rest.is_empty() && is_slug(&first.to_lowercase()) {
         (Some(first), rest)

@@ -8,7 +8,6 @@ const WJ: char = '\u{2060}';
 /// `<@123>`, `<@&123>`, `<#123>`. The text reads the same to people.
 pub fn inert(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    let mut prev: Option<char> = None;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         out.push(c);
@@ -18,9 +17,7 @@ pub fn inert(text: &str) -> String {
             ('<', Some('@' | '#' | ':')) => out.push(WJ),
             _ => {}
         }
-        prev = Some(c);
     }
-    let _ = prev;
     // Control characters other than newlines and tabs have no business in a post.
     out.retain(|c| !c.is_control() || c == '\n' || c == '\t');
     out

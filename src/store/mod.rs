@@ -421,7 +421,7 @@ impl Tx {
         outbox::thread_requested(&mut self.tx, discussion, platform).await
     }
 
-    /// Whether the platform message that published a post is known on a platform, or will be.
+    /// The platform messages that published a post, per platform.
     pub async fn post_messages(&mut self, post: PostId) -> Result<Vec<(chat::Platform, String)>> {
         outbox::post_messages(&mut self.tx, post).await
     }

@@ -1,0 +1,243 @@
+//! One storage conformance suite, run against every backend: SQLite files and a real
+//! PostgreSQL server (`PARLEY_TEST_POSTGRES`, default the local trust-auth server).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chat::Platform;
+use parley::ids::{ParticipantKey, PostNumber};
+use parley::store::{DiscussionStatus, NewOutbox, NewPost, OutboxAction, OutboxDest, PostStatus, Store};
+
+async fn sqlite() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("conformance.db").display());
+    (Store::connect(&url).await.unwrap(), dir)
+}
+
+async fn postgres() -> (Store, ()) {
+    (Store::connect(&common::fresh_postgres().await).await.unwrap(), ())
+}
+
+fn key(s: &str) -> ParticipantKey {
+    ParticipantKey(format!("{s:0>64}"))
+}
+
+async fn inbound_events_are_deduplicated(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.record_inbound(Platform::Matrix, "$e1", 1).await.unwrap());
+    assert!(!tx.record_inbound(Platform::Matrix, "$e1", 2).await.unwrap());
+    assert!(tx.record_inbound(Platform::Discord, "$e1", 3).await.unwrap(), "per platform");
+    tx.commit().await.unwrap();
+    // A rolled-back transaction leaves no trace.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.record_inbound(Platform::Matrix, "$e2", 1).await.unwrap());
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.record_inbound(Platform::Matrix, "$e2", 1).await.unwrap());
+}
+
+async fn discussions_open_close_and_list(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    assert!(tx.insert_discussion("gp-access", "again", "x", 2).await.unwrap().is_none());
+    tx.insert_discussion("urgent-care", "UC", "?", 3).await.unwrap().unwrap();
+    assert_eq!(tx.discussions(true).await.unwrap().len(), 2);
+    tx.set_discussion_status(d.id, DiscussionStatus::Closed).await.unwrap();
+    let open = tx.discussions(true).await.unwrap();
+    assert_eq!(open.iter().map(|d| d.slug.as_str()).collect::<Vec<_>>(), vec!["urgent-care"]);
+    assert_eq!(tx.discussions(false).await.unwrap().len(), 2);
+    let got = tx.discussion_by_slug("gp-access").await.unwrap().unwrap();
+    assert_eq!(got.status, DiscussionStatus::Closed);
+    assert_eq!(tx.discussion(d.id).await.unwrap().unwrap().slug, "gp-access");
+    assert!(tx.discussion_by_slug("nope").await.unwrap().is_none());
+    tx.commit().await.unwrap();
+}
+
+async fn participants_pseudonyms_and_posts(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    let (a, b) = (key("a"), key("b"));
+    let p = tx.participant(&a, 1).await.unwrap();
+    assert!(!p.seen_notice && p.current_discussion.is_none());
+    tx.join(&a, d.id).await.unwrap();
+    let p = tx.participant(&a, 2).await.unwrap();
+    assert!(p.seen_notice);
+    assert_eq!(p.current_discussion, Some(d.id));
+
+    assert!(tx.claim_pseudonym(d.id, "Amber Otter", &a, 1).await.unwrap());
+    assert!(!tx.claim_pseudonym(d.id, "Amber Otter", &b, 1).await.unwrap(), "names are unique per discussion");
+    assert!(tx.claim_pseudonym(d.id, "Brave Heron", &b, 1).await.unwrap());
+    assert_eq!(tx.pseudonym(d.id, &a).await.unwrap().as_deref(), Some("Amber Otter"));
+
+    let n1 = tx.next_post_number(d.id).await.unwrap();
+    let n2 = tx.next_post_number(d.id).await.unwrap();
+    assert_eq!((n1, n2), (PostNumber(1), PostNumber(2)));
+    let post = |number, participant, parent| NewPost {
+        discussion: d.id,
+        number,
+        participant,
+        pseudonym: "Amber Otter",
+        parent,
+        body: "text",
+        status: PostStatus::Published,
+        created_at: 5,
+    };
+    let id1 = tx.insert_post(&post(n1, &a, None)).await.unwrap();
+    tx.insert_post(&post(n2, &a, Some(n1))).await.unwrap();
+    let got = tx.post_by_number(d.id, n1).await.unwrap().unwrap();
+    assert_eq!(got.id, id1);
+    assert_eq!(got.participant.as_ref(), Some(&a));
+    assert_eq!(tx.post_by_number(d.id, n2).await.unwrap().unwrap().parent, Some(n1));
+    assert!(tx.post_by_number(d.id, PostNumber(9)).await.unwrap().is_none());
+    assert_eq!(tx.posts(d.id).await.unwrap().len(), 2);
+
+    tx.save_contact(&a, Platform::Matrix, "sealed-1", 1).await.unwrap();
+    tx.save_contact(&a, Platform::Matrix, "sealed-2", 2).await.unwrap();
+    assert_eq!(tx.contact(&a, Platform::Matrix).await.unwrap().as_deref(), Some("sealed-2"));
+
+    assert_eq!(tx.forget(&a).await.unwrap(), 2);
+    assert_eq!(tx.count_posts_by(&a).await.unwrap(), 0);
+    assert!(tx.contact(&a, Platform::Matrix).await.unwrap().is_none());
+    assert!(tx.pseudonym(d.id, &a).await.unwrap().is_none());
+    assert!(!tx.claim_pseudonym(d.id, "Amber Otter", &a, 3).await.unwrap(), "a forgotten name stays reserved");
+    assert_eq!(tx.posts(d.id).await.unwrap().len(), 2, "posts stay, detached");
+    tx.commit().await.unwrap();
+}
+
+async fn outbox_delivers_in_order_with_leases_and_backoff(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    let a = key("a");
+    let n = tx.next_post_number(d.id).await.unwrap();
+    let post = tx
+        .insert_post(&NewPost {
+            discussion: d.id,
+            number: n,
+            participant: &a,
+            pseudonym: "Amber Otter",
+            parent: None,
+            body: "hello",
+            status: PostStatus::Published,
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    assert!(!tx.thread_requested(d.id, Platform::Matrix).await.unwrap());
+    let msg = |dest, action, body, post, reply_to| NewOutbox { platform: Platform::Matrix, dest, action, body, post, reply_to, now: 100 };
+    tx.enqueue(&msg(OutboxDest::Thread(d.id), OutboxAction::OpenThread, "root", None, None)).await.unwrap();
+    assert!(tx.thread_requested(d.id, Platform::Matrix).await.unwrap());
+    tx.enqueue(&msg(OutboxDest::Thread(d.id), OutboxAction::Send, "#1 hello", Some(post), None)).await.unwrap();
+    tx.enqueue(&msg(OutboxDest::Direct { sealed_address: "sealed" }, OutboxAction::Send, "ack", None, None))
+        .await
+        .unwrap();
+    tx.enqueue(&msg(OutboxDest::Thread(d.id), OutboxAction::Send, "#2 reply", None, Some(post))).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.pending_count().await.unwrap(), 4);
+
+    // Before the root exists, only the root and the DM are due.
+    let due = store.due(Platform::Matrix, 100, 10).await.unwrap();
+    assert_eq!(due.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(), vec!["open_thread", "send"]);
+    assert_eq!(due[1].dest_kind, "direct");
+    assert_eq!(due[1].sealed_address.as_deref(), Some("sealed"));
+    assert!(store.due(Platform::Discord, 100, 10).await.unwrap().is_empty(), "per platform");
+    // Leased: a second caller gets nothing until the lease runs out.
+    assert!(store.due(Platform::Matrix, 100, 10).await.unwrap().is_empty());
+
+    // The root fails once and backs off.
+    assert_eq!(store.mark_failed(due[0].id, 5_000).await.unwrap(), 1);
+    assert_eq!(store.attempts(due[0].id).await.unwrap(), 1);
+    store.mark_delivered(due[1].id, Some("$dm"), 200).await.unwrap();
+    assert!(store.due(Platform::Matrix, 4_999, 10).await.unwrap().is_empty());
+    let due = store.due(Platform::Matrix, 5_000, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    store.mark_delivered(due[0].id, Some("$root"), 5_001).await.unwrap();
+    store.mark_delivered(due[0].id, Some("$other"), 5_002).await.unwrap(); // idempotent
+
+    // Now the thread posts are due, with the root and the reply target resolved in order.
+    let due = store.due(Platform::Matrix, 6_000, 1).await.unwrap();
+    assert_eq!(due.len(), 1, "limit is honoured");
+    assert_eq!(due[0].root.as_deref(), Some("$root"));
+    assert_eq!(due[0].slug.as_deref(), Some("gp-access"));
+    store.mark_delivered(due[0].id, Some("$post1"), 6_001).await.unwrap();
+    let due = store.due(Platform::Matrix, 6_000, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].body, "#2 reply");
+    assert_eq!(due[0].reply_to_message.as_deref(), Some("$post1"));
+    store.mark_delivered(due[0].id, None, 6_002).await.unwrap();
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.post_messages(post).await.unwrap(), vec![(Platform::Matrix, "$post1".to_string())]);
+    // Removing a post resolves its platform message.
+    tx.enqueue(&NewOutbox {
+        platform: Platform::Matrix,
+        dest: OutboxDest::Thread(d.id),
+        action: OutboxAction::Remove,
+        body: "",
+        post: Some(post),
+        reply_to: None,
+        now: 7_000,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let due = store.due(Platform::Matrix, 7_000, 10).await.unwrap();
+    assert_eq!(due[0].remove_message.as_deref(), Some("$post1"));
+}
+
+async fn numbering_is_per_discussion(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let a = tx.insert_discussion("one", "1", "?", 1).await.unwrap().unwrap();
+    let b = tx.insert_discussion("two", "2", "?", 1).await.unwrap().unwrap();
+    assert_eq!(tx.next_post_number(a.id).await.unwrap(), PostNumber(1));
+    assert_eq!(tx.next_post_number(b.id).await.unwrap(), PostNumber(1));
+    assert_eq!(tx.next_post_number(a.id).await.unwrap(), PostNumber(2));
+    tx.commit().await.unwrap();
+}
+
+macro_rules! conformance {
+    ($backend:ident: $($test:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let (store, _guard) = super::$backend().await;
+                    super::$test(store).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(sqlite:
+    inbound_events_are_deduplicated,
+    discussions_open_close_and_list,
+    participants_pseudonyms_and_posts,
+    outbox_delivers_in_order_with_leases_and_backoff,
+    numbering_is_per_discussion,
+);
+
+conformance!(postgres:
+    inbound_events_are_deduplicated,
+    discussions_open_close_and_list,
+    participants_pseudonyms_and_posts,
+    outbox_delivers_in_order_with_leases_and_backoff,
+    numbering_is_per_discussion,
+);
+
+/// The engine end to end on PostgreSQL too: a post and a reply, and a restart.
+#[tokio::test]
+async fn engine_runs_on_postgres() {
+    let url = common::fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = parley::config::Config::load(None).unwrap();
+    let bot = common::TestBot::on(config, vec![Platform::Console], dir, url).await;
+    bot.drain().await;
+    bot.say("alice", "!join gp-access").await;
+    let out = bot.say("alice", "Posted on PostgreSQL").await;
+    assert_eq!(common::lines_for(&out, "thread gp-access").len(), 1);
+    let bot = bot.restart().await;
+    assert!(bot.drain().await.is_empty(), "no thread root is queued twice");
+    let out = bot.say("alice", "!reply #1 and replied").await;
+    assert!(common::lines_for(&out, "thread gp-access")[0].starts_with("#2 "));
+}
