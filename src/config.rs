@@ -29,6 +29,12 @@ pub struct Config {
     /// The local console adapter.
     #[serde(default)]
     pub console: ConsoleConfig,
+    /// Moderation policy.
+    #[serde(default)]
+    pub moderation: ModerationConfig,
+    /// Rate limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Discussions seeded at first start.
     #[serde(default)]
     pub discussions: Vec<DiscussionConfig>,
@@ -106,6 +112,71 @@ pub struct ConsoleConfig {
     pub commissioners: Vec<String>,
 }
 
+/// `[moderation]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModerationConfig {
+    /// Distinct reporters after which a post is hidden pending review.
+    pub report_threshold: u32,
+    /// Link domains allowed without review (subdomains included).
+    pub allowed_link_domains: Vec<String>,
+}
+
+impl Default for ModerationConfig {
+    fn default() -> Self {
+        ModerationConfig {
+            report_threshold: 3,
+            allowed_link_domains: vec!["nhs.uk".into(), "gov.uk".into()],
+        }
+    }
+}
+
+/// `[limits]`: bursts and refill periods per participant and action.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Posts allowed in a burst.
+    pub post_burst: u32,
+    /// One more post allowed every this many seconds.
+    pub post_every_secs: u64,
+    /// Replies allowed in a burst.
+    pub reply_burst: u32,
+    /// One more reply every this many seconds.
+    pub reply_every_secs: u64,
+    /// Reports allowed in a burst.
+    pub report_burst: u32,
+    /// One more report every this many seconds.
+    pub report_every_secs: u64,
+    /// Other commands allowed in a burst.
+    pub command_burst: u32,
+    /// One more command every this many seconds.
+    pub command_every_secs: u64,
+    /// Refused attempts within `flood_window_secs` that count as a flood (0: never).
+    pub flood_refusals: u32,
+    /// The window for counting refusals.
+    pub flood_window_secs: u64,
+    /// How long a flood mutes the participant.
+    pub flood_mute_mins: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            post_burst: 5,
+            post_every_secs: 60,
+            reply_burst: 5,
+            reply_every_secs: 30,
+            report_burst: 5,
+            report_every_secs: 60,
+            command_burst: 20,
+            command_every_secs: 3,
+            flood_refusals: 40,
+            flood_window_secs: 300,
+            flood_mute_mins: 30,
+        }
+    }
+}
+
 /// `[[discussions]]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +187,12 @@ pub struct DiscussionConfig {
     pub title: String,
     /// The question put to participants.
     pub prompt: String,
+    /// Hold every post for a moderator before it is published.
+    #[serde(default)]
+    pub premoderated: bool,
+    /// Slow mode: at most one post per participant every this many seconds (0: off).
+    #[serde(default)]
+    pub slow_mode_secs: u64,
 }
 
 /// `[[surveys]]`
@@ -195,6 +272,20 @@ impl Config {
             }
             if d.prompt.trim().is_empty() {
                 return Err(fail(format!("`discussions[{i}].prompt` must not be empty")));
+            }
+        }
+        if self.moderation.report_threshold == 0 {
+            return Err(fail("`moderation.report_threshold` must be at least 1".into()));
+        }
+        let l = &self.limits;
+        for (key, burst) in [("post_burst", l.post_burst), ("reply_burst", l.reply_burst), ("report_burst", l.report_burst), ("command_burst", l.command_burst)] {
+            if burst == 0 {
+                return Err(fail(format!("`limits.{key}` must be at least 1")));
+            }
+        }
+        for (key, secs) in [("post_every_secs", l.post_every_secs), ("reply_every_secs", l.reply_every_secs), ("report_every_secs", l.report_every_secs), ("command_every_secs", l.command_every_secs)] {
+            if secs == 0 {
+                return Err(fail(format!("`limits.{key}` must be at least 1")));
             }
         }
         let mut seen = HashSet::new();

@@ -38,12 +38,60 @@ pub enum Command {
     },
     /// `!close SLUG`
     Close(String),
+    /// `!report #N REASON`
+    Report {
+        /// The post reported.
+        number: PostNumber,
+        /// Why.
+        reason: String,
+    },
+    /// `!queue`
+    Queue,
+    /// `!approve #N`
+    Approve(PostRef),
+    /// `!reject #N REASON`
+    Reject(PostRef, String),
+    /// `!remove #N REASON`
+    Remove(PostRef, String),
+    /// `!mute #N DURATION`
+    Mute(PostRef, String),
+    /// `!ban #N`
+    Ban(PostRef),
+    /// `!unban PSEUDONYM@SLUG`
+    Unban {
+        /// The pseudonym.
+        name: String,
+        /// Its discussion.
+        slug: String,
+    },
+    /// `!log`
+    Log,
     /// A known command used the wrong way; the text says how to use it.
     Usage(&'static str),
     /// `!something` that parley does not know.
     Unknown(String),
     /// Text that is not a command.
     Text(String),
+}
+
+/// A post reference used by moderators: `#N` or `SLUG#N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostRef {
+    /// The discussion, when given.
+    pub slug: Option<String>,
+    /// The number.
+    pub number: PostNumber,
+}
+
+impl PostRef {
+    /// Parses `#3` or `gp-access#3`.
+    pub fn parse(s: &str) -> Option<PostRef> {
+        match s.split_once('#') {
+            Some(("", n)) => PostNumber::parse(n).map(|number| PostRef { slug: None, number }),
+            Some((slug, n)) => PostNumber::parse(n).map(|number| PostRef { slug: Some(slug.to_lowercase()), number }),
+            None => None,
+        }
+    }
 }
 
 /// How each command is used, for refusals and help.
@@ -59,6 +107,20 @@ pub mod usage {
                             (add \"| PROMPT\" to set the question)";
     /// `!close`
     pub const CLOSE: &str = "!close SLUG — for example: !close gp-access";
+    /// `!report`
+    pub const REPORT: &str = "!report #N REASON — for example: !report #4 it names a member of staff";
+    /// `!approve`
+    pub const APPROVE: &str = "!approve #N (or SLUG#N when several discussions have a #N)";
+    /// `!reject`
+    pub const REJECT: &str = "!reject #N REASON";
+    /// `!remove`
+    pub const REMOVE: &str = "!remove #N REASON";
+    /// `!mute`
+    pub const MUTE: &str = "!mute #N DURATION — for example: !mute #4 30m (s, m, h, d)";
+    /// `!ban`
+    pub const BAN: &str = "!ban #N";
+    /// `!unban`
+    pub const UNBAN: &str = "!unban PSEUDONYM@SLUG — for example: !unban Amber Otter@gp-access";
 }
 
 /// Parses one message. `prefix` is the command prefix, usually `!`.
@@ -101,6 +163,45 @@ pub fn parse(text: &str, prefix: &str) -> Command {
                 Command::Open { slug: slug.to_lowercase(), title: title.to_string(), prompt }
             }
         }
+        "report" => {
+            let (first, reason) = split_first(args);
+            match PostNumber::parse(first) {
+                Some(number) if !reason.is_empty() => Command::Report { number, reason: reason.to_string() },
+                _ => Command::Usage(usage::REPORT),
+            }
+        }
+        "queue" => Command::Queue,
+        "log" => Command::Log,
+        "approve" => match single_word(args).and_then(PostRef::parse) {
+            Some(r) => Command::Approve(r),
+            None => Command::Usage(usage::APPROVE),
+        },
+        "ban" => match single_word(args).and_then(PostRef::parse) {
+            Some(r) => Command::Ban(r),
+            None => Command::Usage(usage::BAN),
+        },
+        "reject" | "remove" | "mute" => {
+            let (first, rest) = split_first(args);
+            let how = match word_lc.as_str() {
+                "reject" => usage::REJECT,
+                "remove" => usage::REMOVE,
+                _ => usage::MUTE,
+            };
+            match (PostRef::parse(first), rest.is_empty()) {
+                (Some(r), false) => match word_lc.as_str() {
+                    "reject" => Command::Reject(r, rest.to_string()),
+                    "remove" => Command::Remove(r, rest.to_string()),
+                    _ => Command::Mute(r, rest.to_string()),
+                },
+                _ => Command::Usage(how),
+            }
+        }
+        "unban" => match args.rsplit_once('@') {
+            Some((name, slug)) if !name.trim().is_empty() && !slug.trim().is_empty() => {
+                Command::Unban { name: name.trim().to_string(), slug: slug.trim().to_lowercase() }
+            }
+            _ => Command::Usage(usage::UNBAN),
+        },
         "close" => match single_word(args) {
             Some(slug) => Command::Close(slug.to_lowercase()),
             None => Command::Usage(usage::CLOSE),
@@ -156,6 +257,12 @@ mod tests {
         assert_eq!(parse("!open pharmacy", "!"), Command::Usage(usage::OPEN));
         assert_eq!(parse("!close gp-access", "!"), Command::Close("gp-access".into()));
         assert_eq!(parse("!frobnicate now", "!"), Command::Unknown("frobnicate".into()));
+        assert_eq!(parse("!report #2 rude", "!"), Command::Report { number: PostNumber(2), reason: "rude".into() });
+        assert_eq!(parse("!report #2", "!"), Command::Usage(usage::REPORT));
+        assert_eq!(parse("!approve gp-access#3", "!"), Command::Approve(PostRef { slug: Some("gp-access".into()), number: PostNumber(3) }));
+        assert_eq!(parse("!mute #3 30m", "!"), Command::Mute(PostRef { slug: None, number: PostNumber(3) }, "30m".into()));
+        assert_eq!(parse("!remove #3", "!"), Command::Usage(usage::REMOVE));
+        assert_eq!(parse("!unban Amber Otter@gp-access", "!"), Command::Unban { name: "Amber Otter".into(), slug: "gp-access".into() });
         assert_eq!(parse("just text", "!"), Command::Text("just text".into()));
         assert_eq!(parse("?help", "?"), Command::Help);
     }

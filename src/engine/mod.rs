@@ -7,6 +7,7 @@
 
 pub mod commands;
 mod delivery;
+mod staff;
 pub mod render;
 pub mod replies;
 
@@ -20,8 +21,9 @@ use crate::config::{check_slug, Config};
 use crate::error::Result;
 use crate::identity::Identity;
 use crate::ids::{ParticipantKey, PostNumber};
+use crate::limits::{human_duration, Act, Check, Limits};
 use crate::store::{
-    Discussion, DiscussionStatus, NewOutbox, NewPost, OutboxAction, OutboxDest, PostStatus, Store, Tx,
+    AuditEntry, Discussion, DiscussionStatus, NewOutbox, NewPost, OutboxAction, OutboxDest, PostStatus, Store, Tx,
 };
 use commands::Command;
 
@@ -38,6 +40,10 @@ pub struct Settings {
     pub initial_backoff_ms: i64,
     /// Longest retry delay, ms.
     pub max_backoff_ms: i64,
+    /// Distinct reporters that hide a post.
+    pub report_threshold: i64,
+    /// Slow mode per discussion slug, in seconds.
+    pub slow_mode: std::collections::HashMap<String, u64>,
 }
 
 impl Settings {
@@ -49,6 +55,8 @@ impl Settings {
             privacy_notice: config.bot.privacy_notice.trim().to_string(),
             initial_backoff_ms: config.delivery.initial_backoff_secs as i64 * 1000,
             max_backoff_ms: config.delivery.max_backoff_secs as i64 * 1000,
+            report_threshold: config.moderation.report_threshold as i64,
+            slow_mode: config.discussions.iter().map(|d| (d.slug.clone(), d.slow_mode_secs)).collect(),
         }
     }
 }
@@ -62,6 +70,7 @@ pub struct Engine {
     /// Platforms with a public room: each published post goes to all of them.
     platforms: Vec<Platform>,
     moderator: moderation::Moderator,
+    limits: Limits,
     wakeup: Arc<Notify>,
     /// Inbound messages are handled one at a time per process: SQLite has one writer, and
     /// it keeps a participant's messages in order.
@@ -99,10 +108,11 @@ impl Engine {
         let engine = Engine {
             store,
             identity,
+            limits: Limits::new(&config.limits, clock.clone()),
             clock,
             settings: Settings::from_config(config),
             platforms,
-            moderator: moderation::Moderator::pass_through(),
+            moderator: crate::moderator_for(config),
             wakeup: Arc::new(Notify::new()),
             serial: Mutex::new(()),
         };
@@ -110,6 +120,7 @@ impl Engine {
         let mut tx = engine.store.begin().await?;
         for d in &config.discussions {
             tx.insert_discussion(&d.slug, &d.title, &d.prompt, now).await?;
+            tx.set_premoderated(&d.slug, d.premoderated).await?;
         }
         for d in tx.discussions(true).await? {
             engine.ensure_threads(&mut tx, &d, now).await?;
@@ -198,6 +209,16 @@ impl Engine {
         let participant = tx.participant(key, now).await?;
         tx.save_contact(key, inbound.platform, sealed, now).await?;
         let p = &self.settings.prefix;
+        let act = match &command {
+            Command::Post { .. } | Command::Text(_) | Command::Reply { .. } => None,
+            Command::Report { .. } => Some(Act::Report),
+            _ => Some(Act::Command),
+        };
+        if let Some(act) = act {
+            if let Some(refusal) = self.limit(tx, key, act, None, now).await? {
+                return self.say(tx, &origin, &refusal, now).await;
+            }
+        }
         let reply = match command {
             Command::Help => replies::help_participant(p),
             Command::Topics => replies::topics(&tx.discussions(true).await?, p),
@@ -244,7 +265,19 @@ impl Engine {
                 None => replies::not_joined(p),
             },
             Command::Forget => replies::forgotten(tx.forget(key).await?),
+            Command::Report { number, reason } => match self.current(tx, participant.current_discussion).await? {
+                Some(d) => self.report(tx, key, &d, number, &reason, now).await?,
+                None => replies::not_joined(p),
+            },
             Command::Open { .. } | Command::Close(_) => replies::commissioners_only(),
+            Command::Queue
+            | Command::Approve(_)
+            | Command::Reject(..)
+            | Command::Remove(..)
+            | Command::Mute(..)
+            | Command::Ban(_)
+            | Command::Unban { .. }
+            | Command::Log => replies::moderators_only(),
             Command::Usage(how) => replies::usage(how),
             Command::Unknown(word) => replies::unknown_command(&word, p),
         };
@@ -279,7 +312,7 @@ impl Engine {
     async fn post(
         &self,
         tx: &mut Tx,
-        _origin: &Origin,
+        origin: &Origin,
         key: &ParticipantKey,
         d: &Discussion,
         text: &str,
@@ -289,6 +322,19 @@ impl Engine {
         let p = &self.settings.prefix;
         if !d.is_open() {
             return Ok(replies::closed(d, p));
+        }
+        let sanctions = tx.sanctions(key).await?;
+        if sanctions.banned {
+            return Ok(replies::banned());
+        }
+        if sanctions.muted_until > now {
+            let wait = std::time::Duration::from_millis((sanctions.muted_until - now) as u64);
+            return Ok(replies::muted(&human_duration(wait)));
+        }
+        let act = if parent.is_some() { Act::Reply } else { Act::Post };
+        let slow = self.settings.slow_mode.get(&d.slug).map(|secs| (d.id, *secs));
+        if let Some(refusal) = self.limit(tx, key, act, slow, now).await? {
+            return Ok(refusal);
         }
         let text = text.trim();
         if text.is_empty() {
@@ -305,10 +351,31 @@ impl Engine {
                 _ => return Ok(replies::no_such_post(n, &d.slug)),
             },
         };
-        let verdict = self.moderator.assess(text, &[]);
-        let (status, answer_kind) = match verdict.action {
-            moderation::Action::Publish => (PostStatus::Published, None),
-            moderation::Action::PublishRedacted => (PostStatus::Published, Some(redaction_summary(&verdict))),
+        // Crisis detection runs first, on the raw text, inside the moderation crate; a
+        // crisis post is never rejected, and its author always gets the signposting.
+        let recent = tx.recent_bodies(key, 5).await?;
+        let verdict = self.moderator.assess(text, &recent);
+        let premoderated = tx.premoderated(d.id).await?;
+        let action = match verdict.action {
+            moderation::Action::Reject if verdict.crisis.is_some() => moderation::Action::Hold,
+            moderation::Action::Publish | moderation::Action::PublishRedacted if premoderated => moderation::Action::Hold,
+            other => other,
+        };
+        let redacted = verdict.reasons.iter().any(|r| r.code.starts_with("personal_data."));
+        if let Some(crisis) = &verdict.crisis {
+            self.say(tx, origin, &replies::crisis_signposting(), now).await?;
+            let alert = format!(
+                "URGENT — possible crisis ({}) in a post to \"{}\". The author has been sent crisis signposting                  privately. Text: {}",
+                crisis.kind,
+                d.slug,
+                render::inert(&verdict.text)
+            );
+            self.alert_moderators(tx, &alert, now).await?;
+        }
+        let (status, answer_kind) = match action {
+            moderation::Action::Publish | moderation::Action::PublishRedacted => {
+                (PostStatus::Published, redacted.then(|| redaction_summary(&verdict)))
+            }
             moderation::Action::Hold => (PostStatus::Held, None),
             moderation::Action::Reject => {
                 let why = verdict
@@ -334,10 +401,57 @@ impl Engine {
                 created_at: now,
             })
             .await?;
-        if status == PostStatus::Held {
-            return Ok(replies::held(&d.slug));
+        let reasons = verdict.reasons.iter().map(|r| r.explanation.as_str()).collect::<Vec<_>>().join("; ");
+        if !reasons.is_empty() {
+            tx.set_post_reasons(post_id, &reasons).await?;
         }
-        let public = thread_line(number, &name, parent, body);
+        if status == PostStatus::Held {
+            let why = if premoderated && verdict.action != moderation::Action::Hold {
+                "this discussion is pre-moderated".to_string()
+            } else if reasons.is_empty() {
+                "held by the filters".to_string()
+            } else {
+                reasons.clone()
+            };
+            let alert = format!(
+                "Held for review: {}#{} by {name}: {}\nWhy: {why}\nUse !approve {}#{} or !reject {}#{} REASON.",
+                d.slug,
+                number.0,
+                render::inert(body),
+                d.slug,
+                number.0,
+                d.slug,
+                number.0
+            );
+            self.alert_moderators(tx, &alert, now).await?;
+            let mut answer = replies::held(&d.slug);
+            if let Some(what) = redacted.then(|| redaction_summary(&verdict)) {
+                answer.push_str(&format!(" To protect you, we removed {what} before it was stored."));
+            }
+            return Ok(answer);
+        }
+        self.publish(tx, d, post_id, number, &name, parent, parent_post.as_ref().map(|p| p.id), body, now).await?;
+        Ok(match answer_kind {
+            None => replies::posted(number, &d.slug, &name),
+            Some(what) => replies::posted_redacted(number, &d.slug, &name, &what),
+        })
+    }
+
+    /// Queues a post into every mirror.
+    #[allow(clippy::too_many_arguments)]
+    async fn publish(
+        &self,
+        tx: &mut Tx,
+        d: &Discussion,
+        post_id: crate::ids::PostId,
+        number: PostNumber,
+        name: &str,
+        parent: Option<PostNumber>,
+        parent_id: Option<crate::ids::PostId>,
+        body: &str,
+        now: i64,
+    ) -> Result<()> {
+        let public = thread_line(number, name, parent, body);
         for &platform in &self.platforms {
             tx.enqueue(&NewOutbox {
                 platform,
@@ -345,15 +459,153 @@ impl Engine {
                 action: OutboxAction::Send,
                 body: &public,
                 post: Some(post_id),
-                reply_to: parent_post.as_ref().map(|p| p.id),
+                reply_to: parent_id,
                 now,
             })
             .await?;
         }
-        Ok(match answer_kind {
-            None => replies::posted(number, &d.slug, &name),
-            Some(what) => replies::posted_redacted(number, &d.slug, &name, &what),
-        })
+        Ok(())
+    }
+
+    /// Checks a rate limit; returns the refusal to send, if any. A flood mutes the
+    /// participant and alerts the moderators.
+    async fn limit(
+        &self,
+        tx: &mut Tx,
+        key: &ParticipantKey,
+        act: Act,
+        slow: Option<(crate::ids::DiscussionId, u64)>,
+        now: i64,
+    ) -> Result<Option<String>> {
+        match self.limits.check(key, act, slow) {
+            Check::Allowed => Ok(None),
+            Check::Wait(wait) => Ok(Some(replies::slow_down(&human_duration(wait)))),
+            Check::Flood(mute) => {
+                let mut s = tx.sanctions(key).await?;
+                s.muted_until = s.muted_until.max(now + mute.as_millis() as i64);
+                tx.set_sanctions(key, s, now).await?;
+                let audit = AuditEntry {
+                    at: now,
+                    actor: "parley".into(),
+                    action: format!("mute {}", human_duration(mute)),
+                    target: "a participant (flooding)".into(),
+                    reason: "too many messages in a short time".into(),
+                };
+                tx.audit(&audit).await?;
+                self.alert_moderators(
+                    tx,
+                    &format!(
+                        "A participant sent a flood of messages and was muted automatically for {}. No posts were published from the flood.",
+                        human_duration(mute)
+                    ),
+                    now,
+                )
+                .await?;
+                Ok(Some(replies::flood_muted(&human_duration(mute))))
+            }
+        }
+    }
+
+    /// Queues a message to the moderators' room on every platform.
+    async fn alert_moderators(&self, tx: &mut Tx, text: &str, now: i64) -> Result<()> {
+        for &platform in &self.platforms {
+            tx.enqueue(&NewOutbox {
+                platform,
+                dest: OutboxDest::Moderators,
+                action: OutboxAction::Send,
+                body: text,
+                post: None,
+                reply_to: None,
+                now,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Writes to a participant through every platform they can be reached on.
+    async fn notify_participant(&self, tx: &mut Tx, key: &ParticipantKey, text: &str, now: i64) -> Result<()> {
+        for platform in chat::Platform::ALL {
+            if let Some(sealed) = tx.contact(key, platform).await? {
+                tx.enqueue(&NewOutbox {
+                    platform,
+                    dest: OutboxDest::Direct { sealed_address: &sealed },
+                    action: OutboxAction::Send,
+                    body: text,
+                    post: None,
+                    reply_to: None,
+                    now,
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `!report #N REASON`: hides the post once enough distinct participants report it.
+    async fn report(
+        &self,
+        tx: &mut Tx,
+        key: &ParticipantKey,
+        d: &Discussion,
+        number: PostNumber,
+        reason: &str,
+        now: i64,
+    ) -> Result<String> {
+        let post = match tx.post_by_number(d.id, number).await? {
+            Some(post) if matches!(post.status, PostStatus::Published | PostStatus::Hidden) => post,
+            _ => return Ok(replies::no_such_post(number, &d.slug).replace("to reply to", "to report")),
+        };
+        let reason: String = reason.chars().take(300).collect();
+        let (added, count) = tx.add_report(post.id, key, &reason, now).await?;
+        if !added {
+            return Ok(replies::already_reported(number));
+        }
+        let mut alert = format!(
+            "Report on {}#{} ({} of {} needed to hide it): {}\nPost: {}",
+            d.slug,
+            number.0,
+            count,
+            self.settings.report_threshold,
+            render::inert(&reason),
+            render::inert(&post.body)
+        );
+        if post.status == PostStatus::Published && count >= self.settings.report_threshold {
+            self.take_down(tx, &post, now).await?;
+            tx.set_post_status(post.id, PostStatus::Hidden).await?;
+            tx.audit(&AuditEntry {
+                at: now,
+                actor: "parley".into(),
+                action: "hide".into(),
+                target: format!("{}#{}", d.slug, number.0),
+                reason: format!("{count} distinct reports"),
+            })
+            .await?;
+            alert.push_str(&format!(
+                "\nIt is now hidden from every mirror pending review: !approve {}#{} to restore it, or !remove {}#{} REASON.",
+                d.slug, number.0, d.slug, number.0
+            ));
+        }
+        self.alert_moderators(tx, &alert, now).await?;
+        Ok(replies::reported(number, &d.slug))
+    }
+
+    /// Takes a post off every mirror: pending publications are cancelled, delivered ones removed.
+    async fn take_down(&self, tx: &mut Tx, post: &crate::store::Post, now: i64) -> Result<()> {
+        tx.cancel_pending_sends(post.id, now).await?;
+        for &platform in &self.platforms {
+            tx.enqueue(&NewOutbox {
+                platform,
+                dest: OutboxDest::Thread(post.discussion),
+                action: OutboxAction::Remove,
+                body: "",
+                post: Some(post.id),
+                reply_to: None,
+                now,
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     // ----- staff -----
@@ -362,12 +614,38 @@ impl Engine {
         let origin = self.origin(inbound);
         let in_commissioners = matches!(inbound.conversation, Conversation::Commissioners);
         let is_commissioner = in_commissioners && inbound.sender.roles.commissioner;
+        let is_moderator = matches!(inbound.conversation, Conversation::Moderators) && inbound.sender.roles.moderator;
+        let actor = format!(
+            "moderator {}",
+            &self.identity.participant_key(inbound.platform, &inbound.sender.id).0[..6]
+        );
         let p = &self.settings.prefix;
         let reply = match command {
             // Staff rooms are for people talking among themselves too.
             Command::Text(_) => return Ok(()),
             Command::Help if in_commissioners => replies::help_commissioner(p),
+            Command::Help if is_moderator => replies::help_moderator_full(p),
             Command::Help => replies::help_moderator(p),
+            Command::Queue
+            | Command::Approve(_)
+            | Command::Reject(..)
+            | Command::Remove(..)
+            | Command::Mute(..)
+            | Command::Ban(_)
+            | Command::Unban { .. }
+            | Command::Log
+                if !is_moderator =>
+            {
+                replies::moderators_only()
+            }
+            Command::Queue => self.queue(tx).await?,
+            Command::Log => self.log(tx).await?,
+            Command::Approve(r) => self.approve(tx, &actor, &r, now).await?,
+            Command::Reject(r, why) => self.reject(tx, &actor, &r, &why, now).await?,
+            Command::Remove(r, why) => self.remove(tx, &actor, &r, &why, now).await?,
+            Command::Mute(r, how_long) => self.mute(tx, &actor, &r, &how_long, now).await?,
+            Command::Ban(r) => self.ban(tx, &actor, &r, now).await?,
+            Command::Unban { name, slug } => self.unban(tx, &actor, &name, &slug, now).await?,
             Command::Topics => replies::topics(&tx.discussions(true).await?, p),
             Command::Open { .. } | Command::Close(_) if !is_commissioner => replies::commissioners_only(),
             Command::Open { slug, title, prompt } => self.open(tx, &slug, &title, prompt.as_deref(), now).await?,
@@ -378,6 +656,7 @@ impl Engine {
             | Command::Post { .. }
             | Command::Reply { .. }
             | Command::WhoAmI
+            | Command::Report { .. }
             | Command::Forget => replies::use_a_dm(),
         };
         self.say(tx, &origin, &reply, now).await
@@ -515,6 +794,15 @@ fn command_label(c: &Command) -> &'static str {
         Command::Open { .. } => "open",
         Command::Close(_) => "close",
         Command::Usage(_) => "usage",
+        Command::Report { .. } => "report",
+        Command::Queue => "queue",
+        Command::Approve(_) => "approve",
+        Command::Reject(..) => "reject",
+        Command::Remove(..) => "remove",
+        Command::Mute(..) => "mute",
+        Command::Ban(_) => "ban",
+        Command::Unban { .. } => "unban",
+        Command::Log => "log",
         Command::Unknown(_) => "unknown",
         Command::Text(_) => "text",
     }

@@ -174,3 +174,67 @@ pub fn thread_root(d: &Discussion, prefix: &str) -> String {
 pub fn thread_closed() -> String {
     "This discussion is now closed. Thank you to everyone who took part.".into()
 }
+
+/// The private reply to a participant in crisis. Always sent, whatever happens to the post.
+pub fn crisis_signposting() -> String {
+    "It sounds like things are really hard right now. You don't have to face this alone — please reach out now:\n\
+     • If you are in immediate danger or have harmed yourself, call 999 or go to A&E.\n\
+     • NHS 111: call 111 and choose the mental health option (option 2) for urgent help, day or night.\n\
+     • Samaritans: call 116 123, free, any time.\n\
+     • Shout: text SHOUT to 85258 for free, confidential text support.\n\
+     Our moderators have been told so that someone can check on your post. Nobody will see who you are."
+        .into()
+}
+
+/// A participant who is muted.
+pub fn muted(wait: &str) -> String {
+    format!("The moderators have paused your posting for now. You can post again in {wait}.")
+}
+
+/// A banned participant.
+pub fn banned() -> String {
+    "The moderators have stopped you from posting in these discussions. If you think this is a mistake, \
+     please contact the organisation running the discussion."
+        .into()
+}
+
+/// Rate limited.
+pub fn slow_down(wait: &str) -> String {
+    format!("You're sending messages quickly. Please wait {wait} and try again; nothing was posted.")
+}
+
+/// Flood: muted automatically.
+pub fn flood_muted(wait: &str) -> String {
+    format!("You've sent a lot of messages in a short time, so posting is paused for {wait}. The moderators have been told.")
+}
+
+/// Report received.
+pub fn reported(number: crate::ids::PostNumber, slug: &str) -> String {
+    format!("Thank you. Your report about {number} in \"{slug}\" has been passed to the moderators.")
+}
+
+/// Report already made.
+pub fn already_reported(number: crate::ids::PostNumber) -> String {
+    format!("You have already reported {number}; the moderators have it.")
+}
+
+/// Moderator commands from someone else.
+pub fn moderators_only() -> String {
+    "Only moderators can do that, from the moderators' room.".into()
+}
+
+/// `!help` in the moderators' room (replaces the short version).
+pub fn help_moderator_full(prefix: &str) -> String {
+    format!(
+        "Moderator commands (posts as #N, or SLUG#N when several discussions have a #N):\n\
+         {p}queue — held and hidden posts\n\
+         {p}approve #N — publish a held post or restore a hidden one\n\
+         {p}reject #N REASON — refuse a held post\n\
+         {p}remove #N REASON — take a published post down everywhere\n\
+         {p}mute #N DURATION — pause its author's posting (30m, 2h, 1d)\n\
+         {p}ban #N — stop its author posting\n\
+         {p}unban PSEUDONYM@SLUG — lift a ban or mute\n\
+         {p}log — the latest moderation actions",
+        p = prefix
+    )
+}

@@ -6,8 +6,11 @@
 //! embedded migrations. Everything the engine does for one inbound message happens in one
 //! [`Tx`], so a crash loses or duplicates nothing.
 
+mod moderation;
 mod outbox;
 mod rows;
+
+pub use moderation::{AuditEntry, QueuedPost, Sanctions};
 
 pub use outbox::{DueRow, NewOutbox, OutboxAction, OutboxDest};
 pub use rows::{Discussion, DiscussionStatus, NewPost, Participant, Post, PostStatus};
@@ -414,6 +417,11 @@ impl Tx {
     /// Queues an outbound message.
     pub async fn enqueue(&mut self, msg: &NewOutbox<'_>) -> Result<i64> {
         outbox::enqueue(&mut self.tx, msg).await
+    }
+
+    /// Cancels a post's publications that have not been delivered yet.
+    pub async fn cancel_pending_sends(&mut self, post: PostId, now: i64) -> Result<u64> {
+        outbox::cancel_pending_sends(&mut self.tx, post, now).await
     }
 
     /// Whether the public thread of a discussion exists or is queued on a platform.

@@ -269,3 +269,19 @@ pub(super) async fn attempts(conn: &mut AnyConnection, id: i64) -> Result<i64> {
     let row = sqlx::query("SELECT attempts FROM outbox WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
     Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.unwrap_or(0))
 }
+
+pub(super) async fn cancel_pending_sends(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    post: PostId,
+    now: i64,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE outbox SET delivered_at = $1, sealed_address = NULL WHERE post_id = $2 AND action = 'send' \
+         AND delivered_at IS NULL",
+    )
+    .bind(now)
+    .bind(post.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}

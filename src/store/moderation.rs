@@ -1,0 +1,229 @@
+//! Storage for moderation: statuses, reports, sanctions, the audit log and the review queue.
+
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Post, PostStatus, Tx};
+use crate::error::Result;
+use crate::ids::{DiscussionId, ParticipantKey, PostId, PostNumber};
+
+/// A participant's sanctions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sanctions {
+    /// Muted until this time (ms); 0 when not muted.
+    pub muted_until: i64,
+    /// Banned from posting.
+    pub banned: bool,
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When, in ms.
+    pub at: i64,
+    /// Who ("moderator 3f2a9c", "parley").
+    pub actor: String,
+    /// What ("approve", "remove", "mute 30m"...).
+    pub action: String,
+    /// On what ("gp-access#3").
+    pub target: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A post waiting for a moderator, with its discussion's slug.
+#[derive(Debug, Clone)]
+pub struct QueuedPost {
+    /// The post.
+    pub post: Post,
+    /// Its discussion's slug.
+    pub slug: String,
+    /// Why it is there (moderation reasons).
+    pub reasons: String,
+    /// Distinct reporters.
+    pub reports: i64,
+}
+
+impl Tx {
+    /// Sets a post's status.
+    pub async fn set_post_status(&mut self, post: PostId, status: PostStatus) -> Result<()> {
+        sqlx::query("UPDATE posts SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(post.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Records why moderation held or flagged a post.
+    pub async fn set_post_reasons(&mut self, post: PostId, reasons: &str) -> Result<()> {
+        sqlx::query("UPDATE posts SET reasons = $1 WHERE id = $2")
+            .bind(reasons)
+            .bind(post.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets whether a discussion holds every post for review.
+    pub async fn set_premoderated(&mut self, slug: &str, on: bool) -> Result<()> {
+        sqlx::query("UPDATE discussions SET premoderated = $1 WHERE slug = $2")
+            .bind(on as i64)
+            .bind(slug)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a discussion is pre-moderated.
+    pub async fn premoderated(&mut self, discussion: DiscussionId) -> Result<bool> {
+        let row = sqlx::query("SELECT premoderated FROM discussions WHERE id = $1")
+            .bind(discussion.0)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)? != 0)
+    }
+
+    /// Adds a report; `false` when this reporter already reported this post. Returns the
+    /// number of distinct reporters afterwards.
+    pub async fn add_report(
+        &mut self,
+        post: PostId,
+        reporter: &ParticipantKey,
+        reason: &str,
+        now: i64,
+    ) -> Result<(bool, i64)> {
+        let added = sqlx::query(
+            "INSERT INTO reports (post_id, reporter_key, reason, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (post_id, reporter_key) DO NOTHING",
+        )
+        .bind(post.0)
+        .bind(&reporter.0)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = sqlx::query("SELECT COUNT(*) FROM reports WHERE post_id = $1").bind(post.0).fetch_one(&mut *self.tx).await?;
+        Ok((added, row.try_get::<i64, _>(0)?))
+    }
+
+    /// A participant's sanctions.
+    pub async fn sanctions(&mut self, key: &ParticipantKey) -> Result<Sanctions> {
+        let row = sqlx::query("SELECT muted_until, banned FROM sanctions WHERE participant_key = $1")
+            .bind(&key.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(match row {
+            Some(r) => Sanctions { muted_until: r.try_get(0)?, banned: r.try_get::<i64, _>(1)? != 0 },
+            None => Sanctions::default(),
+        })
+    }
+
+    /// Replaces a participant's sanctions.
+    pub async fn set_sanctions(&mut self, key: &ParticipantKey, s: Sanctions, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sanctions (participant_key, muted_until, banned, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (participant_key) DO UPDATE SET muted_until = $2, banned = $3, updated_at = $4",
+        )
+        .bind(&key.0)
+        .bind(s.muted_until)
+        .bind(s.banned as i64)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Appends an audit record.
+    pub async fn audit(&mut self, e: &AuditEntry) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)")
+            .bind(e.at)
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(&e.target)
+            .bind(&e.reason)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The latest audit records, newest last.
+    pub async fn audit_log(&mut self, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT at, actor, action, target, reason FROM audit_log ORDER BY id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: r.try_get(0)?,
+                    actor: r.try_get(1)?,
+                    action: r.try_get(2)?,
+                    target: r.try_get(3)?,
+                    reason: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Held and hidden posts, oldest first.
+    pub async fn review_queue(&mut self) -> Result<Vec<QueuedPost>> {
+        let cols = Post::COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {cols}, d.slug, p.reasons, (SELECT COUNT(*) FROM reports r WHERE r.post_id = p.id) \
+             FROM posts p JOIN discussions d ON d.id = p.discussion_id \
+             WHERE p.status IN ('held', 'hidden') ORDER BY p.id"
+        )))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QueuedPost {
+                    post: Post::from_row(r)?,
+                    slug: r.try_get(9)?,
+                    reasons: r.try_get(10)?,
+                    reports: r.try_get(11)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Posts numbered `number` in any discussion, with their slugs.
+    pub async fn posts_numbered(&mut self, number: PostNumber) -> Result<Vec<(Post, String)>> {
+        let cols = Post::COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {cols}, d.slug FROM posts p JOIN discussions d ON d.id = p.discussion_id \
+             WHERE p.number = $1 ORDER BY d.id"
+        )))
+        .bind(number.0)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|r| Ok((Post::from_row(r)?, r.try_get(9)?))).collect()
+    }
+
+    /// Who holds a pseudonym in a discussion (none after `!forget`).
+    pub async fn pseudonym_owner(&mut self, discussion: DiscussionId, name: &str) -> Result<Option<ParticipantKey>> {
+        let row = sqlx::query("SELECT participant_key FROM pseudonyms WHERE discussion_id = $1 AND LOWER(name) = LOWER($2)")
+            .bind(discussion.0)
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>(0)).transpose()?.flatten().map(ParticipantKey))
+    }
+
+    /// The author's latest post bodies (newest last), for repeated-text detection.
+    pub async fn recent_bodies(&mut self, key: &ParticipantKey, limit: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT body FROM posts WHERE participant_key = $1 ORDER BY id DESC LIMIT $2")
+            .bind(&key.0)
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let mut out = rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        out.reverse();
+        Ok(out)
+    }
+}
