@@ -120,6 +120,9 @@ pub struct ModerationConfig {
     pub report_threshold: u32,
     /// Link domains allowed without review (subdomains included).
     pub allowed_link_domains: Vec<String>,
+    /// Hold crisis posts for a moderator instead of publishing them (the author is
+    /// signposted to help and the moderators alerted either way).
+    pub hold_crisis: bool,
 }
 
 impl Default for ModerationConfig {
@@ -127,6 +130,7 @@ impl Default for ModerationConfig {
         ModerationConfig {
             report_threshold: 3,
             allowed_link_domains: vec!["nhs.uk".into(), "gov.uk".into()],
+            hold_crisis: true,
         }
     }
 }

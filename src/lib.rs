@@ -30,6 +30,12 @@ pub mod store;
 pub use error::{Error, Result};
 
 /// The moderation engine for a configuration.
-pub fn moderator_for(_config: &config::Config) -> moderation::Moderator {
-    moderation::Moderator::pass_through()
+pub fn moderator_for(config: &config::Config) -> moderation::Moderator {
+    let m = &config.moderation;
+    let policy = moderation::Policy {
+        allowed_domains: m.allowed_link_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+        hold_crisis: m.hold_crisis,
+        ..moderation::Policy::default()
+    };
+    moderation::Moderator::new(policy)
 }

@@ -195,6 +195,59 @@ async fn numbering_is_per_discussion(store: Store) {
     tx.commit().await.unwrap();
 }
 
+async fn moderation_records(store: Store) {
+    use parley::store::{AuditEntry, Sanctions};
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    let (a, b, c) = (key("a"), key("b"), key("c"));
+    tx.claim_pseudonym(d.id, "Amber Otter", &a, 1).await.unwrap();
+    let n = tx.next_post_number(d.id).await.unwrap();
+    let post = tx
+        .insert_post(&NewPost {
+            discussion: d.id,
+            number: n,
+            participant: &a,
+            pseudonym: "Amber Otter",
+            parent: None,
+            body: "text",
+            status: PostStatus::Held,
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    tx.set_post_reasons(post, "held by the filters").await.unwrap();
+    assert_eq!(tx.add_report(post, &b, "rude", 2).await.unwrap(), (true, 1));
+    assert_eq!(tx.add_report(post, &b, "again", 3).await.unwrap(), (false, 1));
+    assert_eq!(tx.add_report(post, &c, "rude", 4).await.unwrap(), (true, 2));
+    let queue = tx.review_queue().await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!((queue[0].slug.as_str(), queue[0].reports, queue[0].reasons.as_str()), ("gp-access", 2, "held by the filters"));
+    tx.set_post_status(post, PostStatus::Published).await.unwrap();
+    assert!(tx.review_queue().await.unwrap().is_empty());
+    assert_eq!(tx.posts_numbered(n).await.unwrap().len(), 1);
+
+    assert_eq!(tx.sanctions(&a).await.unwrap(), Sanctions::default());
+    tx.set_sanctions(&a, Sanctions { muted_until: 99, banned: true }, "Amber Otter@gp-access", 5).await.unwrap();
+    assert_eq!(tx.sanctions(&a).await.unwrap(), Sanctions { muted_until: 99, banned: true });
+    assert_eq!(tx.sanctioned_as("amber otter@gp-access").await.unwrap(), Some(a.clone()));
+    assert_eq!(tx.pseudonym_owner(d.id, "AMBER OTTER").await.unwrap(), Some(a.clone()));
+    tx.forget(&a).await.unwrap();
+    assert!(tx.sanctions(&a).await.unwrap().banned, "forgetting does not lift a ban");
+
+    assert!(!tx.premoderated(d.id).await.unwrap());
+    tx.set_premoderated("gp-access", true).await.unwrap();
+    assert!(tx.premoderated(d.id).await.unwrap());
+
+    for (i, action) in ["approve", "remove", "ban"].iter().enumerate() {
+        tx.audit(&AuditEntry { at: i as i64, actor: "moderator abc123".into(), action: action.to_string(), target: "gp-access#1".into(), reason: String::new() })
+            .await
+            .unwrap();
+    }
+    let log = tx.audit_log(2).await.unwrap();
+    assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), vec!["remove", "ban"], "latest, oldest first");
+    tx.commit().await.unwrap();
+}
+
 macro_rules! conformance {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -215,6 +268,7 @@ conformance!(sqlite:
     participants_pseudonyms_and_posts,
     outbox_delivers_in_order_with_leases_and_backoff,
     numbering_is_per_discussion,
+    moderation_records,
 );
 
 conformance!(postgres:
@@ -223,6 +277,7 @@ conformance!(postgres:
     participants_pseudonyms_and_posts,
     outbox_delivers_in_order_with_leases_and_backoff,
     numbering_is_per_discussion,
+    moderation_records,
 );
 
 /// The engine end to end on PostgreSQL too: a post and a reply, and a restart.

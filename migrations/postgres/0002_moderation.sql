@@ -11,11 +11,13 @@ CREATE TABLE reports (
     PRIMARY KEY (post_id, reporter_key)
 );
 
--- Sanctions outlive !forget on purpose: forgetting must not lift a ban.
+-- Sanctions outlive !forget on purpose: forgetting must not lift a ban. `label` is the
+-- PSEUDONYM@SLUG the moderator acted on, so !unban still finds the sanction afterwards.
 CREATE TABLE sanctions (
     participant_key  TEXT PRIMARY KEY,
     muted_until      BIGINT NOT NULL DEFAULT 0,
     banned           BIGINT NOT NULL DEFAULT 0,
+    label            TEXT NOT NULL DEFAULT '',
     updated_at       BIGINT NOT NULL
 );
 

@@ -365,7 +365,7 @@ impl Engine {
         if let Some(crisis) = &verdict.crisis {
             self.say(tx, origin, &replies::crisis_signposting(), now).await?;
             let alert = format!(
-                "URGENT — possible crisis ({}) in a post to \"{}\". The author has been sent crisis signposting                  privately. Text: {}",
+                "URGENT — possible crisis ({}) in a post to \"{}\". The author has been sent crisis signposting privately. Text: {}",
                 crisis.kind,
                 d.slug,
                 render::inert(&verdict.text)
@@ -401,7 +401,13 @@ impl Engine {
                 created_at: now,
             })
             .await?;
-        let reasons = verdict.reasons.iter().map(|r| r.explanation.as_str()).collect::<Vec<_>>().join("; ");
+        let mut explanations: Vec<&str> = Vec::new();
+        for r in &verdict.reasons {
+            if !explanations.contains(&r.explanation.as_str()) {
+                explanations.push(&r.explanation);
+            }
+        }
+        let reasons = explanations.join(" ");
         if !reasons.is_empty() {
             tx.set_post_reasons(post_id, &reasons).await?;
         }
@@ -483,7 +489,7 @@ impl Engine {
             Check::Flood(mute) => {
                 let mut s = tx.sanctions(key).await?;
                 s.muted_until = s.muted_until.max(now + mute.as_millis() as i64);
-                tx.set_sanctions(key, s, now).await?;
+                tx.set_sanctions(key, s, "(automatic flood mute)", now).await?;
                 let audit = AuditEntry {
                     at: now,
                     actor: "parley".into(),

@@ -176,8 +176,8 @@ impl Engine {
         };
         let mut s = tx.sanctions(&key).await?;
         s.muted_until = now + duration.as_millis() as i64;
-        tx.set_sanctions(&key, s, now).await?;
         let who = format!("{}@{}", post.pseudonym, d.slug);
+        tx.set_sanctions(&key, s, &who, now).await?;
         self.record(tx, actor, &format!("mute {}", human_duration(duration)), who.clone(), "", now).await?;
         let text = format!("The moderators have paused your posting for {}.", human_duration(duration));
         self.notify_participant(tx, &key, &text, now).await?;
@@ -194,8 +194,8 @@ impl Engine {
         };
         let mut s = tx.sanctions(&key).await?;
         s.banned = true;
-        tx.set_sanctions(&key, s, now).await?;
         let who = format!("{}@{}", post.pseudonym, d.slug);
+        tx.set_sanctions(&key, s, &who, now).await?;
         self.record(tx, actor, "ban", who.clone(), "", now).await?;
         self.notify_participant(tx, &key, &replies::banned(), now).await?;
         Ok(format!("Banned {who}. Use !unban {who} to lift it."))
@@ -205,11 +205,16 @@ impl Engine {
         let Some(d) = tx.discussion_by_slug(slug).await? else {
             return Ok(replies::no_such_discussion(slug, &self.settings.prefix));
         };
-        let Some(key) = tx.pseudonym_owner(d.id, name).await? else {
-            return Ok(format!("Nobody is called {name} in \"{slug}\"."));
-        };
-        tx.set_sanctions(&key, crate::store::Sanctions::default(), now).await?;
         let who = format!("{name}@{slug}");
+        let key = match tx.pseudonym_owner(d.id, name).await? {
+            Some(key) => key,
+            // The participant may have used !forget since; the sanction remembers the name.
+            None => match tx.sanctioned_as(&who).await? {
+                Some(key) => key,
+                None => return Ok(format!("Nobody is called {name} in \"{slug}\".")),
+            },
+        };
+        tx.set_sanctions(&key, crate::store::Sanctions::default(), "", now).await?;
         self.record(tx, actor, "unban", who.clone(), "", now).await?;
         self.notify_participant(tx, &key, "The moderators have lifted the pause on your posting.", now).await?;
         Ok(format!("Lifted every sanction on {who}."))

@@ -120,19 +120,29 @@ impl Tx {
         })
     }
 
-    /// Replaces a participant's sanctions.
-    pub async fn set_sanctions(&mut self, key: &ParticipantKey, s: Sanctions, now: i64) -> Result<()> {
+    /// Replaces a participant's sanctions; `label` is the `PSEUDONYM@SLUG` acted on.
+    pub async fn set_sanctions(&mut self, key: &ParticipantKey, s: Sanctions, label: &str, now: i64) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sanctions (participant_key, muted_until, banned, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (participant_key) DO UPDATE SET muted_until = $2, banned = $3, updated_at = $4",
+            "INSERT INTO sanctions (participant_key, muted_until, banned, label, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (participant_key) DO UPDATE SET muted_until = $2, banned = $3, label = $4, updated_at = $5",
         )
         .bind(&key.0)
         .bind(s.muted_until)
         .bind(s.banned as i64)
+        .bind(label)
         .bind(now)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    /// The participant sanctioned under `PSEUDONYM@SLUG`, if any.
+    pub async fn sanctioned_as(&mut self, label: &str) -> Result<Option<ParticipantKey>> {
+        let row = sqlx::query("SELECT participant_key FROM sanctions WHERE LOWER(label) = LOWER($1)")
+            .bind(label)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?.map(ParticipantKey))
     }
 
     /// Appends an audit record.
