@@ -94,11 +94,15 @@ pub struct DeliveryConfig {
     pub initial_backoff_secs: u64,
     /// Longest retry delay.
     pub max_backoff_secs: u64,
+    /// Messages sent to one channel (room, thread, DM) in a burst.
+    pub channel_burst: u32,
+    /// Then one message per channel every this many milliseconds.
+    pub channel_every_ms: u64,
 }
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        DeliveryConfig { initial_backoff_secs: 2, max_backoff_secs: 300 }
+        DeliveryConfig { initial_backoff_secs: 2, max_backoff_secs: 300, channel_burst: 5, channel_every_ms: 1000 }
     }
 }
 

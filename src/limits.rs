@@ -158,6 +158,34 @@ impl Limits {
     }
 }
 
+/// Outbound pacing: at most a burst of messages per platform channel, then one every
+/// period, so parley stays inside each platform's published limits.
+pub struct Pacing {
+    clock: GovernorClock,
+    limiter: Keyed<(chat::Platform, String)>,
+}
+
+impl Pacing {
+    /// `burst` messages, then one every `every_ms`.
+    pub fn new(burst: u32, every_ms: u64, clock: Arc<dyn Clock>) -> Pacing {
+        let clock = GovernorClock(clock);
+        let quota = Quota::with_period(Duration::from_millis(every_ms.max(1)))
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN));
+        Pacing { limiter: RateLimiter::hashmap_with_clock(quota, clock.clone()), clock }
+    }
+
+    /// `None` when a message may go to `channel` now, else how long to wait.
+    pub fn check(&self, platform: chat::Platform, channel: &str) -> Option<Duration> {
+        let key = (platform, channel.to_string());
+        let outcome = self.limiter.check_key(&key);
+        if self.limiter.len() > 10_000 {
+            self.limiter.retain_recent();
+        }
+        outcome.err().map(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
 /// "2 minutes", "45 seconds", "1 hour 5 minutes".
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs().max(1);

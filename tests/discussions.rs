@@ -307,3 +307,32 @@ async fn colliding_pseudonyms_are_resolved() {
     assert!(collisions > 0, "the test should exercise collisions");
     assert_eq!(names.len(), 3000);
 }
+
+#[tokio::test]
+async fn outbound_messages_are_paced_per_channel() {
+    // Example configuration: a burst of 5 per channel, then one a second.
+    let bot = TestBot::with_config(Config::load(None).unwrap(), vec![Platform::Matrix]).await;
+    let roots = bot.engine.due(Platform::Matrix, 100).await;
+    for d in &roots {
+        bot.engine.report(d.id, Outcome::Delivered { message_id: Some(format!("$r{}", d.id.0)) }).await;
+    }
+    for i in 0..8 {
+        let mut inbound = bot.inbound("alice", &format!("!post gp-access post {i}"));
+        inbound.platform = Platform::Matrix;
+        bot.clock.advance_ms(60_000); // stay inside the participant's own post limit
+        bot.engine.handle(inbound).await;
+    }
+    let due = bot.engine.due(Platform::Matrix, 100).await;
+    let thread = due.iter().filter(|d| matches!(d.outbound.destination, Destination::Thread { .. })).count();
+    let dms = due.iter().filter(|d| matches!(d.outbound.destination, Destination::Direct { .. })).count();
+    assert_eq!((thread, dms), (5, 5), "a burst per channel");
+    for d in &due {
+        bot.engine.report(d.id, Outcome::Delivered { message_id: Some(format!("$m{}", d.id.0)) }).await;
+    }
+    bot.clock.advance_ms(1_001);
+    let next = bot.engine.due(Platform::Matrix, 100).await;
+    assert_eq!(next.iter().filter(|d| matches!(d.outbound.destination, Destination::Thread { .. })).count(), 1);
+    bot.clock.advance_ms(10_000);
+    let rest = bot.engine.due(Platform::Matrix, 100).await;
+    assert_eq!(rest.len() + next.len(), 6, "nothing lost: 3 posts and 3 acknowledgements");
+}

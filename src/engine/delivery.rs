@@ -19,7 +19,13 @@ impl Engine {
         for row in rows {
             let id = row.id;
             match self.to_delivery(row) {
-                Ok(Some(d)) => out.push(d),
+                // The console is local and has no platform limits to respect.
+                Ok(Some(d)) if platform == Platform::Console => out.push(d),
+                Ok(Some(d)) => match self.pacing.check(platform, &channel_of(&d.outbound.destination)) {
+                    None => out.push(d),
+                    // Over the channel's pace: hand it out again once the wait is over.
+                    Some(wait) => self.store.defer(id, now + wait.as_millis() as i64 + 1).await?,
+                },
                 // Nothing to do on this platform (e.g. removing a message never sent there).
                 Ok(None) => self.store.mark_delivered(id, None, now).await?,
                 Err(e) => {
@@ -77,6 +83,22 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// The channel a destination is paced on. DM addresses are hashed so that the pacing
+/// table never holds one in clear.
+fn channel_of(d: &Destination) -> String {
+    use std::hash::{Hash, Hasher};
+    match d {
+        Destination::Direct { address } => {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            address.hash(&mut h);
+            format!("dm:{:x}", h.finish())
+        }
+        Destination::Thread { slug, .. } => format!("thread:{slug}"),
+        Destination::Moderators => "moderators".into(),
+        Destination::Commissioners => "commissioners".into(),
     }
 }
 

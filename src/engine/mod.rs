@@ -71,6 +71,7 @@ pub struct Engine {
     platforms: Vec<Platform>,
     moderator: moderation::Moderator,
     limits: Limits,
+    pacing: crate::limits::Pacing,
     wakeup: Arc<Notify>,
     /// Inbound messages are handled one at a time per process: SQLite has one writer, and
     /// it keeps a participant's messages in order.
@@ -109,6 +110,11 @@ impl Engine {
             store,
             identity,
             limits: Limits::new(&config.limits, clock.clone()),
+            pacing: crate::limits::Pacing::new(
+                config.delivery.channel_burst,
+                config.delivery.channel_every_ms,
+                clock.clone(),
+            ),
             clock,
             settings: Settings::from_config(config),
             platforms,

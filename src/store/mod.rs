@@ -458,6 +458,16 @@ impl Store {
         outbox::mark_failed(&mut conn, id, next_attempt_at).await
     }
 
+    /// Hands a row out again at `at`, without counting an attempt (outbound pacing).
+    pub async fn defer(&self, id: i64, at: i64) -> Result<()> {
+        sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND delivered_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// How many attempts a row has had (for computing back-off).
     pub async fn attempts(&self, id: i64) -> Result<i64> {
         let mut conn = self.pool.acquire().await?;
