@@ -35,6 +35,9 @@ pub struct Config {
     /// Rate limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Theme analysis for commissioners.
+    #[serde(default)]
+    pub themes: ThemesConfig,
     /// Discussions seeded at first start.
     #[serde(default)]
     pub discussions: Vec<DiscussionConfig>,
@@ -136,6 +139,42 @@ impl Default for ModerationConfig {
             allowed_link_domains: vec!["nhs.uk".into(), "gov.uk".into()],
             hold_crisis: true,
         }
+    }
+}
+
+/// `[themes]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThemesConfig {
+    /// A TOML taxonomy that extends the default one (or replaces it with `replace = true`).
+    pub taxonomy_file: Option<PathBuf>,
+    /// Counts below this are shown as "<N" in summaries.
+    pub small_number_threshold: u64,
+}
+
+impl Default for ThemesConfig {
+    fn default() -> Self {
+        ThemesConfig { taxonomy_file: None, small_number_threshold: 5 }
+    }
+}
+
+impl ThemesConfig {
+    /// The analyzer for this configuration.
+    pub fn analyzer(&self) -> Result<themes::Analyzer> {
+        let taxonomy = match &self.taxonomy_file {
+            None => themes::Taxonomy::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+                    source_name: path.display().to_string(),
+                    message: format!("`themes.taxonomy_file`: cannot read the file: {e}"),
+                })?;
+                themes::Taxonomy::with_user_toml(&text).map_err(|e| Error::Config {
+                    source_name: path.display().to_string(),
+                    message: e.to_string(),
+                })?
+            }
+        };
+        Ok(themes::Analyzer::new(taxonomy))
     }
 }
 
@@ -281,6 +320,9 @@ impl Config {
             if d.prompt.trim().is_empty() {
                 return Err(fail(format!("`discussions[{i}].prompt` must not be empty")));
             }
+        }
+        if self.themes.small_number_threshold == 0 {
+            return Err(fail("`themes.small_number_threshold` must be at least 1".into()));
         }
         if self.moderation.report_threshold == 0 {
             return Err(fail("`moderation.report_threshold` must be at least 1".into()));

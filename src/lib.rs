@@ -25,6 +25,7 @@ pub mod error;
 pub mod identity;
 pub mod ids;
 pub mod limits;
+pub mod report;
 pub mod store;
 
 pub use error::{Error, Result};

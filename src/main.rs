@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 use parley::app::{self, Options};
 
+mod bench;
+
 /// parley: anonymous public participation in NHS discussions, on Matrix and Discord.
 #[derive(Debug, Parser)]
 #[command(name = "parley", version, about)]
@@ -34,19 +36,95 @@ enum Command {
     Run,
     /// Check the configuration file and say what is wrong, if anything.
     CheckConfig,
+    /// Write a theme summary of a discussion for commissioners.
+    Report {
+        /// The discussion's slug.
+        #[arg(long)]
+        discussion: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: SummaryFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Analyse comments gathered elsewhere: a text file with one comment a line, or a CSV
+    /// with a `text` column (and optionally a `date` column, YYYY-MM-DD).
+    Analyse {
+        /// The input file; standard input when left out.
+        #[arg(long, short)]
+        input: Option<PathBuf>,
+        /// jsonl: one JSON object per comment, in input order; the others: a summary.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: AnalyseFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Treat the input as CSV even if its header is unusual.
+        #[arg(long)]
+        csv: bool,
+        /// Title of the summary.
+        #[arg(long, default_value = "Comments")]
+        title: String,
+    },
+    /// Measure parley's speed on this machine.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Time a theme summary over many stored posts (a fresh SQLite file unless --database).
+    Summary {
+        /// How many posts to store.
+        #[arg(long, default_value_t = 1_000_000)]
+        posts: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SummaryFormat {
+    Md,
+    Csv,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AnalyseFormat {
+    Jsonl,
+    Md,
+    Csv,
+    Json,
+    Html,
+}
+
+impl SummaryFormat {
+    fn format(self) -> parley::report::Format {
+        use parley::report::Format;
+        match self {
+            SummaryFormat::Md => Format::Markdown,
+            SummaryFormat::Csv => Format::Csv,
+            SummaryFormat::Json => Format::Json,
+            SummaryFormat::Html => Format::Html,
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Console | Command::CheckConfig => "warn",
         Command::Run => "info",
+        _ => "warn",
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PARLEY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+                // sqlx warns about slow statements, which a large summary legitimately is.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx::query=error"))),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -95,6 +173,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.engine.store().close().await;
             Ok(())
         }
+        Command::Report { discussion, format, output } => {
+            let app = app::start(&options, Vec::new()).await?;
+            let mut tx = app.engine.store().begin().await?;
+            let Some(d) = tx.discussion_by_slug(&discussion.to_lowercase()).await? else {
+                anyhow::bail!("there is no discussion called {discussion:?}; `parley console` and !topics list them");
+            };
+            let summary = parley::report::discussion_summary(
+                &mut tx,
+                app.engine.analyzer(),
+                &d,
+                app.config.themes.small_number_threshold,
+            )
+            .await?;
+            drop(tx);
+            write_output(output.as_deref(), &format.format().render(&summary))
+        }
+        Command::Analyse { input, format, output, csv, title } => {
+            let config = options.load_config()?;
+            bench::analyse(&config, input.as_deref(), format_for_analyse(format), output.as_deref(), csv, &title)
+        }
+        Command::Bench { what: BenchCommand::Summary { posts } } => {
+            let config = options.load_config()?;
+            bench::summary(&config, options.database.as_deref(), posts).await
+        }
         Command::Run => {
             let config = options.load_config()?;
             let adapters: Vec<&str> = Vec::new();
@@ -111,6 +213,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn format_for_analyse(f: AnalyseFormat) -> Option<parley::report::Format> {
+    use parley::report::Format;
+    match f {
+        AnalyseFormat::Jsonl => None,
+        AnalyseFormat::Md => Some(Format::Markdown),
+        AnalyseFormat::Csv => Some(Format::Csv),
+        AnalyseFormat::Json => Some(Format::Json),
+        AnalyseFormat::Html => Some(Format::Html),
+    }
+}
+
+/// Writes `text` to a file, or to standard output.
+fn write_output(path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match path {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("parley: wrote {}", path.display());
+        }
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn atty_stdin() -> bool {

@@ -81,6 +81,8 @@ async fn participants_pseudonyms_and_posts(store: Store) {
         body: "text",
         status: PostStatus::Published,
         created_at: 5,
+        themes: "waiting",
+        sentiment: -40,
     };
     let id1 = tx.insert_post(&post(n1, &a, None)).await.unwrap();
     tx.insert_post(&post(n2, &a, Some(n1))).await.unwrap();
@@ -119,6 +121,8 @@ async fn outbox_delivers_in_order_with_leases_and_backoff(store: Store) {
             body: "hello",
             status: PostStatus::Published,
             created_at: 1,
+            themes: "",
+            sentiment: 0,
         })
         .await
         .unwrap();
@@ -212,6 +216,8 @@ async fn moderation_records(store: Store) {
             body: "text",
             status: PostStatus::Held,
             created_at: 1,
+            themes: "",
+            sentiment: 0,
         })
         .await
         .unwrap();

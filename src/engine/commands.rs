@@ -38,6 +38,8 @@ pub enum Command {
     },
     /// `!close SLUG`
     Close(String),
+    /// `!summary SLUG`
+    Summary(String),
     /// `!report #N REASON`
     Report {
         /// The post reported.
@@ -107,6 +109,8 @@ pub mod usage {
                             (add \"| PROMPT\" to set the question)";
     /// `!close`
     pub const CLOSE: &str = "!close SLUG — for example: !close gp-access";
+    /// `!summary`
+    pub const SUMMARY: &str = "!summary SLUG — for example: !summary gp-access";
     /// `!report`
     pub const REPORT: &str = "!report #N REASON — for example: !report #4 it names a member of staff";
     /// `!approve`
@@ -201,6 +205,10 @@ pub fn parse(text: &str, prefix: &str) -> Command {
                 Command::Unban { name: name.trim().to_string(), slug: slug.trim().to_lowercase() }
             }
             _ => Command::Usage(usage::UNBAN),
+        },
+        "summary" => match single_word(args) {
+            Some(slug) => Command::Summary(slug.to_lowercase()),
+            None => Command::Usage(usage::SUMMARY),
         },
         "close" => match single_word(args) {
             Some(slug) => Command::Close(slug.to_lowercase()),

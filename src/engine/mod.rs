@@ -72,6 +72,8 @@ pub struct Engine {
     moderator: moderation::Moderator,
     limits: Limits,
     pacing: crate::limits::Pacing,
+    analyzer: Arc<themes::Analyzer>,
+    small_numbers: u64,
     wakeup: Arc<Notify>,
     /// Inbound messages are handled one at a time per process: SQLite has one writer, and
     /// it keeps a participant's messages in order.
@@ -110,6 +112,8 @@ impl Engine {
             store,
             identity,
             limits: Limits::new(&config.limits, clock.clone()),
+            analyzer: Arc::new(config.themes.analyzer()?),
+            small_numbers: config.themes.small_number_threshold,
             pacing: crate::limits::Pacing::new(
                 config.delivery.channel_burst,
                 config.delivery.channel_every_ms,
@@ -134,6 +138,11 @@ impl Engine {
         tx.commit().await?;
         engine.wakeup.notify_waiters();
         Ok(engine)
+    }
+
+    /// The theme analyzer.
+    pub fn analyzer(&self) -> &themes::Analyzer {
+        &self.analyzer
     }
 
     /// The store (for tests and reports).
@@ -275,7 +284,7 @@ impl Engine {
                 Some(d) => self.report(tx, key, &d, number, &reason, now).await?,
                 None => replies::not_joined(p),
             },
-            Command::Open { .. } | Command::Close(_) => replies::commissioners_only(),
+            Command::Open { .. } | Command::Close(_) | Command::Summary(_) => replies::commissioners_only(),
             Command::Queue
             | Command::Approve(_)
             | Command::Reject(..)
@@ -395,6 +404,7 @@ impl Engine {
         let name = self.pseudonym_for(tx, d, key, now).await?;
         let number = tx.next_post_number(d.id).await?;
         let body = verdict.text.as_str();
+        let analysis = self.analyzer.analyse(body);
         let post_id = tx
             .insert_post(&NewPost {
                 discussion: d.id,
@@ -405,6 +415,8 @@ impl Engine {
                 body,
                 status,
                 created_at: now,
+                themes: &analysis.themes.join(","),
+                sentiment: (analysis.sentiment.score * 100.0).round() as i64,
             })
             .await?;
         let mut explanations: Vec<&str> = Vec::new();
@@ -659,7 +671,15 @@ impl Engine {
             Command::Ban(r) => self.ban(tx, &actor, &r, now).await?,
             Command::Unban { name, slug } => self.unban(tx, &actor, &name, &slug, now).await?,
             Command::Topics => replies::topics(&tx.discussions(true).await?, p),
-            Command::Open { .. } | Command::Close(_) if !is_commissioner => replies::commissioners_only(),
+            Command::Open { .. } | Command::Close(_) | Command::Summary(_) if !is_commissioner => {
+                replies::commissioners_only()
+            }
+            Command::Summary(slug) => match tx.discussion_by_slug(&slug).await? {
+                None => replies::no_such_discussion(&slug, p),
+                Some(d) => {
+                    crate::report::discussion_summary(tx, &self.analyzer, &d, self.small_numbers).await?.to_chat()
+                }
+            },
             Command::Open { slug, title, prompt } => self.open(tx, &slug, &title, prompt.as_deref(), now).await?,
             Command::Close(slug) => self.close(tx, &slug, now).await?,
             Command::Usage(how) => replies::usage(how),
@@ -805,6 +825,7 @@ fn command_label(c: &Command) -> &'static str {
         Command::Forget => "forget",
         Command::Open { .. } => "open",
         Command::Close(_) => "close",
+        Command::Summary(_) => "summary",
         Command::Usage(_) => "usage",
         Command::Report { .. } => "report",
         Command::Queue => "queue",

@@ -22,7 +22,8 @@ pub fn help_commissioner(prefix: &str) -> String {
         "Commissioner commands:\n\
          {p}topics — open discussions\n\
          {p}open SLUG TITLE | PROMPT — open a discussion (or reopen a closed one)\n\
-         {p}close SLUG — close a discussion",
+         {p}close SLUG — close a discussion\n\
+         {p}summary SLUG — themes, sentiment and quotes from a discussion",
         p = prefix
     )
 }

@@ -6,10 +6,12 @@
 //! embedded migrations. Everything the engine does for one inbound message happens in one
 //! [`Tx`], so a crash loses or duplicates nothing.
 
+mod analysis;
 mod moderation;
 mod outbox;
 mod rows;
 
+pub use analysis::AnalysedPost;
 pub use moderation::{AuditEntry, QueuedPost, Sanctions};
 
 pub use outbox::{DueRow, NewOutbox, OutboxAction, OutboxDest};
@@ -362,8 +364,8 @@ impl Tx {
     /// Stores a post.
     pub async fn insert_post(&mut self, post: &NewPost<'_>) -> Result<PostId> {
         let row = sqlx::query(
-            "INSERT INTO posts (discussion_id, number, participant_key, pseudonym, parent_number, body, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO posts (discussion_id, number, participant_key, pseudonym, parent_number, body, status, created_at, \
+             themes, sentiment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(post.discussion.0)
         .bind(post.number.0)
@@ -373,6 +375,8 @@ impl Tx {
         .bind(post.body)
         .bind(post.status.as_str())
         .bind(post.created_at)
+        .bind(post.themes)
+        .bind(post.sentiment)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(PostId(row.try_get::<i64, _>(0)?))

@@ -133,6 +133,10 @@ pub struct NewPost<'a> {
     pub status: PostStatus,
     /// When, in ms.
     pub created_at: i64,
+    /// Theme ids, comma-separated.
+    pub themes: &'a str,
+    /// Sentiment score × 100.
+    pub sentiment: i64,
 }
 
 /// A stored post.

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The documented check that a commissioner's HTML report renders with visible charts:
+# builds a small discussion in the console, writes `parley report --format html`, and
+# screenshots it in headless Chromium (installed from Debian's `chromium` package).
+# Usage: scripts/screenshot-report.sh [OUT.png]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-target/report.png}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+command -v chromium >/dev/null || { echo "install Chromium first: apt-get install -y chromium" >&2; exit 1; }
+cargo build -q
+parley=${CARGO_TARGET_DIR:-target}/debug/parley
+
+{
+  i=0
+  while IFS= read -r line; do
+    i=$((i + 1))
+    echo "p$i: !join gp-access"
+    echo "p$i: $line"
+  done <<'POSTS'
+Waited three weeks for a GP appointment, the phone queue at 8am is hopeless
+Could not get an appointment for my son, had to go to A&E instead
+The receptionist was rude and dismissive when I asked for a callback
+Waited ages on hold then got cut off, no appointments left by 8.15
+Appointments are impossible to get, I gave up after a week of trying
+The nurse was lovely and explained everything, couldn't fault her
+Parking at the surgery costs a fortune and the bus only runs hourly
+The online booking form closes at 9am and the NHS App never shows slots
+My repeat prescription went missing between the surgery and the pharmacy
+Reception were kind and got me a same-day call back from the GP
+POSTS
+} | "$parley" --data-dir "$work" console >/dev/null
+"$parley" --data-dir "$work" report --discussion gp-access --format html --output "$work/report.html"
+chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$work/chrome" --window-size=1200,2200 --screenshot="$out" "file://$work/report.html" 2>/dev/null
+echo "screenshot: $out"
