@@ -263,3 +263,14 @@ fn crisis_posts_are_never_rejected() {
         }
     }
 }
+
+/// An independent set written after the rules were finished, by someone who did not
+/// write them or the labelled set. Reported, with looser minimums than the main set.
+#[test]
+fn independent_set_report() {
+    let r = evaluate(include_str!("data/independent.tsv"));
+    print("independent (independent.tsv)", &r);
+    assert!(family(&r, "personal_data").recall() >= 0.8);
+    assert!(family(&r, "crisis").recall() >= 0.8);
+    assert!(r.benign_held <= 3, "benign messages wrongly held: {:?}", r.failures);
+}
