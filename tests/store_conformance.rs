@@ -187,6 +187,11 @@ async fn outbox_delivers_in_order_with_leases_and_backoff(store: Store) {
     tx.commit().await.unwrap();
     let due = store.due(Platform::Matrix, 7_000, 10).await.unwrap();
     assert_eq!(due[0].remove_message.as_deref(), Some("$post1"));
+
+    // Pruning drops delivered rows past their age and keeps pending ones.
+    let (_, pruned) = store.prune(10_000, 1_000_000, 5_000).await.unwrap();
+    assert_eq!(pruned, 1, "only the DM was delivered before 5,000");
+    assert_eq!(store.pending_count().await.unwrap(), 1);
 }
 
 async fn numbering_is_per_discussion(store: Store) {

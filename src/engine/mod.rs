@@ -78,6 +78,8 @@ pub struct Engine {
     /// Inbound messages are handled one at a time per process: SQLite has one writer, and
     /// it keeps a participant's messages in order.
     serial: Mutex<()>,
+    /// Inbound messages handled, to prune old rows now and then.
+    handled: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -125,6 +127,7 @@ impl Engine {
             moderator: crate::moderator_for(config),
             wakeup: Arc::new(Notify::new()),
             serial: Mutex::new(()),
+            handled: std::sync::atomic::AtomicU64::new(0),
         };
         let now = engine.clock.now_ms();
         let mut tx = engine.store.begin().await?;
@@ -136,6 +139,7 @@ impl Engine {
             engine.ensure_threads(&mut tx, &d, now).await?;
         }
         tx.commit().await?;
+        engine.prune(now).await;
         engine.wakeup.notify_waiters();
         Ok(engine)
     }
@@ -155,9 +159,24 @@ impl Engine {
         &self.identity
     }
 
+    /// Removes old dedupe records and delivered outbox rows; failures are only logged.
+    async fn prune(&self, now: i64) {
+        const DAY: i64 = 86_400_000;
+        match self.store.prune(now, 30 * DAY, 7 * DAY).await {
+            Ok((events, outbox)) if events + outbox > 0 => {
+                tracing::info!(events, outbox, "pruned old inbound event ids and delivered messages")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning old rows failed"),
+        }
+    }
+
     /// Handles one inbound message; errors are logged and the sender gets a plain apology.
     pub async fn handle_inbound(&self, inbound: Inbound) {
         let _serial = self.serial.lock().await;
+        if self.handled.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10_000 == 9_999 {
+            self.prune(self.clock.now_ms()).await;
+        }
         let platform = inbound.platform;
         match self.try_handle(&inbound).await {
             Ok(()) => {}

@@ -478,6 +478,23 @@ impl Store {
         outbox::attempts(&mut conn, id).await
     }
 
+    /// Deletes what is no longer needed: inbound event ids older than `dedupe_ms` (platforms
+    /// redeliver within minutes) and delivered outbox rows older than `delivered_ms` (their
+    /// text, such as a moderator's reason sent to a participant, should not linger).
+    pub async fn prune(&self, now: i64, dedupe_ms: i64, delivered_ms: i64) -> Result<(u64, u64)> {
+        let events = sqlx::query("DELETE FROM inbound_events WHERE received_at < $1")
+            .bind(now - dedupe_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let outbox = sqlx::query("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1")
+            .bind(now - delivered_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok((events, outbox))
+    }
+
     /// Number of undelivered outbox rows (all platforms).
     pub async fn pending_count(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
