@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use parley::app::{self, Options};
 
+mod adapters;
 mod bench;
 
 /// parley: anonymous public participation in NHS discussions, on Matrix and Discord.
@@ -124,7 +125,10 @@ fn main() -> ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PARLEY_LOG")
                 // sqlx warns about slow statements, which a large summary legitimately is.
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx::query=error"))),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!(
+                    // matrix-sdk logs request URLs (with room ids) on errors: keep it quiet.
+                    "{default_level},sqlx::query=error,matrix_sdk=warn,matrix_sdk::http_client=off,matrix_sdk_crypto=warn,matrix_sdk_base=warn"
+                ))),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -197,21 +201,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = options.load_config()?;
             bench::summary(&config, options.database.as_deref(), posts).await
         }
-        Command::Run => {
-            let config = options.load_config()?;
-            let adapters: Vec<&str> = Vec::new();
-            if adapters.is_empty() {
-                anyhow::bail!(
-                    "no platform adapter is configured in {}.\n\
-                     To try parley locally, run `parley console`.\n\
-                     To connect to Matrix, set PARLEY_MATRIX_HOMESERVER, PARLEY_MATRIX_USER, PARLEY_MATRIX_PASSWORD \
-                     (or PARLEY_MATRIX_ACCESS_TOKEN) and PARLEY_MATRIX_ROOM, or add a [matrix] section to the \
-                     configuration; see the README.",
-                    config.source
-                );
-            }
-            Ok(())
-        }
+        Command::Run => adapters::run(&options).await,
     }
 }
 

@@ -26,6 +26,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct Identity {
     participant: [u8; 32],
     pseudonym: [u8; 32],
+    stores: [u8; 32],
     cipher: XChaCha20Poly1305,
 }
 
@@ -51,6 +52,7 @@ impl Identity {
         Identity {
             participant: hmac(secret, &[b"parley/participant-key/v1"]),
             pseudonym: hmac(secret, &[b"parley/pseudonym/v1"]),
+            stores: hmac(secret, &[b"parley/adapter-stores/v1"]),
             cipher: XChaCha20Poly1305::new(&enc.into()),
         }
     }
@@ -78,6 +80,13 @@ impl Identity {
             // Astronomically unlikely; a number keeps the name unique whatever happens.
             format!("{adjective} {animal} {}", attempt - 7)
         }
+    }
+
+    /// A passphrase for an adapter's own local store (e.g. the Matrix state and crypto
+    /// stores, which hold member lists), derived from the secret so that nothing else has
+    /// to be kept safe.
+    pub fn adapter_store_passphrase(&self, adapter: &str) -> String {
+        hex::encode(hmac(&self.stores, &[adapter.as_bytes()]))
     }
 
     /// Encrypts a contact address for storage (hex of nonce ‖ ciphertext).
