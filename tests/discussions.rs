@@ -336,3 +336,12 @@ async fn outbound_messages_are_paced_per_channel() {
     let rest = bot.engine.due(Platform::Matrix, 100).await;
     assert_eq!(rest.len() + next.len(), 6, "nothing lost: 3 posts and 3 acknowledgements");
 }
+
+#[tokio::test]
+async fn a_delivery_the_platform_can_never_take_is_not_retried() {
+    let bot = TestBot::with_config(Config::load(None).unwrap(), vec![Platform::Matrix]).await;
+    let due = bot.engine.due(Platform::Matrix, 1).await;
+    bot.engine.report(due[0].id, Outcome::Rejected { reason: "not in room".into() }).await;
+    bot.clock.advance_ms(3_600_000);
+    assert!(bot.engine.due(Platform::Matrix, 100).await.iter().all(|d| d.id != due[0].id));
+}

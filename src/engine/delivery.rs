@@ -72,6 +72,10 @@ impl Engine {
                 // A delivered thread root can unblock posts waiting for it.
                 self.wakeup.notify_waiters();
             }
+            Outcome::Rejected { reason } => {
+                self.store.mark_delivered(id.0, None, now).await?;
+                tracing::warn!(outbox = id.0, %reason, "the platform can never take this message; not retrying");
+            }
             Outcome::Failed { retry_after } => {
                 let attempts = self.store.attempts(id.0).await?;
                 let delay = match retry_after {

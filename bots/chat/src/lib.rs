@@ -226,6 +226,12 @@ pub enum Outcome {
         /// The platform's requested wait, if any.
         retry_after: Option<Duration>,
     },
+    /// Can never be delivered (the bot was removed from the room, the platform forbids it,
+    /// the address is malformed): the core logs it and stops retrying.
+    Rejected {
+        /// A short, identity-free description for the log, e.g. "not in room".
+        reason: String,
+    },
 }
 
 /// The core as an adapter sees it.

@@ -652,6 +652,10 @@ enum DeliveryError {
 async fn deliver(ctx: &Ctx, delivery: &Delivery) -> Outcome {
     match try_deliver(ctx, delivery).await {
         Ok(message_id) => Outcome::Delivered { message_id },
+        Err(e) if is_permanent(&e) => {
+            warn!(delivery = delivery.id.0, kind = error_kind(&e), "matrix delivery impossible; giving up");
+            Outcome::Rejected { reason: error_kind(&e).to_owned() }
+        }
         Err(e) => {
             let retry_after = retry_after_of(&e);
             // The error text can contain a DM room id: details only at debug level.
@@ -665,6 +669,16 @@ async fn deliver(ctx: &Ctx, delivery: &Delivery) -> Outcome {
             Outcome::Failed { retry_after }
         }
     }
+}
+
+/// Errors that retrying cannot fix.
+fn is_permanent(e: &DeliveryError) -> bool {
+    let kind = match e {
+        DeliveryError::NotInRoom | DeliveryError::BadId(_) => return true,
+        DeliveryError::Sdk(e) => e.client_api_error_kind(),
+        DeliveryError::Http(e) => e.client_api_error_kind(),
+    };
+    matches!(kind, Some(ErrorKind::Forbidden { .. }))
 }
 
 fn error_kind(e: &DeliveryError) -> &'static str {

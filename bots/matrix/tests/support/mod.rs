@@ -118,6 +118,7 @@ impl FakeCore {
             self.outcomes_of(id).into_iter().find_map(|o| match o {
                 Outcome::Delivered { message_id } => Some(message_id),
                 Outcome::Failed { .. } => None,
+                Outcome::Rejected { reason } => panic!("delivery {id:?} rejected: {reason}"),
             })
         })
         .await
