@@ -1,7 +1,5 @@
 //! Starting the configured platform adapters for `parley run`.
 
-
-
 #[cfg(feature = "matrix")]
 use parley::config::Config;
 
@@ -33,9 +31,7 @@ pub fn matrix_config(config: &Config) -> anyhow::Result<Option<parley_matrix::Co
         match table.get(key)? {
             toml::Value::String(s) => Some(s.clone()),
             toml::Value::Integer(i) => Some(i.to_string()),
-            toml::Value::Array(items) => {
-                Some(items.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(","))
-            }
+            toml::Value::Array(items) => Some(items.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(",")),
             other => Some(other.to_string()),
         }
     };

@@ -41,10 +41,7 @@ impl Options {
 
     /// The data folder in effect.
     pub fn data_dir(&self, config: &Config) -> PathBuf {
-        self.data_dir
-            .clone()
-            .or_else(|| config.storage.data_dir.clone())
-            .unwrap_or_else(|| PathBuf::from("data"))
+        self.data_dir.clone().or_else(|| config.storage.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"))
     }
 
     /// The database URL in effect.
@@ -64,9 +61,8 @@ pub async fn start(options: &Options, platforms: Vec<chat::Platform>) -> Result<
         context: format!("creating the data folder {}", data_dir.display()),
         source,
     })?;
-    let secret_file = std::env::var_os("PARLEY_SECRET_FILE")
-        .map(PathBuf::from)
-        .or_else(|| config.storage.secret_file.clone());
+    let secret_file =
+        std::env::var_os("PARLEY_SECRET_FILE").map(PathBuf::from).or_else(|| config.storage.secret_file.clone());
     let (secret, source) = load_secret(std::env::var("PARLEY_SECRET").ok(), secret_file.as_deref(), &data_dir)?;
     if let SecretSource::Created(path) = &source {
         eprintln!(

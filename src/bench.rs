@@ -39,10 +39,7 @@ pub fn analyse(
         bar
     });
     let this_week = unix_week(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0),
     );
     let mut out: Box<dyn Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -92,7 +89,8 @@ pub fn analyse(
 /// Stores `posts` analysed posts in one discussion, then times its summary.
 pub async fn summary(config: &Config, database: Option<&str>, posts: u64) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let url = database.map(str::to_string).unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let url =
+        database.map(str::to_string).unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = parley::store::Store::connect(&url).await?;
     let analyzer = config.themes.analyzer()?;
     let samples = [
@@ -126,10 +124,7 @@ pub async fn summary(config: &Config, database: Option<&str>, posts: u64) -> any
         timings.push(started.elapsed().as_secs_f64());
     }
     timings.sort_by(f64::total_cmp);
-    println!(
-        "summary over {posts} stored posts: best {:.3} s, median {:.3} s (3 runs)",
-        timings[0], timings[1]
-    );
+    println!("summary over {posts} stored posts: best {:.3} s, median {:.3} s (3 runs)", timings[0], timings[1]);
     if let Some(s) = summary {
         println!("{}", s.to_chat().lines().next().unwrap_or(""));
     }

@@ -168,10 +168,8 @@ impl ThemesConfig {
                     source_name: path.display().to_string(),
                     message: format!("`themes.taxonomy_file`: cannot read the file: {e}"),
                 })?;
-                themes::Taxonomy::with_user_toml(&text).map_err(|e| Error::Config {
-                    source_name: path.display().to_string(),
-                    message: e.to_string(),
-                })?
+                themes::Taxonomy::with_user_toml(&text)
+                    .map_err(|e| Error::Config { source_name: path.display().to_string(), message: e.to_string() })?
             }
         };
         Ok(themes::Analyzer::new(taxonomy))
@@ -282,10 +280,8 @@ impl Config {
 
     /// Parses and validates configuration text; `source_name` names it in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Config> {
-        let mut config: Config = toml::from_str(text).map_err(|e| Error::Config {
-            source_name: source_name.to_string(),
-            message: describe_toml_error(&e),
-        })?;
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| Error::Config { source_name: source_name.to_string(), message: describe_toml_error(&e) })?;
         config.source = source_name.to_string();
         config.validate()?;
         Ok(config)
@@ -328,12 +324,22 @@ impl Config {
             return Err(fail("`moderation.report_threshold` must be at least 1".into()));
         }
         let l = &self.limits;
-        for (key, burst) in [("post_burst", l.post_burst), ("reply_burst", l.reply_burst), ("report_burst", l.report_burst), ("command_burst", l.command_burst)] {
+        for (key, burst) in [
+            ("post_burst", l.post_burst),
+            ("reply_burst", l.reply_burst),
+            ("report_burst", l.report_burst),
+            ("command_burst", l.command_burst),
+        ] {
             if burst == 0 {
                 return Err(fail(format!("`limits.{key}` must be at least 1")));
             }
         }
-        for (key, secs) in [("post_every_secs", l.post_every_secs), ("reply_every_secs", l.reply_every_secs), ("report_every_secs", l.report_every_secs), ("command_every_secs", l.command_every_secs)] {
+        for (key, secs) in [
+            ("post_every_secs", l.post_every_secs),
+            ("reply_every_secs", l.reply_every_secs),
+            ("report_every_secs", l.report_every_secs),
+            ("command_every_secs", l.command_every_secs),
+        ] {
             if secs == 0 {
                 return Err(fail(format!("`limits.{key}` must be at least 1")));
             }
@@ -357,7 +363,9 @@ impl Config {
         }
         for name in self.console.moderators.iter().chain(&self.console.commissioners) {
             if name.trim().is_empty() || name.contains(':') {
-                return Err(fail("`console.moderators` and `console.commissioners` hold plain names without ':'".into()));
+                return Err(fail(
+                    "`console.moderators` and `console.commissioners` hold plain names without ':'".into(),
+                ));
             }
         }
         Ok(())

@@ -20,10 +20,7 @@ where
     W: Write,
 {
     // Event ids must not repeat across runs that share a database.
-    let session = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let session = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     drain(core, out).await?;
     let mut lines = input.lines();
     let mut n = 0u64;
@@ -42,29 +39,34 @@ where
             eprintln!("A console name is one word before the colon, for example  alice: !topics");
             continue;
         }
-        let roles = Roles {
-            moderator: config.moderators.iter().any(|m| m == name),
-            commissioner: config.commissioners.iter().any(|c| c == name),
-        };
-        let conversation = if roles.commissioner {
-            Conversation::Commissioners
-        } else if roles.moderator {
-            Conversation::Moderators
-        } else {
-            Conversation::Direct { address: name.to_string() }
-        };
-        core.handle(Inbound {
-            platform: Platform::Console,
-            event_id: format!("console-{session}-{n}"),
-            sender: Sender { id: name.to_string(), roles },
-            conversation,
-            text: text.trim().to_string(),
-            reply_to: None,
-        })
-        .await;
+        core.handle(inbound(config, name, text.trim(), format!("console-{session}-{n}"))).await;
         drain(core, out).await?;
     }
     Ok(())
+}
+
+/// The message console user `name` sends: a DM, or a message in the moderators' or
+/// commissioners' room for the staff named in the configuration.
+pub fn inbound(config: &ConsoleConfig, name: &str, text: &str, event_id: String) -> Inbound {
+    let roles = Roles {
+        moderator: config.moderators.iter().any(|m| m == name),
+        commissioner: config.commissioners.iter().any(|c| c == name),
+    };
+    let conversation = if roles.commissioner {
+        Conversation::Commissioners
+    } else if roles.moderator {
+        Conversation::Moderators
+    } else {
+        Conversation::Direct { address: name.to_string() }
+    };
+    Inbound {
+        platform: Platform::Console,
+        event_id,
+        sender: Sender { id: name.to_string(), roles },
+        conversation,
+        text: text.to_string(),
+        reply_to: None,
+    }
 }
 
 /// Prints every delivery due on the console.

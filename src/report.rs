@@ -61,18 +61,18 @@ pub async fn discussion_summary(
     let mut builder = SummaryBuilder::with_options(title, analyzer.taxonomy(), options);
     let mut theme_ids: Vec<String> = Vec::new();
     tx.for_each_published(discussion.id, QUOTE_WINDOW, |post| {
-            theme_ids.clear();
-            theme_ids.extend(post.themes.split(',').filter(|t| !t.is_empty()).map(str::to_string));
-            builder.add(&PostRecord {
-                participant: post.participant,
-                week: post.week,
-                text: &post.body,
-                themes: &theme_ids,
-                sentiment: themes::Sentiment::from_score(post.sentiment as f64 / 100.0),
-                quotable: !post.body.is_empty(),
-            });
-        })
-        .await?;
+        theme_ids.clear();
+        theme_ids.extend(post.themes.split(',').filter(|t| !t.is_empty()).map(str::to_string));
+        builder.add(&PostRecord {
+            participant: post.participant,
+            week: post.week,
+            text: &post.body,
+            themes: &theme_ids,
+            sentiment: themes::Sentiment::from_score(post.sentiment as f64 / 100.0),
+            quotable: !post.body.is_empty(),
+        });
+    })
+    .await?;
     let recent = tx.latest_published_bodies(discussion.id, EMERGING_WINDOW).await?;
     builder.set_emerging(themes::emerging_themes(analyzer, &recent, 3, 10));
     Ok(builder.finish())
@@ -98,7 +98,8 @@ pub fn read_comments(input: impl BufRead, force_csv: bool) -> std::result::Resul
     if force_csv || (text_col.is_some() && header.len() > 1) || (text_col.is_some() && first.trim() == "text") {
         let text_col = text_col.ok_or("the CSV has no `text` column")?;
         let date_col = header.iter().position(|h| h == "date");
-        let rest: Vec<String> = lines.collect::<std::result::Result<_, _>>().map_err(|e| format!("cannot read the input: {e}"))?;
+        let rest: Vec<String> =
+            lines.collect::<std::result::Result<_, _>>().map_err(|e| format!("cannot read the input: {e}"))?;
         let body = rest.join("\n");
         let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body.as_bytes());
         let mut out = Vec::new();
@@ -130,7 +131,8 @@ pub struct Comment {
 
 fn parse_date_week(s: &str) -> Option<i64> {
     let mut parts = s.trim().get(..10)?.split('-');
-    let (y, m, d): (i64, i64, i64) = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
+    let (y, m, d): (i64, i64, i64) =
+        (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
@@ -154,7 +156,8 @@ mod tests {
         let lines = read_comments("waited ages\n\nlovely nurse\n".as_bytes(), false).unwrap();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[2].text, "lovely nurse");
-        let csv = read_comments("id,text,date\n1,\"waited, ages\",2024-02-01\n2,lovely nurse,\n".as_bytes(), false).unwrap();
+        let csv =
+            read_comments("id,text,date\n1,\"waited, ages\",2024-02-01\n2,lovely nurse,\n".as_bytes(), false).unwrap();
         assert_eq!(csv.len(), 2);
         assert_eq!(csv[0].text, "waited, ages");
         assert_eq!(csv[0].week, Some(unix_week(1_706_745_600_000)));

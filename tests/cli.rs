@@ -47,7 +47,9 @@ not a valid line
     let threads: Vec<&str> = out.lines().filter(|l| l.starts_with("[thread ")).collect();
     let gp: Vec<&str> = threads.iter().copied().filter(|l| l.starts_with("[thread gp-access] #")).collect();
     assert_eq!(gp.len(), 2, "{out}");
-    assert!(gp[0].starts_with("[thread gp-access] #1 ") && gp[0].ends_with(": I waited three weeks for an appointment"));
+    assert!(
+        gp[0].starts_with("[thread gp-access] #1 ") && gp[0].ends_with(": I waited three weeks for an appointment")
+    );
     assert!(gp[1].contains("replying to #1: Same here"));
     assert!(out.contains("[dm alice] Open discussions:"));
     assert!(out.contains("[thread urgent-care] #1 "));

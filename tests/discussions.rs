@@ -260,7 +260,9 @@ async fn forget_erases_contact_and_unlinks_posts() {
 
 #[tokio::test]
 async fn posts_reach_every_mirror_and_mentions_are_inert() {
-    let bot = TestBot::with_config(Config::load(None).unwrap(), vec![Platform::Console, Platform::Matrix, Platform::Discord]).await;
+    let bot =
+        TestBot::with_config(Config::load(None).unwrap(), vec![Platform::Console, Platform::Matrix, Platform::Discord])
+            .await;
     bot.drain().await;
     for p in [Platform::Matrix, Platform::Discord] {
         for d in bot.engine.due(p, 100).await {

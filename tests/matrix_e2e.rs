@@ -123,7 +123,10 @@ async fn anonymous_discussion_on_a_real_homeserver() {
         assert!(joined.encrypted, "the bot answers in the encrypted DM, encrypted");
         let sent = Instant::now();
         alice.send(&alice_dm, "The 8am phone queue at my GP is hopeless").await;
-        let first = wait_seen(&reader, &public, "post #1", |b| b.starts_with("#1 ") && b.ends_with("phone queue at my GP is hopeless")).await;
+        let first = wait_seen(&reader, &public, "post #1", |b| {
+            b.starts_with("#1 ") && b.ends_with("phone queue at my GP is hopeless")
+        })
+        .await;
         latencies.push(sent.elapsed());
         assert_eq!(first.content["m.relates_to"]["rel_type"], "m.thread");
         assert_eq!(first.content["m.relates_to"]["event_id"], root.event_id.as_str());
@@ -132,7 +135,8 @@ async fn anonymous_discussion_on_a_real_homeserver() {
         wait_seen(&bob, &bob_room, "bob joins", |b| b.contains("You have joined")).await;
         let sent = Instant::now();
         bob.send(&bob_dm, "!reply #1 Same at mine, I gave up after 40 minutes").await;
-        let reply = wait_seen(&reader, &public, "reply #2", |b| b.starts_with("#2 ") && b.contains("replying to #1")).await;
+        let reply =
+            wait_seen(&reader, &public, "reply #2", |b| b.starts_with("#2 ") && b.contains("replying to #1")).await;
         latencies.push(sent.elapsed());
         assert_eq!(reply.content["m.relates_to"]["rel_type"], "m.thread");
         assert_eq!(reply.content["m.relates_to"]["m.in_reply_to"]["event_id"], first.event_id.as_str());
@@ -153,7 +157,8 @@ async fn anonymous_discussion_on_a_real_homeserver() {
         let mods = dep.staff.client.get_room(&dep.moderators).unwrap();
         dep.staff.wait_joined(&mods, &dep.bot_user).await;
         let moderators = dep.moderators.clone();
-        wait_seen(&dep.staff, &moderators, "the held-post alert", |b| b.starts_with("Held for review: gp-access#5")).await;
+        wait_seen(&dep.staff, &moderators, "the held-post alert", |b| b.starts_with("Held for review: gp-access#5"))
+            .await;
         dep.staff.send(&mods, "!approve gp-access#5").await;
         wait_seen(&dep.staff, &moderators, "approval", |b| b.starts_with("Approved gp-access#5")).await;
         wait_seen(&reader, &public, "post #5 published", |b| b.starts_with("#5 ") && b.contains("example-blog")).await;
@@ -162,7 +167,10 @@ async fn anonymous_discussion_on_a_real_homeserver() {
         bot.stop().await;
         alice.send(&alice_dm, "Posting while the bot restarts").await;
         let bot = RealBot::start(&dep, &db_url, &data_dir).await;
-        wait_seen(&reader, &public, "post #6 after the restart", |b| b.starts_with("#6 ") && b.ends_with("while the bot restarts")).await;
+        wait_seen(&reader, &public, "post #6 after the restart", |b| {
+            b.starts_with("#6 ") && b.ends_with("while the bot restarts")
+        })
+        .await;
 
         // The moderator removes post #1: it is redacted in the room.
         dep.staff.send(&mods, "!remove gp-access#1 names a member of staff").await;
@@ -175,7 +183,8 @@ async fn anonymous_discussion_on_a_real_homeserver() {
             (json["content"].get("body").is_none() && json["unsigned"].get("redacted_because").is_some()).then_some(())
         })
         .await;
-        wait_seen(&alice, &alice_room, "alice told of the removal", |b| b.contains("was removed by the moderators")).await;
+        wait_seen(&alice, &alice_room, "alice told of the removal", |b| b.contains("was removed by the moderators"))
+            .await;
 
         // The homeserver goes away; a post the core accepted meanwhile is delivered later.
         dep.synapse.stop().await;
@@ -192,8 +201,12 @@ async fn anonymous_discussion_on_a_real_homeserver() {
         tokio::time::sleep(Duration::from_secs(4)).await;
         assert!(bot.engine.store().pending_count().await.unwrap() >= 2, "the post and its acknowledgement wait");
         dep.synapse.resume().await;
-        wait_seen(&reader, &public, "post #7 after the outage", |b| b.starts_with("#7 ") && b.ends_with("homeserver was down")).await;
-        wait_seen(&alice, &alice_room, "alice's acknowledgement after the outage", |b| b.starts_with("Posted as #7")).await;
+        wait_seen(&reader, &public, "post #7 after the outage", |b| {
+            b.starts_with("#7 ") && b.ends_with("homeserver was down")
+        })
+        .await;
+        wait_seen(&alice, &alice_room, "alice's acknowledgement after the outage", |b| b.starts_with("Posted as #7"))
+            .await;
 
         // Nothing lost, nothing doubled, no old command handled twice.
         let posts = seen_in(&reader, &public, |b| b.starts_with('#'));

@@ -127,7 +127,15 @@ async fn outbox_delivers_in_order_with_leases_and_backoff(store: Store) {
         .await
         .unwrap();
     assert!(!tx.thread_requested(d.id, Platform::Matrix).await.unwrap());
-    let msg = |dest, action, body, post, reply_to| NewOutbox { platform: Platform::Matrix, dest, action, body, post, reply_to, now: 100 };
+    let msg = |dest, action, body, post, reply_to| NewOutbox {
+        platform: Platform::Matrix,
+        dest,
+        action,
+        body,
+        post,
+        reply_to,
+        now: 100,
+    };
     tx.enqueue(&msg(OutboxDest::Thread(d.id), OutboxAction::OpenThread, "root", None, None)).await.unwrap();
     assert!(tx.thread_requested(d.id, Platform::Matrix).await.unwrap());
     tx.enqueue(&msg(OutboxDest::Thread(d.id), OutboxAction::Send, "#1 hello", Some(post), None)).await.unwrap();
@@ -232,7 +240,10 @@ async fn moderation_records(store: Store) {
     assert_eq!(tx.add_report(post, &c, "rude", 4).await.unwrap(), (true, 2));
     let queue = tx.review_queue().await.unwrap();
     assert_eq!(queue.len(), 1);
-    assert_eq!((queue[0].slug.as_str(), queue[0].reports, queue[0].reasons.as_str()), ("gp-access", 2, "held by the filters"));
+    assert_eq!(
+        (queue[0].slug.as_str(), queue[0].reports, queue[0].reasons.as_str()),
+        ("gp-access", 2, "held by the filters")
+    );
     tx.set_post_status(post, PostStatus::Published).await.unwrap();
     assert!(tx.review_queue().await.unwrap().is_empty());
     assert_eq!(tx.posts_numbered(n).await.unwrap().len(), 1);
@@ -250,12 +261,22 @@ async fn moderation_records(store: Store) {
     assert!(tx.premoderated(d.id).await.unwrap());
 
     for (i, action) in ["approve", "remove", "ban"].iter().enumerate() {
-        tx.audit(&AuditEntry { at: i as i64, actor: "moderator abc123".into(), action: action.to_string(), target: "gp-access#1".into(), reason: String::new() })
-            .await
-            .unwrap();
+        tx.audit(&AuditEntry {
+            at: i as i64,
+            actor: "moderator abc123".into(),
+            action: action.to_string(),
+            target: "gp-access#1".into(),
+            reason: String::new(),
+        })
+        .await
+        .unwrap();
     }
     let log = tx.audit_log(2).await.unwrap();
-    assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), vec!["remove", "ban"], "latest, oldest first");
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["remove", "ban"],
+        "latest, oldest first"
+    );
     tx.commit().await.unwrap();
 }
 

@@ -114,7 +114,11 @@ fn analyse_tags_comments_in_input_order() {
     assert!(rows[0]["sentiment"]["score"].is_number());
 
     let csv_path = dir.path().join("feedback.csv");
-    std::fs::write(&csv_path, "id,text,date\n1,\"Waited ages, then rude staff\",2026-01-05\n2,Lovely nurse,2026-01-12\n").unwrap();
+    std::fs::write(
+        &csv_path,
+        "id,text,date\n1,\"Waited ages, then rude staff\",2026-01-05\n2,Lovely nurse,2026-01-12\n",
+    )
+    .unwrap();
     let (ok, out, err) = parley(&["analyse", "--input", csv_path.to_str().unwrap()], dir.path(), None);
     assert!(ok, "{err}");
     assert_eq!(out.lines().count(), 2);

@@ -135,9 +135,10 @@ impl MaskVocabulary for Vocabulary {
         if stars == 0 || stars == len || len < 3 || (len == 3 && stars > 1) {
             return None;
         }
-        self.words.iter().map(String::as_str).find(|w| {
-            w.chars().count() == len && w.chars().zip(masked.chars()).all(|(a, b)| b == '*' || a == b)
-        })
+        self.words
+            .iter()
+            .map(String::as_str)
+            .find(|w| w.chars().count() == len && w.chars().zip(masked.chars()).all(|(a, b)| b == '*' || a == b))
     }
 }
 

@@ -58,16 +58,36 @@ const MACROS: &[(&str, &str)] = &[
 ];
 
 /// Words that, just before a match, negate it.
-const NEGATIONS: &[&str] =
-    &["not", "never", "no", "don't", "dont", "didn't", "didnt", "won't", "wont", "isn't", "wasn't", "haven't", "havent", "hasn't", "nor"];
+const NEGATIONS: &[&str] = &[
+    "not", "never", "no", "don't", "dont", "didn't", "didnt", "won't", "wont", "isn't", "wasn't", "haven't", "havent",
+    "hasn't", "nor",
+];
 
 /// Words that, in the same sentence, show a match is not a crisis of that kind.
 fn guarded(kind: &str, sentence: &str) -> bool {
     let words: &[&str] = match kind {
         "suicide" => &["laugh", "joking", "kidding"],
         "self_harm" => &[
-            "shaving", "cooking", "chopping", "kitchen", "garden", "fell", "falling", "slipped", "tripped",
-            "accident", "gym", "football", "lifting", "running", "exercise", "workout", "shave", "myself on ", "tin can", "glued",
+            "shaving",
+            "cooking",
+            "chopping",
+            "kitchen",
+            "garden",
+            "fell",
+            "falling",
+            "slipped",
+            "tripped",
+            "accident",
+            "gym",
+            "football",
+            "lifting",
+            "running",
+            "exercise",
+            "workout",
+            "shave",
+            "myself on ",
+            "tin can",
+            "glued",
         ],
         _ => &[],
     };
@@ -111,7 +131,10 @@ impl CrisisDetector {
         let mut strong = 0usize;
         for i in matched.iter() {
             let p = &self.patterns[i];
-            let valid = p.regex.find_iter(&text).any(|m| !negated(&text[..m.start()]) && !guarded(p.kind, sentence(&text, m.start(), m.end())));
+            let valid = p
+                .regex
+                .find_iter(&text)
+                .any(|m| !negated(&text[..m.start()]) && !guarded(p.kind, sentence(&text, m.start(), m.end())));
             if !valid {
                 continue;
             }

@@ -165,7 +165,13 @@ pub struct Verdict {
 impl Verdict {
     /// A verdict that publishes `text` unchanged with no reasons.
     pub fn publish(text: impl Into<String>) -> Self {
-        Verdict { action: Action::Publish, text: text.into(), crisis: None, reasons: Vec::new(), redactions: Vec::new() }
+        Verdict {
+            action: Action::Publish,
+            text: text.into(),
+            crisis: None,
+            reasons: Vec::new(),
+            redactions: Vec::new(),
+        }
     }
 
     /// Whether the post goes out now ([`Action::Publish`] or [`Action::PublishRedacted`]).
@@ -192,7 +198,8 @@ impl Verdict {
     /// (`has_reason("abuse")` matches `abuse.severe`).
     pub fn has_reason(&self, code: &str) -> bool {
         self.reasons.iter().any(|r| {
-            r.code == code || (r.code.len() > code.len() && r.code.starts_with(code) && r.code.as_bytes()[code.len()] == b'.')
+            r.code == code
+                || (r.code.len() > code.len() && r.code.starts_with(code) && r.code.as_bytes()[code.len()] == b'.')
         })
     }
 
@@ -346,7 +353,8 @@ impl Moderator {
 
 /// Whether `text` needs NFKC before redaction: fullwidth forms or non-ASCII digits.
 fn needs_nfkc(text: &str) -> bool {
-    !text.is_ascii() && text.chars().any(|c| ('\u{FF00}'..='\u{FFEF}').contains(&c) || (c.is_numeric() && !c.is_ascii()))
+    !text.is_ascii()
+        && text.chars().any(|c| ('\u{FF00}'..='\u{FFEF}').contains(&c) || (c.is_numeric() && !c.is_ascii()))
 }
 
 impl Engine {
@@ -415,7 +423,9 @@ impl Engine {
         }
 
         // 5. Spam.
-        if text.chars().count() >= MIN_REPEAT_LEN && recent.iter().any(|r| spam::same_text(r, raw) || spam::same_text(r, &text)) {
+        if text.chars().count() >= MIN_REPEAT_LEN
+            && recent.iter().any(|r| spam::same_text(r, raw) || spam::same_text(r, &text))
+        {
             action = action.max(Action::Hold);
             reasons.push(Reason::new("spam.repeated", "The same text was posted recently.", 0.8));
         }
@@ -427,7 +437,8 @@ impl Engine {
                 }
             }
             if !blocked.is_empty() {
-                action = action.max(if self.policy.links == LinkPolicy::Reject { Action::Reject } else { Action::Hold });
+                action =
+                    action.max(if self.policy.links == LinkPolicy::Reject { Action::Reject } else { Action::Hold });
                 reasons.push(Reason::new(
                     "spam.link",
                     format!("Links to {} need a moderator's approval.", blocked.join(", ")),

@@ -138,10 +138,8 @@ fn bang_as_i(folded: &str) -> String {
     let chars: Vec<char> = folded.chars().collect();
     let mut out = String::with_capacity(folded.len());
     for (i, &c) in chars.iter().enumerate() {
-        let between = c == '!'
-            && i > 0
-            && chars[i - 1].is_alphabetic()
-            && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+        let between =
+            c == '!' && i > 0 && chars[i - 1].is_alphabetic() && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
         out.push(if between { 'i' } else { c });
     }
     out
@@ -257,10 +255,7 @@ fn render(
             let resolved = if !trimmed.is_empty() && !trimmed.contains('*') {
                 Some(trimmed.to_string())
             } else if trimmed_lead.chars().any(char::is_alphabetic) {
-                vocab
-                    .unmask(trimmed_lead)
-                    .or_else(|| vocab.unmask(trimmed))
-                    .map(str::to_string)
+                vocab.unmask(trimmed_lead).or_else(|| vocab.unmask(trimmed)).map(str::to_string)
             } else {
                 None
             };
@@ -307,9 +302,10 @@ mod tests {
     struct Vocab(&'static [&'static str]);
     impl MaskVocabulary for Vocab {
         fn unmask(&self, masked: &str) -> Option<&str> {
-            self.0.iter().copied().find(|w| {
-                w.len() == masked.len() && w.chars().zip(masked.chars()).all(|(a, b)| b == '*' || a == b)
-            })
+            self.0
+                .iter()
+                .copied()
+                .find(|w| w.len() == masked.len() && w.chars().zip(masked.chars()).all(|(a, b)| b == '*' || a == b))
         }
     }
     const V: Vocab = Vocab(&["fuck", "cunt", "shit"]);

@@ -158,9 +158,7 @@ impl Scanner {
             }
             for m in self.phone_national.find_iter(text) {
                 let second = m.as_str().bytes().filter(u8::is_ascii_digit).nth(1);
-                if bounded(bytes, m.start(), m.end())
-                    && personal_prefix(second.as_ref())
-                    && !m.as_str().ends_with(')')
+                if bounded(bytes, m.start(), m.end()) && personal_prefix(second.as_ref()) && !m.as_str().ends_with(')')
                 {
                     push(PersonalData::Phone, m.range());
                 }

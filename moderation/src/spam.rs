@@ -36,21 +36,21 @@ impl LinkFinder {
 
     /// Hosts of every link in `text`.
     pub(crate) fn hosts(&self, text: &str) -> Vec<String> {
-        self.link.find_iter(text).filter_map(|m| {
-            // An email's domain is not a link (emails are redacted before this anyway).
-            if m.start() > 0 && text.as_bytes()[m.start() - 1] == b'@' {
-                return None;
-            }
-            let s = m.as_str();
-            let lower = s.to_ascii_lowercase();
-            let rest = lower
-                .strip_prefix("https://")
-                .or_else(|| lower.strip_prefix("http://"))
-                .unwrap_or(&lower);
-            let host = rest.split(['/', '?', '#', ':']).next().unwrap_or(rest);
-            let host = host.trim_end_matches('.');
-            Some(host.strip_prefix("www.").unwrap_or(host).to_string())
-        }).collect()
+        self.link
+            .find_iter(text)
+            .filter_map(|m| {
+                // An email's domain is not a link (emails are redacted before this anyway).
+                if m.start() > 0 && text.as_bytes()[m.start() - 1] == b'@' {
+                    return None;
+                }
+                let s = m.as_str();
+                let lower = s.to_ascii_lowercase();
+                let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")).unwrap_or(&lower);
+                let host = rest.split(['/', '?', '#', ':']).next().unwrap_or(rest);
+                let host = host.trim_end_matches('.');
+                Some(host.strip_prefix("www.").unwrap_or(host).to_string())
+            })
+            .collect()
     }
 }
 

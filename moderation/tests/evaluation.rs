@@ -174,7 +174,13 @@ fn evaluate(source: &str) -> Report {
 }
 
 fn print(name: &str, r: &Report) {
-    println!("== {name}: {} messages, action correct {}/{} ({:.1}%)", r.total, r.action_right, r.total, 100.0 * r.action_right as f64 / r.total as f64);
+    println!(
+        "== {name}: {} messages, action correct {}/{} ({:.1}%)",
+        r.total,
+        r.action_right,
+        r.total,
+        100.0 * r.action_right as f64 / r.total as f64
+    );
     for (family, c) in &r.families {
         println!(
             "  {family:<14} precision {:.3}  recall {:.3}  (tp {} fp {} fn {})",

@@ -252,25 +252,35 @@ mod tests {
         assert_eq!(parse("!join GP-Access", "!"), Command::Join("gp-access".into()));
         assert_eq!(parse("!join", "!"), Command::Usage(usage::JOIN));
         assert_eq!(parse("!join a b", "!"), Command::Usage(usage::JOIN));
-        assert_eq!(
-            parse("!reply #3 me too", "!"),
-            Command::Reply { number: PostNumber(3), text: "me too".into() }
-        );
+        assert_eq!(parse("!reply #3 me too", "!"), Command::Reply { number: PostNumber(3), text: "me too".into() });
         assert_eq!(parse("!reply three me too", "!"), Command::Usage(usage::REPLY));
         assert_eq!(parse("!post hello there", "!"), Command::Post { text: "hello there".into() });
         assert_eq!(
             parse("!open pharmacy Using pharmacies | What works?", "!"),
-            Command::Open { slug: "pharmacy".into(), title: "Using pharmacies".into(), prompt: Some("What works?".into()) }
+            Command::Open {
+                slug: "pharmacy".into(),
+                title: "Using pharmacies".into(),
+                prompt: Some("What works?".into())
+            }
         );
         assert_eq!(parse("!open pharmacy", "!"), Command::Usage(usage::OPEN));
         assert_eq!(parse("!close gp-access", "!"), Command::Close("gp-access".into()));
         assert_eq!(parse("!frobnicate now", "!"), Command::Unknown("frobnicate".into()));
         assert_eq!(parse("!report #2 rude", "!"), Command::Report { number: PostNumber(2), reason: "rude".into() });
         assert_eq!(parse("!report #2", "!"), Command::Usage(usage::REPORT));
-        assert_eq!(parse("!approve gp-access#3", "!"), Command::Approve(PostRef { slug: Some("gp-access".into()), number: PostNumber(3) }));
-        assert_eq!(parse("!mute #3 30m", "!"), Command::Mute(PostRef { slug: None, number: PostNumber(3) }, "30m".into()));
+        assert_eq!(
+            parse("!approve gp-access#3", "!"),
+            Command::Approve(PostRef { slug: Some("gp-access".into()), number: PostNumber(3) })
+        );
+        assert_eq!(
+            parse("!mute #3 30m", "!"),
+            Command::Mute(PostRef { slug: None, number: PostNumber(3) }, "30m".into())
+        );
         assert_eq!(parse("!remove #3", "!"), Command::Usage(usage::REMOVE));
-        assert_eq!(parse("!unban Amber Otter@gp-access", "!"), Command::Unban { name: "Amber Otter".into(), slug: "gp-access".into() });
+        assert_eq!(
+            parse("!unban Amber Otter@gp-access", "!"),
+            Command::Unban { name: "Amber Otter".into(), slug: "gp-access".into() }
+        );
         assert_eq!(parse("just text", "!"), Command::Text("just text".into()));
         assert_eq!(parse("?help", "?"), Command::Help);
     }

@@ -40,9 +40,9 @@ impl Engine {
 
     fn to_delivery(&self, row: DueRow) -> Result<Option<Delivery>> {
         let destination = match row.dest_kind.as_str() {
-            "direct" => Destination::Direct {
-                address: self.identity.open(row.sealed_address.as_deref().unwrap_or_default())?,
-            },
+            "direct" => {
+                Destination::Direct { address: self.identity.open(row.sealed_address.as_deref().unwrap_or_default())? }
+            }
             "thread" => Destination::Thread { slug: row.slug.unwrap_or_default(), root: row.root },
             "moderators" => Destination::Moderators,
             "commissioners" => Destination::Commissioners,

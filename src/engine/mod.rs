@@ -7,9 +7,9 @@
 
 pub mod commands;
 mod delivery;
-mod staff;
 pub mod render;
 pub mod replies;
+mod staff;
 
 use std::sync::Arc;
 
@@ -392,7 +392,9 @@ impl Engine {
         let premoderated = tx.premoderated(d.id).await?;
         let action = match verdict.action {
             moderation::Action::Reject if verdict.crisis.is_some() => moderation::Action::Hold,
-            moderation::Action::Publish | moderation::Action::PublishRedacted if premoderated => moderation::Action::Hold,
+            moderation::Action::Publish | moderation::Action::PublishRedacted if premoderated => {
+                moderation::Action::Hold
+            }
             other => other,
         };
         let redacted = verdict.reasons.iter().any(|r| r.code.starts_with("personal_data."));
@@ -495,18 +497,16 @@ impl Engine {
         now: i64,
     ) -> Result<()> {
         let public = thread_line(number, name, parent, body);
-        for &platform in &self.platforms {
-            tx.enqueue(&NewOutbox {
-                platform,
-                dest: OutboxDest::Thread(d.id),
-                action: OutboxAction::Send,
-                body: &public,
-                post: Some(post_id),
-                reply_to: parent_id,
-                now,
-            })
-            .await?;
-        }
+        self.to_every_platform(tx, |platform| NewOutbox {
+            platform,
+            dest: OutboxDest::Thread(d.id),
+            action: OutboxAction::Send,
+            body: &public,
+            post: Some(post_id),
+            reply_to: parent_id,
+            now,
+        })
+        .await?;
         Ok(())
     }
 
@@ -549,20 +549,26 @@ impl Engine {
         }
     }
 
+    /// Queues the message `make` builds once for each platform with a public room.
+    async fn to_every_platform<'a>(&self, tx: &mut Tx, make: impl Fn(chat::Platform) -> NewOutbox<'a>) -> Result<()> {
+        for &platform in &self.platforms {
+            tx.enqueue(&make(platform)).await?;
+        }
+        Ok(())
+    }
+
     /// Queues a message to the moderators' room on every platform.
     async fn alert_moderators(&self, tx: &mut Tx, text: &str, now: i64) -> Result<()> {
-        for &platform in &self.platforms {
-            tx.enqueue(&NewOutbox {
-                platform,
-                dest: OutboxDest::Moderators,
-                action: OutboxAction::Send,
-                body: text,
-                post: None,
-                reply_to: None,
-                now,
-            })
-            .await?;
-        }
+        self.to_every_platform(tx, |platform| NewOutbox {
+            platform,
+            dest: OutboxDest::Moderators,
+            action: OutboxAction::Send,
+            body: text,
+            post: None,
+            reply_to: None,
+            now,
+        })
+        .await?;
         Ok(())
     }
 
@@ -636,18 +642,16 @@ impl Engine {
     /// Takes a post off every mirror: pending publications are cancelled, delivered ones removed.
     async fn take_down(&self, tx: &mut Tx, post: &crate::store::Post, now: i64) -> Result<()> {
         tx.cancel_pending_sends(post.id, now).await?;
-        for &platform in &self.platforms {
-            tx.enqueue(&NewOutbox {
-                platform,
-                dest: OutboxDest::Thread(post.discussion),
-                action: OutboxAction::Remove,
-                body: "",
-                post: Some(post.id),
-                reply_to: None,
-                now,
-            })
-            .await?;
-        }
+        self.to_every_platform(tx, |platform| NewOutbox {
+            platform,
+            dest: OutboxDest::Thread(post.discussion),
+            action: OutboxAction::Remove,
+            body: "",
+            post: Some(post.id),
+            reply_to: None,
+            now,
+        })
+        .await?;
         Ok(())
     }
 
@@ -658,10 +662,8 @@ impl Engine {
         let in_commissioners = matches!(inbound.conversation, Conversation::Commissioners);
         let is_commissioner = in_commissioners && inbound.sender.roles.commissioner;
         let is_moderator = matches!(inbound.conversation, Conversation::Moderators) && inbound.sender.roles.moderator;
-        let actor = format!(
-            "moderator {}",
-            &self.identity.participant_key(inbound.platform, &inbound.sender.id).0[..6]
-        );
+        let actor =
+            format!("moderator {}", &self.identity.participant_key(inbound.platform, &inbound.sender.id).0[..6]);
         let p = &self.settings.prefix;
         let reply = match command {
             // Staff rooms are for people talking among themselves too.
@@ -743,18 +745,17 @@ impl Engine {
             return Ok(format!("\"{slug}\" is already closed."));
         }
         tx.set_discussion_status(d.id, DiscussionStatus::Closed).await?;
-        for &platform in &self.platforms {
-            tx.enqueue(&NewOutbox {
-                platform,
-                dest: OutboxDest::Thread(d.id),
-                action: OutboxAction::Send,
-                body: &replies::thread_closed(),
-                post: None,
-                reply_to: None,
-                now,
-            })
-            .await?;
-        }
+        let note = replies::thread_closed();
+        self.to_every_platform(tx, |platform| NewOutbox {
+            platform,
+            dest: OutboxDest::Thread(d.id),
+            action: OutboxAction::Send,
+            body: &note,
+            post: None,
+            reply_to: None,
+            now,
+        })
+        .await?;
         Ok(format!("Closed \"{slug}\". It no longer takes posts; everything said stays available for summaries."))
     }
 

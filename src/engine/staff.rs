@@ -51,8 +51,17 @@ impl Engine {
         }
     }
 
-    async fn record(&self, tx: &mut Tx, actor: &str, action: &str, target: String, reason: &str, now: i64) -> Result<()> {
-        tx.audit(&AuditEntry { at: now, actor: actor.into(), action: action.into(), target, reason: reason.into() }).await
+    async fn record(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        action: &str,
+        target: String,
+        reason: &str,
+        now: i64,
+    ) -> Result<()> {
+        tx.audit(&AuditEntry { at: now, actor: actor.into(), action: action.into(), target, reason: reason.into() })
+            .await
     }
 
     pub(super) async fn queue(&self, tx: &mut Tx) -> Result<String> {

@@ -66,10 +66,7 @@ impl Identity {
     /// The `attempt`-th candidate pseudonym of `key` in discussion `slug`. Attempt 0 is the
     /// usual name; later attempts resolve collisions inside the discussion.
     pub fn pseudonym(&self, key: &ParticipantKey, slug: &str, attempt: u32) -> String {
-        let mac = hmac(
-            &self.pseudonym,
-            &[key.0.as_bytes(), b":", slug.as_bytes(), b":", &attempt.to_be_bytes()],
-        );
+        let mac = hmac(&self.pseudonym, &[key.0.as_bytes(), b":", slug.as_bytes(), b":", &attempt.to_be_bytes()]);
         let a = u32::from_be_bytes([mac[0], mac[1], mac[2], mac[3]]) as usize;
         let b = u32::from_be_bytes([mac[4], mac[5], mac[6], mac[7]]) as usize;
         let adjective = words::ADJECTIVES[a % words::ADJECTIVES.len()];
@@ -94,10 +91,7 @@ impl Identity {
         let mut nonce = [0u8; 24];
         rand::thread_rng().fill_bytes(&mut nonce);
         // Encryption with a valid key and nonce only fails for absurd lengths.
-        let ct = self
-            .cipher
-            .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
-            .unwrap_or_default();
+        let ct = self.cipher.encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes()).unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         hex::encode(out)

@@ -43,10 +43,8 @@ pub fn load_secret(
         let bytes = read_secret_file(&path)?;
         return Ok((bytes, SecretSource::File(path)));
     }
-    std::fs::create_dir_all(data_dir).map_err(|source| Error::Io {
-        context: format!("creating the data folder {}", data_dir.display()),
-        source,
-    })?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|source| Error::Io { context: format!("creating the data folder {}", data_dir.display()), source })?;
     let mut raw = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw);
     let text = hex::encode(raw);
@@ -55,10 +53,8 @@ pub fn load_secret(
 }
 
 fn read_secret_file(path: &Path) -> Result<Vec<u8>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        context: format!("reading the secret file {}", path.display()),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| Error::Io { context: format!("reading the secret file {}", path.display()), source })?;
     let trimmed = text.trim();
     if trimmed.len() < MIN_LEN {
         return Err(Error::Secret(format!(

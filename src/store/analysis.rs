@@ -116,7 +116,15 @@ impl super::Store {
                     sql.push(',');
                 }
                 let j = (i - n) as usize * 6;
-                sql.push_str(&format!("($1, ${}, ${}, 'Bench Otter', ${}, 'published', ${}, ${}, ${})", j + 2, j + 3, j + 4, j + 5, j + 6, j + 7));
+                sql.push_str(&format!(
+                    "($1, ${}, ${}, 'Bench Otter', ${}, 'published', ${}, ${}, ${})",
+                    j + 2,
+                    j + 3,
+                    j + 4,
+                    j + 5,
+                    j + 6,
+                    j + 7
+                ));
             }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(d.id.0);
             for i in n..end {

@@ -160,10 +160,11 @@ impl Tx {
 
     /// A discussion by slug.
     pub async fn discussion_by_slug(&mut self, slug: &str) -> Result<Option<Discussion>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {} FROM discussions WHERE slug = $1", Discussion::COLUMNS)))
-            .bind(slug)
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let row =
+            sqlx::query(AssertSqlSafe(format!("SELECT {} FROM discussions WHERE slug = $1", Discussion::COLUMNS)))
+                .bind(slug)
+                .fetch_optional(&mut *self.tx)
+                .await?;
         row.map(|r| Discussion::from_row(&r)).transpose()
     }
 
@@ -179,9 +180,10 @@ impl Tx {
     /// All discussions, or only the open ones, oldest first.
     pub async fn discussions(&mut self, open_only: bool) -> Result<Vec<Discussion>> {
         let filter = if open_only { "WHERE status = 'open'" } else { "" };
-        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {} FROM discussions {filter} ORDER BY id", Discussion::COLUMNS)))
-            .fetch_all(&mut *self.tx)
-            .await?;
+        let rows =
+            sqlx::query(AssertSqlSafe(format!("SELECT {} FROM discussions {filter} ORDER BY id", Discussion::COLUMNS)))
+                .fetch_all(&mut *self.tx)
+                .await?;
         rows.iter().map(Discussion::from_row).collect()
     }
 
@@ -295,10 +297,7 @@ impl Tx {
     /// The `!forget` erasure: contact details gone, posts and pseudonyms detached from the
     /// key, participant row deleted. Returns how many posts were detached.
     pub async fn forget(&mut self, key: &ParticipantKey) -> Result<u64> {
-        sqlx::query("DELETE FROM contacts WHERE participant_key = $1")
-            .bind(&key.0)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query("DELETE FROM contacts WHERE participant_key = $1").bind(&key.0).execute(&mut *self.tx).await?;
         let posts = sqlx::query("UPDATE posts SET participant_key = NULL WHERE participant_key = $1")
             .bind(&key.0)
             .execute(&mut *self.tx)
@@ -308,10 +307,7 @@ impl Tx {
             .bind(&key.0)
             .execute(&mut *self.tx)
             .await?;
-        sqlx::query("DELETE FROM participants WHERE key = $1")
-            .bind(&key.0)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query("DELETE FROM participants WHERE key = $1").bind(&key.0).execute(&mut *self.tx).await?;
         Ok(posts)
     }
 
@@ -352,12 +348,11 @@ impl Tx {
 
     /// Allocates the next `#N` of a discussion.
     pub async fn next_post_number(&mut self, discussion: DiscussionId) -> Result<PostNumber> {
-        let row = sqlx::query(
-            "UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1",
-        )
-        .bind(discussion.0)
-        .fetch_one(&mut *self.tx)
-        .await?;
+        let row =
+            sqlx::query("UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1")
+                .bind(discussion.0)
+                .fetch_one(&mut *self.tx)
+                .await?;
         Ok(PostNumber(row.try_get::<i64, _>(0)?))
     }
 
@@ -497,9 +492,7 @@ impl Store {
 
     /// Number of undelivered outbox rows (all platforms).
     pub async fn pending_count(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 }

@@ -104,7 +104,10 @@ impl Tx {
         .await?
         .rows_affected()
             == 1;
-        let row = sqlx::query("SELECT COUNT(*) FROM reports WHERE post_id = $1").bind(post.0).fetch_one(&mut *self.tx).await?;
+        let row = sqlx::query("SELECT COUNT(*) FROM reports WHERE post_id = $1")
+            .bind(post.0)
+            .fetch_one(&mut *self.tx)
+            .await?;
         Ok((added, row.try_get::<i64, _>(0)?))
     }
 
@@ -217,11 +220,12 @@ impl Tx {
 
     /// Who holds a pseudonym in a discussion (none after `!forget`).
     pub async fn pseudonym_owner(&mut self, discussion: DiscussionId, name: &str) -> Result<Option<ParticipantKey>> {
-        let row = sqlx::query("SELECT participant_key FROM pseudonyms WHERE discussion_id = $1 AND LOWER(name) = LOWER($2)")
-            .bind(discussion.0)
-            .bind(name)
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let row =
+            sqlx::query("SELECT participant_key FROM pseudonyms WHERE discussion_id = $1 AND LOWER(name) = LOWER($2)")
+                .bind(discussion.0)
+                .bind(name)
+                .fetch_optional(&mut *self.tx)
+                .await?;
         Ok(row.map(|r| r.try_get::<Option<String>, _>(0)).transpose()?.flatten().map(ParticipantKey))
     }
 

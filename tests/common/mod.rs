@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use chat::{Conversation, Core, Inbound, Platform, Roles, Sender};
+use chat::{Core, Inbound, Platform};
 use parley::clock::ManualClock;
 use parley::config::Config;
 use parley::engine::Engine;
@@ -93,25 +93,7 @@ impl TestBot {
 
     /// An inbound DM from console user `name`, as the console adapter builds it.
     pub fn inbound(&self, name: &str, text: &str) -> Inbound {
-        let roles = Roles {
-            moderator: self.config.console.moderators.iter().any(|m| m == name),
-            commissioner: self.config.console.commissioners.iter().any(|m| m == name),
-        };
-        let conversation = if roles.commissioner {
-            Conversation::Commissioners
-        } else if roles.moderator {
-            Conversation::Moderators
-        } else {
-            Conversation::Direct { address: name.to_string() }
-        };
-        Inbound {
-            platform: Platform::Console,
-            event_id: self.next_event(),
-            sender: Sender { id: name.to_string(), roles },
-            conversation,
-            text: text.to_string(),
-            reply_to: None,
-        }
+        parley::console::inbound(&self.config.console, name, text, self.next_event())
     }
 
     /// Sends one line and returns everything the console prints afterwards.
@@ -164,7 +146,8 @@ async fn drop_stale_databases(conn: &mut sqlx::PgConnection) {
         let name: String = row.get(0);
         let millis = name.split('_').nth(3).and_then(|m| m.parse::<u128>().ok()).unwrap_or(u128::MAX);
         if millis < cutoff {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut *conn).await;
+            let _ =
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut *conn).await;
         }
     }
 }

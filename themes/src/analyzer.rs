@@ -140,11 +140,7 @@ impl<T> PhraseIndex<T> {
             if end > tokens.len() || tokens[end - 1].sentence != sentence {
                 return None;
             }
-            let ok = stems
-                .iter()
-                .zip(&tokens[i..end])
-                .skip(1)
-                .all(|(s, t)| s == "*" || *s == t.stem);
+            let ok = stems.iter().zip(&tokens[i..end]).skip(1).all(|(s, t)| s == "*" || *s == t.stem);
             ok.then_some((stems.len(), value, stems.as_slice()))
         })
     }
@@ -449,10 +445,7 @@ impl Analyzer {
     }
 
     fn word_valence(&self, t: &Token) -> Option<f32> {
-        self.words
-            .get(t.word.as_str())
-            .or_else(|| self.word_stems.get(t.stem.as_str()))
-            .copied()
+        self.words.get(t.word.as_str()).or_else(|| self.word_stems.get(t.stem.as_str())).copied()
     }
 }
 
@@ -466,10 +459,8 @@ pub(crate) struct Hit<'a> {
 fn overall(toks: &Tokens, seg: &[f32]) -> Sentiment {
     let mut total = 0.0_f32;
     for (i, (v, s)) in seg.iter().zip(&toks.segments).enumerate() {
-        let next_contrasts = toks
-            .segments
-            .get(i + 1)
-            .is_some_and(|n| n.kind == SegmentKind::Contrast && n.sentence == s.sentence);
+        let next_contrasts =
+            toks.segments.get(i + 1).is_some_and(|n| n.kind == SegmentKind::Contrast && n.sentence == s.sentence);
         let w = match s.kind {
             SegmentKind::Contrast => 1.5,
             SegmentKind::Concession => 0.5,
@@ -495,10 +486,7 @@ mod tests {
 
     #[test]
     fn analysis_serialises_in_the_jsonl_shape() {
-        let a = Analysis {
-            themes: vec!["waiting".into()],
-            sentiment: Sentiment::from_score(-0.6),
-        };
+        let a = Analysis { themes: vec!["waiting".into()], sentiment: Sentiment::from_score(-0.6) };
         assert_eq!(
             serde_json::to_string(&a).unwrap(),
             r#"{"themes":["waiting"],"sentiment":{"label":"negative","score":-0.6}}"#
@@ -549,10 +537,7 @@ mod tests {
         assert_eq!(label("The new system is rubbish"), SentimentLabel::Negative);
         assert_eq!(label("I would favour a walk-in clinic"), SentimentLabel::Neutral);
         assert_eq!(label("The colour of the walls is green"), SentimentLabel::Neutral);
-        assert_eq!(
-            label("Whilst the doctor was lovely, I waited ages and was fobbed off"),
-            SentimentLabel::Negative
-        );
+        assert_eq!(label("Whilst the doctor was lovely, I waited ages and was fobbed off"), SentimentLabel::Negative);
     }
 
     #[test]
@@ -577,8 +562,7 @@ mod tests {
     #[test]
     fn contrast_weights_the_second_half() {
         assert_eq!(label("The staff were nice but the wait was horrendous"), SentimentLabel::Negative);
-        let d = Analyzer::default()
-            .analyse_detailed("The staff were lovely but the wait was horrendous.");
+        let d = Analyzer::default().analyse_detailed("The staff were lovely but the wait was horrendous.");
         let get = |id: &str| d.themes.iter().find(|m| m.theme == id).unwrap().sentiment.label;
         assert_eq!(get("staff_attitude"), SentimentLabel::Positive);
         assert_eq!(get("waiting"), SentimentLabel::Negative);

@@ -40,12 +40,7 @@ const MAX_EXAMPLES: usize = 3;
 
 impl<'a> EmergingThemes<'a> {
     pub fn new(analyzer: &'a Analyzer) -> EmergingThemes<'a> {
-        EmergingThemes {
-            analyzer,
-            grams: HashMap::new(),
-            stop: STOPWORDS.iter().copied().collect(),
-            posts: 0,
-        }
+        EmergingThemes { analyzer, grams: HashMap::new(), stop: STOPWORDS.iter().copied().collect(), posts: 0 }
     }
 
     /// Adds one post; `index` is whatever the caller uses to find the post again.
@@ -102,8 +97,7 @@ impl<'a> EmergingThemes<'a> {
     /// ("blood test" rather than "blood" and "test").
     pub fn finish(self, min_posts: u64, limit: usize) -> Vec<EmergingTheme> {
         let min_posts = min_posts.max(2);
-        let mut grams: Vec<(String, Gram)> =
-            self.grams.into_iter().filter(|(_, g)| g.posts >= min_posts).collect();
+        let mut grams: Vec<(String, Gram)> = self.grams.into_iter().filter(|(_, g)| g.posts >= min_posts).collect();
         let score = |key: &str, g: &Gram| {
             let n = key.split(' ').count() as f64;
             g.posts as f64 * (1.0 + 0.25 * (n - 1.0))
@@ -111,9 +105,7 @@ impl<'a> EmergingThemes<'a> {
         let all: HashMap<String, u64> = grams.iter().map(|(k, g)| (k.clone(), g.posts)).collect();
         grams.retain(|(k, g)| {
             !all.iter().any(|(other, &posts)| {
-                other.len() > k.len()
-                    && contains_words(other, k)
-                    && posts as f64 >= 0.6 * g.posts as f64
+                other.len() > k.len() && contains_words(other, k) && posts as f64 >= 0.6 * g.posts as f64
             })
         });
         grams.sort_by(|(ka, a), (kb, b)| score(kb, b).total_cmp(&score(ka, a)).then(ka.cmp(kb)));
@@ -121,11 +113,8 @@ impl<'a> EmergingThemes<'a> {
             .into_iter()
             .take(limit)
             .map(|(key, g)| {
-                let phrase = g
-                    .surfaces
-                    .iter()
-                    .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                    .map_or(key, |(s, _)| s.clone());
+                let phrase =
+                    g.surfaces.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map_or(key, |(s, _)| s.clone());
                 EmergingTheme { phrase, posts: g.posts, examples: g.examples }
             })
             .collect()

@@ -54,15 +54,12 @@ mod summary;
 mod taxonomy;
 mod text;
 
-pub use analyzer::{
-    Analysis, Analyzer, DetailedAnalysis, Sentiment, SentimentLabel, ThemeMention, NEUTRAL_BAND,
-};
+pub use analyzer::{Analysis, Analyzer, DetailedAnalysis, Sentiment, SentimentLabel, ThemeMention, NEUTRAL_BAND};
 pub use emerging::{emerging_themes, EmergingTheme, EmergingThemes};
 pub use render::escape_html;
 pub use summary::{
-    week_label, Count, EmergingSummary, PostRecord, Quote, SentimentSplit, Summary,
-    SummaryBuilder, SummaryOptions, SurveyAnswer, SurveyResult, SurveySummary, ThemeSummary,
-    WeekCount,
+    week_label, Count, EmergingSummary, PostRecord, Quote, SentimentSplit, Summary, SummaryBuilder, SummaryOptions,
+    SurveyAnswer, SurveyResult, SurveySummary, ThemeSummary, WeekCount,
 };
 pub use taxonomy::{Taxonomy, Theme, DEFAULT_TAXONOMY_TOML};
 

@@ -60,11 +60,7 @@ fn truncate(s: &str, max: usize) -> String {
 fn dominant(split: &SentimentSplit) -> Option<(SentimentLabel, u64)> {
     let cells = split.cells();
     let percents = [split.positive_percent, split.neutral_percent, split.negative_percent];
-    cells
-        .iter()
-        .zip(percents)
-        .filter_map(|((label, _), p)| p.map(|p| (*label, p)))
-        .max_by_key(|(_, p)| *p)
+    cells.iter().zip(percents).filter_map(|((label, _), p)| p.map(|p| (*label, p))).max_by_key(|(_, p)| *p)
 }
 
 fn split_text(split: &Option<SentimentSplit>) -> String {
@@ -636,7 +632,10 @@ mod tests {
         assert!(!html.contains("<script"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;laughed&#39;"));
         assert!(html.contains("<title>A &amp; B &lt;b&gt;</title>"));
-        assert!(!html.contains("http://") || html.matches("http://").count() == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
+        assert!(
+            !html.contains("http://")
+                || html.matches("http://").count() == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+        );
         assert!(!html.contains("<link") && !html.contains("<img") && !html.contains("src="));
         assert_eq!(html.matches("<svg").count(), 3);
     }

@@ -131,10 +131,7 @@ pub(crate) fn protect(raws: &[u64], threshold: u64) -> Vec<Count> {
         if hidden == 0 || hidden >= threshold {
             break;
         }
-        let next = cells
-            .iter_mut()
-            .filter(|c| c.is_shown())
-            .min_by_key(|c| c.raw);
+        let next = cells.iter_mut().filter(|c| c.is_shown()).min_by_key(|c| c.raw);
         match next {
             Some(c) => c.visibility = Visibility::Withheld,
             None => break,
@@ -316,13 +313,8 @@ impl SummaryBuilder {
         SummaryBuilder::with_options(title, taxonomy, SummaryOptions::default())
     }
 
-    pub fn with_options(
-        title: impl Into<String>,
-        taxonomy: &Taxonomy,
-        options: SummaryOptions,
-    ) -> SummaryBuilder {
-        let themes: Vec<ThemeAcc> =
-            taxonomy.themes().iter().map(|t| ThemeAcc::new(t.id.clone())).collect();
+    pub fn with_options(title: impl Into<String>, taxonomy: &Taxonomy, options: SummaryOptions) -> SummaryBuilder {
+        let themes: Vec<ThemeAcc> = taxonomy.themes().iter().map(|t| ThemeAcc::new(t.id.clone())).collect();
         let index = themes.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
         SummaryBuilder {
             title: title.into(),
@@ -354,8 +346,7 @@ impl SummaryBuilder {
             self.untagged += 1;
         }
         let chars = if record.quotable { record.text.chars().count() } else { 0 };
-        let quotable = record.quotable
-            && (self.options.quote_chars.0..=self.options.quote_chars.1).contains(&chars);
+        let quotable = record.quotable && (self.options.quote_chars.0..=self.options.quote_chars.1).contains(&chars);
         for (n, theme) in record.themes.iter().enumerate() {
             let theme = theme.as_ref();
             // A post listing a theme twice counts once.
@@ -428,9 +419,7 @@ impl SummaryBuilder {
         let all_weeks = week_range(self.weeks.keys().copied());
         let posts = Count::new(self.posts, t);
         let weeks = series(&all_weeks, &self.weeks, t);
-        let sentiment = posts
-            .is_shown()
-            .then(|| SentimentSplit::new(self.sentiment, &posts, self.score_sum, t));
+        let sentiment = posts.is_shown().then(|| SentimentSplit::new(self.sentiment, &posts, self.score_sum, t));
         let mut themes: Vec<(usize, ThemeSummary)> = Vec::new();
         for (order, acc) in self.themes.into_iter().enumerate() {
             if acc.posts == 0 {
@@ -441,14 +430,8 @@ impl SummaryBuilder {
                 Some(th) => (th.label.clone(), th.description.clone()),
                 None => (acc.id.clone(), String::new()),
             };
-            let sentiment = posts
-                .is_shown()
-                .then(|| SentimentSplit::new(acc.sentiment, &posts, acc.score_sum, t));
-            let quotes = if posts.is_shown() {
-                pick_quotes(&acc, &self.options)
-            } else {
-                Vec::new()
-            };
+            let sentiment = posts.is_shown().then(|| SentimentSplit::new(acc.sentiment, &posts, acc.score_sum, t));
+            let quotes = if posts.is_shown() { pick_quotes(&acc, &self.options) } else { Vec::new() };
             themes.push((
                 order,
                 ThemeSummary {

@@ -240,8 +240,17 @@ mod tests {
         assert_eq!(
             ids,
             [
-                "access", "waiting", "staff_attitude", "communication", "mental_health",
-                "medication", "environment", "transport", "digital", "coordination", "cost",
+                "access",
+                "waiting",
+                "staff_attitude",
+                "communication",
+                "mental_health",
+                "medication",
+                "environment",
+                "transport",
+                "digital",
+                "coordination",
+                "cost",
                 "safety"
             ]
         );
@@ -280,18 +289,15 @@ mod tests {
         .unwrap();
         assert_eq!(tax.themes().len(), 1);
         let mut t = Taxonomy::default();
-        t.extend_from_toml_str("replace = true\n[[theme]]\nid = \"x\"\nlabel = \"X\"\nphrases = [\"x\"]\n")
-            .unwrap();
+        t.extend_from_toml_str("replace = true\n[[theme]]\nid = \"x\"\nlabel = \"X\"\nphrases = [\"x\"]\n").unwrap();
         assert_eq!(t.themes().len(), 1);
     }
 
     #[test]
     fn extend_merges_taxonomies() {
         let mut t = Taxonomy::default();
-        let extra = Taxonomy::from_toml_str(
-            "[[theme]]\nid = \"cost\"\nlabel = \"Money\"\nphrases = [\"dosh\"]\n",
-        )
-        .unwrap();
+        let extra =
+            Taxonomy::from_toml_str("[[theme]]\nid = \"cost\"\nlabel = \"Money\"\nphrases = [\"dosh\"]\n").unwrap();
         t.extend(extra);
         assert_eq!(t.label("cost"), "Money");
         assert!(t.get("cost").unwrap().phrases.contains(&"dosh".to_owned()));
@@ -304,14 +310,10 @@ mod tests {
             .to_string();
         assert!(err.contains("theme[0].id") && err.contains("lowercase"), "{err}");
 
-        let err = Taxonomy::with_user_toml("[[theme]]\nid = \"new_one\"\nphrases = [\"a\"]")
-            .unwrap_err()
-            .to_string();
+        let err = Taxonomy::with_user_toml("[[theme]]\nid = \"new_one\"\nphrases = [\"a\"]").unwrap_err().to_string();
         assert!(err.contains("theme[0] (new_one).label") && err.contains("missing"), "{err}");
 
-        let err = Taxonomy::with_user_toml("[[theme]]\nid = \"cost\"\nphrases = [\"  \"]")
-            .unwrap_err()
-            .to_string();
+        let err = Taxonomy::with_user_toml("[[theme]]\nid = \"cost\"\nphrases = [\"  \"]").unwrap_err().to_string();
         assert!(err.contains("theme[0] (cost).phrases[0]"), "{err}");
 
         let err = Taxonomy::from_toml_str(

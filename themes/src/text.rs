@@ -84,9 +84,7 @@ fn contraction_base(stem: &str) -> &str {
 fn segment_kind(word: &str) -> Option<SegmentKind> {
     match word {
         "but" | "however" | "yet" | "though_" => Some(SegmentKind::Contrast),
-        "although" | "though" | "whilst" | "while" | "despite" | "whereas" => {
-            Some(SegmentKind::Concession)
-        }
+        "although" | "though" | "whilst" | "while" | "despite" | "whereas" => Some(SegmentKind::Concession),
         _ => None,
     }
 }
@@ -126,11 +124,7 @@ impl Tokenizer {
         if phrase.trim() == "£" {
             return vec!["£".to_owned()];
         }
-        self.tokenize(phrase)
-            .tokens
-            .into_iter()
-            .map(|t| t.stem)
-            .collect()
+        self.tokenize(phrase).tokens.into_iter().map(|t| t.stem).collect()
     }
 
     pub fn tokenize(&self, text: &str) -> Tokens {
@@ -142,12 +136,7 @@ impl Tokenizer {
             pending_sentence_break: false,
             pending_clause_break: false,
         };
-        st.out.segments.push(Segment {
-            kind: SegmentKind::Plain,
-            sentence: 0,
-            question: false,
-            exclamations: 0,
-        });
+        st.out.segments.push(Segment { kind: SegmentKind::Plain, sentence: 0, question: false, exclamations: 0 });
         let mut word = String::with_capacity(16);
         let mut chars = text.chars().peekable();
         while let Some(c) = chars.next() {
@@ -218,10 +207,7 @@ impl Tokenizer {
             self.push(st, base.to_owned());
             self.push(st, "not".to_owned());
         } else {
-            let w = ["'s", "'m", "'re", "'ve", "'ll", "'d"]
-                .iter()
-                .find_map(|suf| w.strip_suffix(suf))
-                .unwrap_or(w);
+            let w = ["'s", "'m", "'re", "'ve", "'ll", "'d"].iter().find_map(|suf| w.strip_suffix(suf)).unwrap_or(w);
             let w = w.replace('\'', "");
             self.push(st, w);
         }
@@ -244,12 +230,7 @@ impl Tokenizer {
         } else if let Some(kind) = kind.filter(|_| had_tokens) {
             st.clause += 1;
             st.segment += 1;
-            st.out.segments.push(Segment {
-                kind,
-                sentence: st.sentence,
-                question: false,
-                exclamations: 0,
-            });
+            st.out.segments.push(Segment { kind, sentence: st.sentence, question: false, exclamations: 0 });
         } else if st.pending_clause_break && had_tokens {
             st.clause += 1;
         } else if let (Some(kind), false) = (kind, had_tokens) {
@@ -267,13 +248,7 @@ impl Tokenizer {
         } else {
             self.stemmer.stem(&word).into_owned()
         };
-        st.out.tokens.push(Token {
-            word,
-            stem,
-            sentence: st.sentence,
-            clause: st.clause,
-            segment: st.segment,
-        });
+        st.out.tokens.push(Token { word, stem, sentence: st.sentence, clause: st.clause, segment: st.segment });
     }
 }
 
@@ -284,41 +259,328 @@ pub(crate) fn is_number(word: &str) -> bool {
     }
     matches!(
         word,
-        "one" | "two" | "three" | "four" | "five" | "six" | "seven" | "eight" | "nine" | "ten"
-            | "eleven" | "twelve" | "fifteen" | "eighteen" | "twenty" | "thirty" | "forty"
-            | "fifty" | "sixty" | "few" | "several" | "couple"
+        "one"
+            | "two"
+            | "three"
+            | "four"
+            | "five"
+            | "six"
+            | "seven"
+            | "eight"
+            | "nine"
+            | "ten"
+            | "eleven"
+            | "twelve"
+            | "fifteen"
+            | "eighteen"
+            | "twenty"
+            | "thirty"
+            | "forty"
+            | "fifty"
+            | "sixty"
+            | "few"
+            | "several"
+            | "couple"
     )
 }
 
 /// Words that carry no topic on their own; used by keyphrase extraction.
 pub(crate) const STOPWORDS: &[&str] = &[
-    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
-    "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both",
-    "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "even",
-    "ever", "every", "few", "for", "from", "further", "get", "gets", "getting", "go", "goes",
-    "going", "gone", "got", "had", "has", "have", "having", "he", "her", "here", "hers", "herself",
-    "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
-    "let", "like", "made", "make", "many", "me", "more", "most", "much", "must", "my", "myself",
-    "never", "no", "nor", "not", "now", "of", "off", "oh", "ok", "okay", "on", "once", "one",
-    "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "really", "same",
-    "say", "said", "see", "seen", "she", "should", "so", "some", "still", "such", "than", "that",
-    "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "thing",
-    "things", "this", "those", "though", "through", "to", "too", "told", "took", "under", "until",
-    "up", "us", "very", "want", "was", "way", "we", "well", "went", "were", "what", "when", "where",
-    "whether", "which", "while", "whilst", "who", "whom", "why", "will", "with", "would", "yes",
-    "yet", "you", "your", "yours", "yourself", "yourselves", "lot", "lots", "bit", "quite",
-    "always", "since", "back", "come", "came", "day", "days", "time", "times", "week", "weeks",
-    "today", "yesterday", "people", "someone", "anyone", "everyone", "nothing", "something",
-    "anything", "everything", "nhs", "really", "actually", "literally", "basically", "absolutely",
-    "another", "around", "away", "last", "next", "first", "two", "three", "put", "take", "give",
-    "gave", "know", "knew", "think", "thought", "feel", "felt", "need", "needed", "tried", "try",
-    "asked", "ask", "says", "use", "used", "may", "might", "shall", "etc", "eg", "ie", "im", "ive",
-    "dont", "didnt", "cant", "couldnt", "wasnt", "isnt", "hes", "shes", "theyre", "youre", "thats",
-    "mum", "dad", "son", "daughter", "husband", "wife", "partner", "year", "years", "month",
-    "months", "hour", "hours", "minutes", "new", "old", "good", "bad", "great", "better", "best",
-    "worse", "worst", "able", "keep", "kept", "left", "done", "makes", "making", "hospital",
-    "ward", "clinic", "gp", "gps", "surgery", "practice", "doctor", "doctors", "nurse", "nurses",
-    "staff", "service", "services", "appointment", "appointments", "patient", "patients",
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "even",
+    "ever",
+    "every",
+    "few",
+    "for",
+    "from",
+    "further",
+    "get",
+    "gets",
+    "getting",
+    "go",
+    "goes",
+    "going",
+    "gone",
+    "got",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "let",
+    "like",
+    "made",
+    "make",
+    "many",
+    "me",
+    "more",
+    "most",
+    "much",
+    "must",
+    "my",
+    "myself",
+    "never",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "oh",
+    "ok",
+    "okay",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "really",
+    "same",
+    "say",
+    "said",
+    "see",
+    "seen",
+    "she",
+    "should",
+    "so",
+    "some",
+    "still",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "thing",
+    "things",
+    "this",
+    "those",
+    "though",
+    "through",
+    "to",
+    "too",
+    "told",
+    "took",
+    "under",
+    "until",
+    "up",
+    "us",
+    "very",
+    "want",
+    "was",
+    "way",
+    "we",
+    "well",
+    "went",
+    "were",
+    "what",
+    "when",
+    "where",
+    "whether",
+    "which",
+    "while",
+    "whilst",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "yes",
+    "yet",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+    "lot",
+    "lots",
+    "bit",
+    "quite",
+    "always",
+    "since",
+    "back",
+    "come",
+    "came",
+    "day",
+    "days",
+    "time",
+    "times",
+    "week",
+    "weeks",
+    "today",
+    "yesterday",
+    "people",
+    "someone",
+    "anyone",
+    "everyone",
+    "nothing",
+    "something",
+    "anything",
+    "everything",
+    "nhs",
+    "really",
+    "actually",
+    "literally",
+    "basically",
+    "absolutely",
+    "another",
+    "around",
+    "away",
+    "last",
+    "next",
+    "first",
+    "two",
+    "three",
+    "put",
+    "take",
+    "give",
+    "gave",
+    "know",
+    "knew",
+    "think",
+    "thought",
+    "feel",
+    "felt",
+    "need",
+    "needed",
+    "tried",
+    "try",
+    "asked",
+    "ask",
+    "says",
+    "use",
+    "used",
+    "may",
+    "might",
+    "shall",
+    "etc",
+    "eg",
+    "ie",
+    "im",
+    "ive",
+    "dont",
+    "didnt",
+    "cant",
+    "couldnt",
+    "wasnt",
+    "isnt",
+    "hes",
+    "shes",
+    "theyre",
+    "youre",
+    "thats",
+    "mum",
+    "dad",
+    "son",
+    "daughter",
+    "husband",
+    "wife",
+    "partner",
+    "year",
+    "years",
+    "month",
+    "months",
+    "hour",
+    "hours",
+    "minutes",
+    "new",
+    "old",
+    "good",
+    "bad",
+    "great",
+    "better",
+    "best",
+    "worse",
+    "worst",
+    "able",
+    "keep",
+    "kept",
+    "left",
+    "done",
+    "makes",
+    "making",
+    "hospital",
+    "ward",
+    "clinic",
+    "gp",
+    "gps",
+    "surgery",
+    "practice",
+    "doctor",
+    "doctors",
+    "nurse",
+    "nurses",
+    "staff",
+    "service",
+    "services",
+    "appointment",
+    "appointments",
+    "patient",
+    "patients",
 ];
 
 #[cfg(test)]

@@ -44,7 +44,10 @@ fn evaluate(file: &str, verbose: bool) -> Report {
             p.sort();
             e.sort();
             if p != e || a.sentiment.label.as_str() != c.sentiment {
-                println!("{:?} {:?} vs {:?} {} ({}) :: {}", e, c.sentiment, p, a.sentiment.label, a.sentiment.score, c.text);
+                println!(
+                    "{:?} {:?} vs {:?} {} ({}) :: {}",
+                    e, c.sentiment, p, a.sentiment.label, a.sentiment.score, c.text
+                );
             }
         }
         confusion[idx(&c.sentiment)][idx(a.sentiment.label.as_str())] += 1;

@@ -69,20 +69,14 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("homeserver", &self.homeserver)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
-            .field(
-                "access_token",
-                &self.access_token.as_ref().map(|_| "<hidden>"),
-            )
+            .field("access_token", &self.access_token.as_ref().map(|_| "<hidden>"))
             .field("room", &self.room)
             .field("moderators_room", &self.moderators_room)
             .field("commissioners_room", &self.commissioners_room)
             .field("moderators", &self.moderators.len())
             .field("commissioners", &self.commissioners.len())
             .field("power_level_threshold", &self.power_level_threshold)
-            .field(
-                "store_passphrase",
-                &self.store_passphrase.as_ref().map(|_| "<hidden>"),
-            )
+            .field("store_passphrase", &self.store_passphrase.as_ref().map(|_| "<hidden>"))
             .field("device_name", &self.device_name)
             .finish_non_exhaustive()
     }
@@ -112,13 +106,8 @@ impl Config {
     /// Like [`Config::from_env`], reading variables through `lookup` (for tests and for
     /// configuration layers that merge several sources).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let required =
-            |name: &str| get(name).ok_or_else(|| Error::Config(format!("{name} is not set")));
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let required = |name: &str| get(name).ok_or_else(|| Error::Config(format!("{name} is not set")));
         let list = |name: &str| {
             get(name)
                 .map(|v| {
@@ -132,11 +121,10 @@ impl Config {
         let power_level_threshold = match get("PARLEY_MATRIX_POWER_LEVEL") {
             None => default_threshold(),
             Some(v) if v.eq_ignore_ascii_case("none") => None,
-            Some(v) => Some(v.parse().map_err(|_| {
-                Error::Config(format!(
-                    "PARLEY_MATRIX_POWER_LEVEL is not a number or `none`: {v}"
-                ))
-            })?),
+            Some(v) => Some(
+                v.parse()
+                    .map_err(|_| Error::Config(format!("PARLEY_MATRIX_POWER_LEVEL is not a number or `none`: {v}")))?,
+            ),
         };
         let config = Config {
             homeserver: required("PARLEY_MATRIX_HOMESERVER")?,
@@ -159,9 +147,7 @@ impl Config {
     /// Checks what can be checked without the homeserver.
     pub fn validate(&self) -> Result<()> {
         if self.password.is_none() && self.access_token.is_none() {
-            return Err(Error::Config(
-                "set a password or an access token for the Matrix bot account".into(),
-            ));
+            return Err(Error::Config("set a password or an access token for the Matrix bot account".into()));
         }
         for (what, room) in [
             ("room", &self.room),
@@ -169,9 +155,7 @@ impl Config {
             ("commissioners_room", &self.commissioners_room),
         ] {
             if !(room.starts_with('!') || room.starts_with('#')) {
-                return Err(Error::Config(format!(
-                    "{what} must be a room id (!…) or an alias (#…), got {room}"
-                )));
+                return Err(Error::Config(format!("{what} must be a room id (!…) or an alias (#…), got {room}")));
             }
         }
         Ok(())
@@ -185,10 +169,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -204,10 +185,7 @@ mod tests {
     #[test]
     fn reads_environment() {
         let mut vars = BASE.to_vec();
-        vars.push((
-            "PARLEY_MATRIX_MODERATORS",
-            "@a:localhost, @b:localhost @c:localhost",
-        ));
+        vars.push(("PARLEY_MATRIX_MODERATORS", "@a:localhost, @b:localhost @c:localhost"));
         vars.push(("PARLEY_MATRIX_POWER_LEVEL", "75"));
         let config = Config::from_lookup(env(&vars)).unwrap();
         assert_eq!(config.moderators.len(), 3);
@@ -222,31 +200,16 @@ mod tests {
     fn power_level_can_be_turned_off() {
         let mut vars = BASE.to_vec();
         vars.push(("PARLEY_MATRIX_POWER_LEVEL", "none"));
-        assert_eq!(
-            Config::from_lookup(env(&vars))
-                .unwrap()
-                .power_level_threshold,
-            None
-        );
+        assert_eq!(Config::from_lookup(env(&vars)).unwrap().power_level_threshold, None);
     }
 
     #[test]
     fn missing_credentials_and_bad_rooms_are_refused() {
-        let vars: Vec<_> = BASE
-            .iter()
-            .copied()
-            .filter(|(k, _)| *k != "PARLEY_MATRIX_PASSWORD")
-            .collect();
-        assert!(matches!(
-            Config::from_lookup(env(&vars)),
-            Err(Error::Config(_))
-        ));
+        let vars: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != "PARLEY_MATRIX_PASSWORD").collect();
+        assert!(matches!(Config::from_lookup(env(&vars)), Err(Error::Config(_))));
         let mut vars = BASE.to_vec();
         vars[3] = ("PARLEY_MATRIX_ROOM", "talk");
-        assert!(matches!(
-            Config::from_lookup(env(&vars)),
-            Err(Error::Config(_))
-        ));
+        assert!(matches!(Config::from_lookup(env(&vars)), Err(Error::Config(_))));
     }
 
     #[test]

@@ -3,8 +3,7 @@
 
 use matrix_sdk::ruma::events::relation::{InReplyTo, Thread};
 use matrix_sdk::ruma::events::room::message::{
-    MessageType, NoticeMessageEventContent, Relation, RoomMessageEventContent,
-    TextMessageEventContent,
+    MessageType, NoticeMessageEventContent, Relation, RoomMessageEventContent, TextMessageEventContent,
 };
 use matrix_sdk::ruma::events::Mentions;
 use matrix_sdk::ruma::OwnedEventId;
@@ -69,19 +68,11 @@ pub fn message(text: &str, kind: Kind, relates: Relates) -> RoomMessageEventCont
     content.mentions = Some(Mentions::new());
     content.relates_to = match relates {
         Relates::None => None,
-        Relates::Reply(event) => Some(Relation::Reply(
-            matrix_sdk::ruma::events::relation::Reply::new(InReplyTo::new(event)),
-        )),
-        Relates::Thread {
-            root,
-            reply_to: Some(reply_to),
-            ..
-        } => Some(Relation::Thread(Thread::reply(root, reply_to))),
-        Relates::Thread {
-            root,
-            reply_to: None,
-            latest,
-        } => Some(Relation::Thread(Thread::plain(root, latest))),
+        Relates::Reply(event) => {
+            Some(Relation::Reply(matrix_sdk::ruma::events::relation::Reply::new(InReplyTo::new(event))))
+        }
+        Relates::Thread { root, reply_to: Some(reply_to), .. } => Some(Relation::Thread(Thread::reply(root, reply_to))),
+        Relates::Thread { root, reply_to: None, latest } => Some(Relation::Thread(Thread::plain(root, latest))),
     };
     content
 }
@@ -108,10 +99,7 @@ mod tests {
         assert_eq!(value["msgtype"], "m.text");
         assert_eq!(value["body"], "<a href=x>hi</a> @room");
         assert_eq!(value["format"], "org.matrix.custom.html");
-        assert_eq!(
-            value["formatted_body"],
-            "&lt;a href=x&gt;hi&lt;/a&gt; @room"
-        );
+        assert_eq!(value["formatted_body"], "&lt;a href=x&gt;hi&lt;/a&gt; @room");
         assert_eq!(value["m.mentions"], json!({}));
         assert!(value.get("m.relates_to").is_none());
     }
@@ -123,11 +111,7 @@ mod tests {
         let content = message(
             "x",
             Kind::Text,
-            Relates::Thread {
-                root: root.clone(),
-                reply_to: Some(reply),
-                latest: root.clone(),
-            },
+            Relates::Thread { root: root.clone(), reply_to: Some(reply), latest: root.clone() },
         );
         let rel = &serde_json::to_value(&content).unwrap()["m.relates_to"];
         assert_eq!(rel["rel_type"], "m.thread");
@@ -136,15 +120,7 @@ mod tests {
         assert_ne!(rel["is_falling_back"], true);
 
         let latest = owned_event_id!("$latest:localhost");
-        let content = message(
-            "x",
-            Kind::Notice,
-            Relates::Thread {
-                root,
-                reply_to: None,
-                latest,
-            },
-        );
+        let content = message("x", Kind::Notice, Relates::Thread { root, reply_to: None, latest });
         let value = serde_json::to_value(&content).unwrap();
         assert_eq!(value["msgtype"], "m.notice");
         let rel = &value["m.relates_to"];

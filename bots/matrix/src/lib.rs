@@ -39,23 +39,18 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chat::{
-    Action, Conversation, Core, Delivery, Destination, Inbound, Outcome, Platform, Roles, Sender,
-};
+use chat::{Action, Conversation, Core, Delivery, Destination, Inbound, Outcome, Platform, Roles, Sender};
 use matrix_sdk::config::{RequestConfig, SyncSettings};
 use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
 use matrix_sdk::room::Room;
 use matrix_sdk::ruma::api::client::redact::redact_event;
 use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
 use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
-use matrix_sdk::ruma::events::room::message::{
-    MessageType, OriginalSyncRoomMessageEvent, Relation,
-};
+use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::events::StateEventType;
 use matrix_sdk::ruma::{
-    EventId, OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomAliasId, RoomId,
-    UserId,
+    EventId, OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomAliasId, RoomId, UserId,
 };
 use matrix_sdk::{Client, RoomState};
 use tokio::sync::{mpsc, watch};
@@ -142,12 +137,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// On shutdown the adapter finishes the delivery in hand and hands every message already
 /// received to the core before it returns.
-pub async fn run<S>(
-    config: Config,
-    data_dir: PathBuf,
-    core: Arc<dyn Core>,
-    shutdown: S,
-) -> Result<()>
+pub async fn run<S>(config: Config, data_dir: PathBuf, core: Arc<dyn Core>, shutdown: S) -> Result<()>
 where
     S: Future<Output = ()> + Send,
 {
@@ -248,19 +238,15 @@ struct Ctx {
 }
 
 async fn prepare(config: &Config, client: Client, core: Arc<dyn Core>, fresh: bool) -> Result<Ctx> {
-    let own_user = client
-        .user_id()
-        .ok_or_else(|| Error::Config("the Matrix client has no user after login".into()))?
-        .to_owned();
+    let own_user =
+        client.user_id().ok_or_else(|| Error::Config("the Matrix client has no user after login".into()))?.to_owned();
     let rooms = Rooms {
         public: resolve_room(&client, &config.room).await?,
         moderators: resolve_room(&client, &config.moderators_room).await?,
         commissioners: resolve_room(&client, &config.commissioners_room).await?,
     };
     for room in [&rooms.public, &rooms.moderators, &rooms.commissioners] {
-        let joined = client
-            .get_room(room)
-            .is_some_and(|r| r.state() == RoomState::Joined);
+        let joined = client.get_room(room).is_some_and(|r| r.state() == RoomState::Joined);
         if !joined {
             match client.join_room_by_id(room).await {
                 Ok(_) => info!(%room, "joined configured room"),
@@ -271,8 +257,7 @@ async fn prepare(config: &Config, client: Client, core: Arc<dyn Core>, fresh: bo
     let parse_users = |list: &[String], what: &str| -> Result<HashSet<OwnedUserId>> {
         list.iter()
             .map(|u| {
-                UserId::parse(u.as_str())
-                    .map_err(|e| Error::Config(format!("{what}: `{u}` is not a user id: {e}")))
+                UserId::parse(u.as_str()).map_err(|e| Error::Config(format!("{what}: `{u}` is not a user id: {e}")))
             })
             .collect()
     };
@@ -300,10 +285,7 @@ async fn prepare(config: &Config, client: Client, core: Arc<dyn Core>, fresh: bo
 const PREVIEW_URLS: &str = "org.matrix.room.preview_urls";
 
 async fn disable_url_previews(client: &Client, own: &UserId, room_id: &RoomId) {
-    let Some(room) = client
-        .get_room(room_id)
-        .filter(|r| r.state() == RoomState::Joined)
-    else {
+    let Some(room) = client.get_room(room_id).filter(|r| r.state() == RoomState::Joined) else {
         return;
     };
     let state_type = StateEventType::from(PREVIEW_URLS);
@@ -318,10 +300,7 @@ async fn disable_url_previews(client: &Client, own: &UserId, room_id: &RoomId) {
             return;
         }
     }
-    let allowed = room
-        .power_levels()
-        .await
-        .is_ok_and(|pl| pl.user_can_send_state(own, state_type));
+    let allowed = room.power_levels().await.is_ok_and(|pl| pl.user_can_send_state(own, state_type));
     if !allowed {
         warn!("cannot turn off link previews in the public room (give the bot power level 50)");
         return;
@@ -334,16 +313,11 @@ async fn disable_url_previews(client: &Client, own: &UserId, room_id: &RoomId) {
 
 async fn resolve_room(client: &Client, room: &str) -> Result<OwnedRoomId> {
     if room.starts_with('#') {
-        let alias = RoomAliasId::parse(room)
-            .map_err(|e| Error::Config(format!("`{room}` is not a room alias: {e}")))?;
-        let response = wait_out("resolving a room alias", || {
-            client.resolve_room_alias(&alias)
-        })
-        .await
-        .map_err(|source| Error::Room {
-            room: room.to_owned(),
-            source,
-        })?;
+        let alias =
+            RoomAliasId::parse(room).map_err(|e| Error::Config(format!("`{room}` is not a room alias: {e}")))?;
+        let response = wait_out("resolving a room alias", || client.resolve_room_alias(&alias))
+            .await
+            .map_err(|source| Error::Room { room: room.to_owned(), source })?;
         Ok(response.room_id)
     } else {
         RoomId::parse(room).map_err(|e| Error::Config(format!("`{room}` is not a room id: {e}")))
@@ -357,17 +331,13 @@ pub(crate) fn is_transient(e: &matrix_sdk::HttpError) -> bool {
         matrix_sdk::HttpError::Reqwest(_) => true,
         _ => {
             matches!(e.client_api_error_kind(), Some(ErrorKind::LimitExceeded(_)))
-                || e.as_client_api_error()
-                    .is_some_and(|c| c.status_code.is_server_error())
+                || e.as_client_api_error().is_some_and(|c| c.status_code.is_server_error())
         }
     }
 }
 
 /// Retries `request` while it fails transiently, with back-off.
-pub(crate) async fn wait_out<T, F, Fut>(
-    what: &str,
-    mut request: F,
-) -> Result<T, matrix_sdk::HttpError>
+pub(crate) async fn wait_out<T, F, Fut>(what: &str, mut request: F) -> Result<T, matrix_sdk::HttpError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, matrix_sdk::HttpError>>,
@@ -391,27 +361,25 @@ where
 
 fn install_handlers(ctx: &Arc<Ctx>, inbound_tx: mpsc::UnboundedSender<Inbound>) {
     let own = ctx.own_user.clone();
-    ctx.client
-        .add_event_handler(move |ev: StrippedRoomMemberEvent, room: Room| {
-            let own = own.clone();
-            async move {
-                if ev.state_key == own {
-                    spawn_join(room);
-                }
+    ctx.client.add_event_handler(move |ev: StrippedRoomMemberEvent, room: Room| {
+        let own = own.clone();
+        async move {
+            if ev.state_key == own {
+                spawn_join(room);
             }
-        });
+        }
+    });
     let weak = Arc::downgrade(ctx);
-    ctx.client
-        .add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room| {
-            let weak = weak.clone();
-            let tx = inbound_tx.clone();
-            async move {
-                let Some(ctx) = weak.upgrade() else { return };
-                if let Some(inbound) = to_inbound(&ctx, ev, &room).await {
-                    let _ = tx.send(inbound);
-                }
+    ctx.client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room| {
+        let weak = weak.clone();
+        let tx = inbound_tx.clone();
+        async move {
+            let Some(ctx) = weak.upgrade() else { return };
+            if let Some(inbound) = to_inbound(&ctx, ev, &room).await {
+                let _ = tx.send(inbound);
             }
-        });
+        }
+    });
 }
 
 /// Joins an invited room, retrying: right after an invite the homeserver may not yet let
@@ -452,22 +420,14 @@ async fn to_inbound(ctx: &Ctx, ev: OriginalSyncRoomMessageEvent, room: &Room) ->
         // An edit would otherwise arrive as a second post ("* new text").
         Some(Relation::Replacement(_)) => return None,
         Some(Relation::Reply(r)) => Some(r.in_reply_to.event_id.to_string()),
-        Some(Relation::Thread(t)) if !t.is_falling_back => {
-            t.in_reply_to.as_ref().map(|r| r.event_id.to_string())
-        }
+        Some(Relation::Thread(t)) if !t.is_falling_back => t.in_reply_to.as_ref().map(|r| r.event_id.to_string()),
         _ => None,
     };
-    let text = if reply_to.is_some() {
-        strip_reply_fallback(&body)
-    } else {
-        body
-    };
+    let text = if reply_to.is_some() { strip_reply_fallback(&body) } else { body };
 
     let room_id = room.room_id();
-    let mut roles = Roles {
-        moderator: ctx.moderators.contains(&ev.sender),
-        commissioner: ctx.commissioners.contains(&ev.sender),
-    };
+    let mut roles =
+        Roles { moderator: ctx.moderators.contains(&ev.sender), commissioner: ctx.commissioners.contains(&ev.sender) };
     let conversation = if room_id == ctx.rooms.public {
         return None;
     } else if room_id == ctx.rooms.moderators {
@@ -484,18 +444,13 @@ async fn to_inbound(ctx: &Ctx, ev: OriginalSyncRoomMessageEvent, room: &Room) ->
             debug!("ignoring a message in a room with more than two members");
             return None;
         }
-        Conversation::Direct {
-            address: room_id.to_string(),
-        }
+        Conversation::Direct { address: room_id.to_string() }
     };
     debug!(event = %ev.event_id, ?conversation, "inbound matrix message");
     Some(Inbound {
         platform: Platform::Matrix,
         event_id: ev.event_id.to_string(),
-        sender: Sender {
-            id: ev.sender.to_string(),
-            roles,
-        },
+        sender: Sender { id: ev.sender.to_string(), roles },
         conversation,
         text,
         reply_to,
@@ -523,9 +478,7 @@ fn strip_reply_fallback(body: &str) -> String {
     if !body.starts_with("> ") {
         return body.to_owned();
     }
-    let mut lines = body
-        .lines()
-        .skip_while(|l| l.starts_with("> ") || *l == ">");
+    let mut lines = body.lines().skip_while(|l| l.starts_with("> ") || *l == ">");
     let mut rest: Vec<&str> = Vec::new();
     if let Some(first) = lines.next() {
         if !first.is_empty() {
@@ -659,12 +612,7 @@ async fn deliver(ctx: &Ctx, delivery: &Delivery) -> Outcome {
         Err(e) => {
             let retry_after = retry_after_of(&e);
             // The error text can contain a DM room id: details only at debug level.
-            warn!(
-                delivery = delivery.id.0,
-                kind = error_kind(&e),
-                ?retry_after,
-                "matrix delivery failed"
-            );
+            warn!(delivery = delivery.id.0, kind = error_kind(&e), ?retry_after, "matrix delivery failed");
             debug!(delivery = delivery.id.0, error = %e, "matrix delivery error");
             Outcome::Failed { retry_after }
         }
@@ -678,7 +626,7 @@ fn is_permanent(e: &DeliveryError) -> bool {
         DeliveryError::Sdk(e) => e.client_api_error_kind(),
         DeliveryError::Http(e) => e.client_api_error_kind(),
     };
-    matches!(kind, Some(ErrorKind::Forbidden { .. }))
+    matches!(kind, Some(ErrorKind::Forbidden))
 }
 
 fn error_kind(e: &DeliveryError) -> &'static str {
@@ -713,10 +661,7 @@ fn retry_after_of_kind(kind: &ErrorKind) -> Option<Duration> {
     match kind {
         ErrorKind::LimitExceeded(data) => match data.retry_after.as_ref()? {
             RetryAfter::Delay(d) => Some(*d),
-            RetryAfter::DateTime(t) => Some(
-                t.duration_since(std::time::SystemTime::now())
-                    .unwrap_or_default(),
-            ),
+            RetryAfter::DateTime(t) => Some(t.duration_since(std::time::SystemTime::now()).unwrap_or_default()),
         },
         _ => None,
     }
@@ -724,25 +669,15 @@ fn retry_after_of_kind(kind: &ErrorKind) -> Option<Duration> {
 
 /// No retries inside the SDK: the core owns back-off and must hear about rate limits.
 fn delivery_request_config() -> RequestConfig {
-    RequestConfig::new()
-        .retry_limit(1)
-        .timeout(DELIVERY_TIMEOUT)
+    RequestConfig::new().retry_limit(1).timeout(DELIVERY_TIMEOUT)
 }
 
 async fn joined_room(ctx: &Ctx, room_id: &RoomId) -> Result<Room, DeliveryError> {
-    if let Some(room) = ctx
-        .client
-        .get_room(room_id)
-        .filter(|r| r.state() == RoomState::Joined)
-    {
+    if let Some(room) = ctx.client.get_room(room_id).filter(|r| r.state() == RoomState::Joined) {
         return Ok(room);
     }
     // A configured room that could not be joined at start (homeserver down, invite late).
-    let configured = [
-        &ctx.rooms.public,
-        &ctx.rooms.moderators,
-        &ctx.rooms.commissioners,
-    ];
+    let configured = [&ctx.rooms.public, &ctx.rooms.moderators, &ctx.rooms.commissioners];
     if configured.iter().any(|r| r.as_str() == room_id.as_str()) {
         return Ok(ctx.client.join_room_by_id(room_id).await?);
     }
@@ -775,49 +710,23 @@ async fn try_deliver(ctx: &Ctx, delivery: &Delivery) -> Result<Option<String>, D
             fingerprint(&room_id, message_id, None)
         ));
         let request = redact_event::v3::Request::new(room_id, event_id, txn);
-        ctx.client
-            .send(request)
-            .with_request_config(delivery_request_config())
-            .await?;
+        ctx.client.send(request).with_request_config(delivery_request_config()).await?;
         return Ok(None);
     }
 
     let reply_to = out.reply_to.as_deref().map(parse_event_id).transpose()?;
     let (kind, relates, thread_root) = match (&out.destination, &out.action) {
         (Destination::Thread { .. }, Action::OpenThread) => (Kind::Text, Relates::None, None),
-        (
-            Destination::Thread {
-                root: Some(root), ..
-            },
-            _,
-        ) => {
+        (Destination::Thread { root: Some(root), .. }, _) => {
             let root = parse_event_id(root)?;
-            let latest = ctx
-                .latest_in_thread
-                .lock()
-                .ok()
-                .and_then(|m| m.get(&root).cloned())
-                .unwrap_or_else(|| root.clone());
-            (
-                Kind::Text,
-                Relates::Thread {
-                    root: root.clone(),
-                    reply_to,
-                    latest,
-                },
-                Some(root),
-            )
+            let latest =
+                ctx.latest_in_thread.lock().ok().and_then(|m| m.get(&root).cloned()).unwrap_or_else(|| root.clone());
+            (Kind::Text, Relates::Thread { root: root.clone(), reply_to, latest }, Some(root))
         }
-        (Destination::Thread { root: None, .. }, _) => (
-            Kind::Text,
-            reply_to.map_or(Relates::None, Relates::Reply),
-            None,
-        ),
-        _ => (
-            Kind::Notice,
-            reply_to.map_or(Relates::None, Relates::Reply),
-            None,
-        ),
+        (Destination::Thread { root: None, .. }, _) => {
+            (Kind::Text, reply_to.map_or(Relates::None, Relates::Reply), None)
+        }
+        _ => (Kind::Notice, reply_to.map_or(Relates::None, Relates::Reply), None),
     };
     let content = content::message(&out.text, kind, relates);
     // The delivery id as transaction id: if a send succeeded but its answer was lost, the
@@ -828,11 +737,7 @@ async fn try_deliver(ctx: &Ctx, delivery: &Delivery) -> Result<Option<String>, D
         delivery.id.0,
         fingerprint(&room_id, &out.text, out.reply_to.as_deref())
     ));
-    let sent = room
-        .send(content)
-        .with_transaction_id(txn)
-        .with_request_config(delivery_request_config())
-        .await?;
+    let sent = room.send(content).with_transaction_id(txn).with_request_config(delivery_request_config()).await?;
     let event_id = sent.response.event_id;
     if let Ok(mut latest) = ctx.latest_in_thread.lock() {
         match (&out.action, thread_root) {
@@ -868,10 +773,7 @@ mod tests {
 
     #[test]
     fn reply_fallback_is_stripped() {
-        assert_eq!(
-            strip_reply_fallback("> <@a:x> quoted\n> more\n\nmy answer"),
-            "my answer"
-        );
+        assert_eq!(strip_reply_fallback("> <@a:x> quoted\n> more\n\nmy answer"), "my answer");
         assert_eq!(strip_reply_fallback("plain\ntext"), "plain\ntext");
         assert_eq!(strip_reply_fallback("> only quote"), "");
     }
@@ -880,14 +782,8 @@ mod tests {
     fn limit_exceeded_gives_retry_after() {
         let mut data = LimitExceededErrorData::new();
         data.retry_after = Some(RetryAfter::Delay(Duration::from_millis(1500)));
-        assert_eq!(
-            retry_after_of_kind(&ErrorKind::LimitExceeded(data)),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(
-            retry_after_of_kind(&ErrorKind::LimitExceeded(LimitExceededErrorData::new())),
-            None
-        );
+        assert_eq!(retry_after_of_kind(&ErrorKind::LimitExceeded(data)), Some(Duration::from_millis(1500)));
+        assert_eq!(retry_after_of_kind(&ErrorKind::LimitExceeded(LimitExceededErrorData::new())), None);
         assert_eq!(retry_after_of_kind(&ErrorKind::Forbidden), None);
     }
 }

@@ -24,10 +24,7 @@ struct Saved {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| Error::Io { path: path.to_owned(), source }
 }
 
 /// Builds the client and logs in or restores the saved session. Returns whether this was a
@@ -40,16 +37,10 @@ pub(crate) async fn connect(config: &Config, dir: &Path) -> Result<(Client, bool
 
     if let Some(saved) = load(&session_path)? {
         let same_account = saved.homeserver == config.homeserver
-            && config
-                .access_token
-                .as_deref()
-                .is_none_or(|t| t == saved.session.tokens.access_token);
+            && config.access_token.as_deref().is_none_or(|t| t == saved.session.tokens.access_token);
         if same_account {
             let client = build(config, &store).await?;
-            client
-                .restore_session(saved.session)
-                .await
-                .map_err(Error::Login)?;
+            client.restore_session(saved.session).await.map_err(Error::Login)?;
             info!("matrix session restored");
             return Ok((client, false));
         }
@@ -65,15 +56,9 @@ pub(crate) async fn connect(config: &Config, dir: &Path) -> Result<(Client, bool
         let (user_id, device_id) = whoami(&client, token).await?;
         let session = MatrixSession {
             meta: SessionMeta { user_id, device_id },
-            tokens: SessionTokens {
-                access_token: token.clone(),
-                refresh_token: None,
-            },
+            tokens: SessionTokens { access_token: token.clone(), refresh_token: None },
         };
-        client
-            .restore_session(session)
-            .await
-            .map_err(Error::Login)?;
+        client.restore_session(session).await.map_err(Error::Login)?;
     } else if let Some(password) = &config.password {
         let mut backoff = std::time::Duration::from_millis(250);
         loop {
@@ -95,28 +80,19 @@ pub(crate) async fn connect(config: &Config, dir: &Path) -> Result<(Client, bool
     } else {
         return Err(Error::Config("no password and no access token".into()));
     }
-    let session = client
-        .matrix_auth()
-        .session()
-        .ok_or_else(|| Error::Config("no Matrix session after login".into()))?;
-    save(
-        &session_path,
-        &Saved {
-            homeserver: config.homeserver.clone(),
-            session,
-        },
-    )?;
+    let session =
+        client.matrix_auth().session().ok_or_else(|| Error::Config("no Matrix session after login".into()))?;
+    save(&session_path, &Saved { homeserver: config.homeserver.clone(), session })?;
     info!("matrix login done; session saved");
     Ok((client, true))
 }
 
 async fn build(config: &Config, store: &Path) -> Result<Client> {
-    let builder =
-        if config.homeserver.starts_with("http://") || config.homeserver.starts_with("https://") {
-            Client::builder().homeserver_url(&config.homeserver)
-        } else {
-            Client::builder().server_name_or_homeserver_url(&config.homeserver)
-        };
+    let builder = if config.homeserver.starts_with("http://") || config.homeserver.starts_with("https://") {
+        Client::builder().homeserver_url(&config.homeserver)
+    } else {
+        Client::builder().server_name_or_homeserver_url(&config.homeserver)
+    };
     Ok(builder
         .sqlite_store(store, config.store_passphrase.as_deref())
         .request_config(RequestConfig::new().timeout(std::time::Duration::from_secs(60)))
@@ -128,10 +104,7 @@ async fn build(config: &Config, store: &Path) -> Result<Client> {
 async fn whoami(
     client: &Client,
     token: &str,
-) -> Result<(
-    matrix_sdk::ruma::OwnedUserId,
-    matrix_sdk::ruma::OwnedDeviceId,
-)> {
+) -> Result<(matrix_sdk::ruma::OwnedUserId, matrix_sdk::ruma::OwnedDeviceId)> {
     #[derive(Deserialize)]
     struct WhoAmI {
         user_id: matrix_sdk::ruma::OwnedUserId,
@@ -157,36 +130,27 @@ async fn whoami(
         .bytes()
         .await
         .map_err(|e| Error::Login(matrix_sdk::Error::Http(Box::new(e.into()))))?;
-    let who: WhoAmI = serde_json::from_slice(&body).map_err(|source| Error::SessionFile {
-        path: PathBuf::from("whoami"),
-        source,
-    })?;
-    let device_id = who.device_id.ok_or_else(|| {
-        Error::Config("the access token has no device; use a token from a normal login".into())
-    })?;
+    let who: WhoAmI =
+        serde_json::from_slice(&body).map_err(|source| Error::SessionFile { path: PathBuf::from("whoami"), source })?;
+    let device_id = who
+        .device_id
+        .ok_or_else(|| Error::Config("the access token has no device; use a token from a normal login".into()))?;
     Ok((who.user_id, device_id))
 }
 
 fn load(path: &Path) -> Result<Option<Saved>> {
     match std::fs::read(path) {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| Error::SessionFile {
-                    path: path.to_owned(),
-                    source,
-                })
-        }
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| Error::SessionFile { path: path.to_owned(), source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io(path)(e)),
     }
 }
 
 fn save(path: &Path, saved: &Saved) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(saved).map_err(|source| Error::SessionFile {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes =
+        serde_json::to_vec_pretty(saved).map_err(|source| Error::SessionFile { path: path.to_owned(), source })?;
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
     restrict(&tmp, 0o600)?;

@@ -13,9 +13,7 @@ use support::{eventually, Bot, Deployment, FakeCore, Participant, WAIT};
 
 fn direct(room: &RoomId, text: &str) -> Outbound {
     Outbound {
-        destination: Destination::Direct {
-            address: room.to_string(),
-        },
+        destination: Destination::Direct { address: room.to_string() },
         text: text.into(),
         reply_to: None,
         action: Action::Send,
@@ -27,9 +25,7 @@ async fn bounded<F: std::future::Future<Output = ()>>(limit: Duration, body: F) 
     tokio::time::timeout(Duration::from_secs(900), support::synapse::install())
         .await
         .expect("synapse installs within 15 minutes");
-    tokio::time::timeout(limit, body)
-        .await
-        .expect("test finished within its time limit");
+    tokio::time::timeout(limit, body).await.expect("test finished within its time limit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -114,10 +110,7 @@ async fn threads_replies_redaction_and_staff_rooms() {
         // The bot turned link previews off in the public room.
         eventually("link previews to be turned off", WAIT, || async {
             use matrix_sdk::ruma::events::StateEventType;
-            let raw = public
-                .get_state_event(StateEventType::from("org.matrix.room.preview_urls"), "")
-                .await
-                .ok()??;
+            let raw = public.get_state_event(StateEventType::from("org.matrix.room.preview_urls"), "").await.ok()??;
             let json = match &raw {
                 matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState::Sync(r) => r.json().get(),
                 matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState::Stripped(r) => r.json().get(),
@@ -192,8 +185,7 @@ async fn threads_replies_redaction_and_staff_rooms() {
         eventually("the post to be redacted", WAIT, || async {
             let ev = public.event(&post_event, None).await.ok()?;
             let json: serde_json::Value = ev.raw().deserialize_as().ok()?;
-            let redacted = json["content"].get("body").is_none()
-                && json["unsigned"].get("redacted_because").is_some();
+            let redacted = json["content"].get("body").is_none() && json["unsigned"].get("redacted_because").is_some();
             redacted.then_some(())
         })
         .await;
@@ -219,10 +211,8 @@ async fn threads_replies_redaction_and_staff_rooms() {
         // A member without power in the moderators room is not a moderator.
         let reader_id = UserId::parse(reader.user_id.as_str()).unwrap();
         mods.invite_user_by_id(&reader_id).await.unwrap();
-        let reader_mods = eventually("reader's invite", WAIT, || async {
-            reader.client.get_room(&dep.moderators)
-        })
-        .await;
+        let reader_mods =
+            eventually("reader's invite", WAIT, || async { reader.client.get_room(&dep.moderators) }).await;
         reader_mods.join().await.unwrap();
         reader.send(&reader_mods, "!approve #1").await;
         let (inbound, _) = core.wait_inbound("!approve #1").await;
@@ -270,17 +260,11 @@ async fn restart_keeps_device_and_does_not_replay() {
         alice.wait_joined(&room, &dep.bot_user).await;
         alice.send(&room, "before restart").await;
         core1.wait_inbound("before restart").await;
-        alice
-            .wait_message(room.room_id(), "echo: before restart")
-            .await;
+        alice.wait_message(room.room_id(), "echo: before restart").await;
 
         let bot_id = UserId::parse(dep.bot_user.as_str()).unwrap();
         let devices_before: Vec<String> = bot_devices(&alice, &bot_id).await;
-        assert_eq!(
-            devices_before.len(),
-            1,
-            "one bot device: {devices_before:?}"
-        );
+        assert_eq!(devices_before.len(), 1, "one bot device: {devices_before:?}");
         bot.stop().await;
 
         // Sent while the bot is down: handled after the restart.
@@ -291,23 +275,15 @@ async fn restart_keeps_device_and_does_not_replay() {
         core2.wait_inbound("while down").await;
         alice.send(&room, "after restart").await;
         core2.wait_inbound("after restart").await;
-        alice
-            .wait_message(room.room_id(), "echo: after restart")
-            .await;
+        alice.wait_message(room.room_id(), "echo: after restart").await;
         alice.wait_message(room.room_id(), "echo: while down").await;
 
         let texts: Vec<String> = core2.inbounds().into_iter().map(|i| i.text).collect();
-        assert!(
-            !texts.contains(&"before restart".to_owned()),
-            "old event replayed: {texts:?}"
-        );
+        assert!(!texts.contains(&"before restart".to_owned()), "old event replayed: {texts:?}");
         assert_eq!(texts.iter().filter(|t| *t == "while down").count(), 1);
 
         let devices_after = bot_devices(&alice, &bot_id).await;
-        assert_eq!(
-            devices_after, devices_before,
-            "the restart reused the device"
-        );
+        assert_eq!(devices_after, devices_before, "the restart reused the device");
         bot.stop().await;
     })
     .await;
@@ -315,10 +291,7 @@ async fn restart_keeps_device_and_does_not_replay() {
 
 async fn bot_devices(p: &Participant, bot: &UserId) -> Vec<String> {
     let devices = p.client.encryption().get_user_devices(bot).await.unwrap();
-    let mut ids: Vec<String> = devices
-        .devices()
-        .map(|d| d.device_id().to_string())
-        .collect();
+    let mut ids: Vec<String> = devices.devices().map(|d| d.device_id().to_string()).collect();
     ids.sort();
     ids
 }
@@ -343,10 +316,7 @@ async fn homeserver_outage_fails_then_delivers() {
         alice.wait_message(a_room.room_id(), "echo: hi").await;
 
         dep.synapse.stop().await;
-        let to_alice = core.enqueue(direct(
-            a_room.room_id(),
-            "sent during the outage (encrypted)",
-        ));
+        let to_alice = core.enqueue(direct(a_room.room_id(), "sent during the outage (encrypted)"));
         let to_bob = core.enqueue(direct(b_room.room_id(), "sent during the outage"));
         for id in [to_alice, to_bob] {
             match core.wait_failed(id).await {
@@ -359,33 +329,25 @@ async fn homeserver_outage_fails_then_delivers() {
 
         core.wait_delivered(to_alice).await.expect("event id");
         core.wait_delivered(to_bob).await.expect("event id");
-        alice
-            .wait_message(a_room.room_id(), "sent during the outage (encrypted)")
-            .await;
-        bob.wait_message(b_room.room_id(), "sent during the outage")
-            .await;
+        alice.wait_message(a_room.room_id(), "sent during the outage (encrypted)").await;
+        bob.wait_message(b_room.room_id(), "sent during the outage").await;
 
         // The sync loop recovered too.
         bob.send(&b_room, "after the outage").await;
         core.wait_inbound("after the outage").await;
-        bob.wait_message(b_room.room_id(), "echo: after the outage")
-            .await;
+        bob.wait_message(b_room.room_id(), "echo: after the outage").await;
         bot.stop().await;
 
         // The bot (re)starts while the homeserver is down, and comes up when it is back.
         dep.synapse.stop().await;
         let core = FakeCore::new(true);
-        let (bot, ()) = tokio::join!(
-            Bot::start(dep.config(), data.path().to_owned(), core.clone()),
-            async {
-                tokio::time::sleep(Duration::from_secs(3)).await;
-                dep.synapse.resume().await;
-            }
-        );
+        let (bot, ()) = tokio::join!(Bot::start(dep.config(), data.path().to_owned(), core.clone()), async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            dep.synapse.resume().await;
+        });
         bob.send(&b_room, "after a cold start").await;
         core.wait_inbound("after a cold start").await;
-        bob.wait_message(b_room.room_id(), "echo: after a cold start")
-            .await;
+        bob.wait_message(b_room.room_id(), "echo: after a cold start").await;
         bot.stop().await;
     })
     .await;
@@ -398,10 +360,7 @@ async fn access_token_login() {
         let dep = Deployment::new().await;
         // A token from a plain password login, for a device without encryption keys yet.
         let login: serde_json::Value = reqwest::Client::new()
-            .post(format!(
-                "{}/_matrix/client/v3/login",
-                dep.synapse.base_url()
-            ))
+            .post(format!("{}/_matrix/client/v3/login", dep.synapse.base_url()))
             .json(&serde_json::json!({
                 "type": "m.login.password",
                 "identifier": {"type": "m.id.user", "user": "parley"},
@@ -428,15 +387,10 @@ async fn access_token_login() {
         alice.wait_joined(&room, &dep.bot_user).await;
         alice.send(&room, "token hello").await;
         core.wait_inbound("token hello").await;
-        let reply = alice
-            .wait_message(room.room_id(), "echo: token hello")
-            .await;
+        let reply = alice.wait_message(room.room_id(), "echo: token hello").await;
         assert!(reply.encrypted);
         let bot_id = UserId::parse(dep.bot_user.as_str()).unwrap();
-        assert_eq!(
-            bot_devices(&alice, &bot_id).await,
-            vec!["TOKENDEVICE".to_owned()]
-        );
+        assert_eq!(bot_devices(&alice, &bot_id).await, vec!["TOKENDEVICE".to_owned()]);
         bot.stop().await;
 
         // Restarts from the saved session with the same token.
@@ -444,9 +398,7 @@ async fn access_token_login() {
         let bot = Bot::start(config, data.path().to_owned(), core.clone()).await;
         alice.send(&room, "token again").await;
         core.wait_inbound("token again").await;
-        alice
-            .wait_message(room.room_id(), "echo: token again")
-            .await;
+        alice.wait_message(room.room_id(), "echo: token again").await;
         bot.stop().await;
     })
     .await;

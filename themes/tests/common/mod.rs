@@ -27,7 +27,8 @@ pub fn load(name: &str) -> Vec<Labelled> {
 pub fn sample_summary() -> themes::Summary {
     let analyzer = themes::Analyzer::default();
     let comments = load("tuning.jsonl");
-    let mut b = SummaryBuilder::new("GP and hospital access in Calderdale — spring listening exercise", &Taxonomy::default());
+    let mut b =
+        SummaryBuilder::new("GP and hospital access in Calderdale — spring listening exercise", &Taxonomy::default());
     let mut emerging = themes::EmergingThemes::new(&analyzer);
     for (i, c) in comments.iter().enumerate() {
         let a = analyzer.analyse(&c.text);

@@ -36,10 +36,7 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -63,53 +60,31 @@ pub struct FakeCore {
 
 impl FakeCore {
     pub fn new(echo_dms: bool) -> Arc<FakeCore> {
-        Arc::new(FakeCore {
-            echo_dms,
-            ..FakeCore::default()
-        })
+        Arc::new(FakeCore { echo_dms, ..FakeCore::default() })
     }
 
     /// Queues a delivery and wakes the adapter.
     pub fn enqueue(&self, outbound: Outbound) -> DeliveryId {
         let id = DeliveryId(self.next_id.fetch_add(1, Ordering::SeqCst) + 1);
-        self.queue
-            .lock()
-            .unwrap()
-            .push_back((Instant::now(), Delivery { id, outbound }));
+        self.queue.lock().unwrap().push_back((Instant::now(), Delivery { id, outbound }));
         self.wakeup.notify_one();
         id
     }
 
     pub fn inbounds(&self) -> Vec<Inbound> {
-        self.inbounds
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(i, _)| i.clone())
-            .collect()
+        self.inbounds.lock().unwrap().iter().map(|(i, _)| i.clone()).collect()
     }
 
     /// Waits for an inbound with this text; returns it and when it arrived.
     pub async fn wait_inbound(&self, text: &str) -> (Inbound, Instant) {
         eventually(&format!("inbound {text:?}"), WAIT, || async {
-            self.inbounds
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|(i, _)| i.text == text)
-                .cloned()
+            self.inbounds.lock().unwrap().iter().find(|(i, _)| i.text == text).cloned()
         })
         .await
     }
 
     pub fn outcomes_of(&self, id: DeliveryId) -> Vec<Outcome> {
-        self.outcomes
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(i, _)| *i == id)
-            .map(|(_, o)| o.clone())
-            .collect()
+        self.outcomes.lock().unwrap().iter().filter(|(i, _)| *i == id).map(|(_, o)| o.clone()).collect()
     }
 
     /// Waits until the delivery was delivered; returns its message id.
@@ -127,9 +102,7 @@ impl FakeCore {
     /// Waits until the delivery failed at least once.
     pub async fn wait_failed(&self, id: DeliveryId) -> Outcome {
         eventually(&format!("failure of {id:?}"), WAIT, || async {
-            self.outcomes_of(id)
-                .into_iter()
-                .find(|o| matches!(o, Outcome::Failed { .. }))
+            self.outcomes_of(id).into_iter().find(|o| matches!(o, Outcome::Failed { .. }))
         })
         .await
     }
@@ -150,19 +123,14 @@ impl chat::Core for FakeCore {
         if self.echo_dms {
             if let chat::Conversation::Direct { address } = &inbound.conversation {
                 self.enqueue(Outbound {
-                    destination: Destination::Direct {
-                        address: address.clone(),
-                    },
+                    destination: Destination::Direct { address: address.clone() },
                     text: format!("echo: {}", inbound.text),
                     reply_to: None,
                     action: chat::Action::Send,
                 });
             }
         }
-        self.inbounds
-            .lock()
-            .unwrap()
-            .push((inbound, Instant::now()));
+        self.inbounds.lock().unwrap().push((inbound, Instant::now()));
     }
 
     async fn due(&self, platform: Platform, limit: usize) -> Vec<Delivery> {
@@ -191,10 +159,7 @@ impl chat::Core for FakeCore {
         let delivery = self.in_flight.lock().unwrap().remove(&id);
         if let (Outcome::Failed { retry_after }, Some(d)) = (&outcome, delivery) {
             let wait = retry_after.unwrap_or(Duration::from_millis(300));
-            self.queue
-                .lock()
-                .unwrap()
-                .push_back((Instant::now() + wait, d));
+            self.queue.lock().unwrap().push_back((Instant::now() + wait, d));
         }
         self.outcomes.lock().unwrap().push((id, outcome));
     }
@@ -238,40 +203,18 @@ impl Deployment {
             .unwrap()
             .cast_unchecked(),
         );
-        let public = staff
-            .client
-            .create_room(req)
-            .await
-            .unwrap()
-            .room_id()
-            .to_owned();
+        let public = staff.client.create_room(req).await.unwrap().room_id().to_owned();
         let mut private = Vec::new();
         for name in ["moderators", "commissioners"] {
             let mut req = Request::new();
             req.preset = Some(RoomPreset::PrivateChat);
             req.name = Some(name.into());
             req.invite = vec![bot_id.clone()];
-            private.push(
-                staff
-                    .client
-                    .create_room(req)
-                    .await
-                    .unwrap()
-                    .room_id()
-                    .to_owned(),
-            );
+            private.push(staff.client.create_room(req).await.unwrap().room_id().to_owned());
         }
         let commissioners = private.pop().unwrap();
         let moderators = private.pop().unwrap();
-        Deployment {
-            synapse,
-            bot_user,
-            bot_password: "bot-password".into(),
-            staff,
-            public,
-            moderators,
-            commissioners,
-        }
+        Deployment { synapse, bot_user, bot_password: "bot-password".into(), staff, public, moderators, commissioners }
     }
 
     pub fn config(&self) -> parley_matrix::Config {
@@ -301,21 +244,13 @@ pub struct Bot {
 
 impl Bot {
     /// Runs the adapter and waits until it polls the outbox (logged in, handlers set).
-    pub async fn start(
-        config: parley_matrix::Config,
-        data_dir: PathBuf,
-        core: Arc<FakeCore>,
-    ) -> Bot {
+    pub async fn start(config: parley_matrix::Config, data_dir: PathBuf, core: Arc<FakeCore>) -> Bot {
         let (tx, rx) = oneshot::channel::<()>();
         let dyn_core: Arc<dyn chat::Core> = core.clone();
         let task = tokio::spawn(parley_matrix::run(config, data_dir, dyn_core, async move {
             let _ = rx.await;
         }));
-        let bot = Bot {
-            core,
-            stop: Some(tx),
-            task: Some(task),
-        };
+        let bot = Bot { core, stop: Some(tx), task: Some(task) };
         bot.core.wait_polled().await;
         bot
     }
@@ -382,28 +317,22 @@ impl Participant {
             .build()
             .await
             .unwrap();
-        client
-            .matrix_auth()
-            .login_username(name, &password)
-            .await
-            .unwrap();
+        client.matrix_auth().login_username(name, &password).await.unwrap();
         client.sync_once(SyncSettings::default()).await.unwrap();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let record = seen.clone();
-        client.add_event_handler(
-            move |ev: OriginalSyncRoomMessageEvent, room: Room, info: Option<EncryptionInfo>| {
-                let record = record.clone();
-                async move {
-                    record.lock().unwrap().push(Seen {
-                        room: room.room_id().to_owned(),
-                        event_id: ev.event_id.clone(),
-                        sender: ev.sender.to_string(),
-                        content: serde_json::to_value(&ev.content).unwrap(),
-                        encrypted: info.is_some(),
-                    });
-                }
-            },
-        );
+        client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room, info: Option<EncryptionInfo>| {
+            let record = record.clone();
+            async move {
+                record.lock().unwrap().push(Seen {
+                    room: room.room_id().to_owned(),
+                    event_id: ev.event_id.clone(),
+                    sender: ev.sender.to_string(),
+                    content: serde_json::to_value(&ev.content).unwrap(),
+                    encrypted: info.is_some(),
+                });
+            }
+        });
         // Keeps syncing through homeserver outages.
         let sync_client = client.clone();
         let sync = tokio::spawn(async move {
@@ -414,13 +343,7 @@ impl Participant {
                 }
             }
         });
-        Participant {
-            client,
-            user_id,
-            seen,
-            sync,
-            _store: store,
-        }
+        Participant { client, user_id, seen, sync, _store: store }
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -430,9 +353,7 @@ impl Participant {
     /// Waits until a message from `sender` with this body appears in `room`.
     pub async fn wait_message(&self, room: &RoomId, body: &str) -> Seen {
         eventually(&format!("message {body:?}"), WAIT, || async {
-            self.seen()
-                .into_iter()
-                .find(|s| s.room == room && s.body() == body)
+            self.seen().into_iter().find(|s| s.room == room && s.body() == body)
         })
         .await
     }
@@ -456,19 +377,14 @@ impl Participant {
         let user = UserId::parse(user).unwrap();
         eventually("the bot to join", WAIT, || async {
             let member = room.get_member_no_sync(&user).await.ok().flatten()?;
-            (*member.membership() == matrix_sdk::ruma::events::room::member::MembershipState::Join)
-                .then_some(())
+            (*member.membership() == matrix_sdk::ruma::events::room::member::MembershipState::Join).then_some(())
         })
         .await
     }
 
     pub async fn send(&self, room: &Room, text: &str) -> OwnedEventId {
         use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
-        room.send(RoomMessageEventContent::text_plain(text))
-            .await
-            .unwrap()
-            .response
-            .event_id
+        room.send(RoomMessageEventContent::text_plain(text)).await.unwrap().response.event_id
     }
 }
 

@@ -32,11 +32,7 @@ pub fn script() -> PathBuf {
         if candidate.exists() {
             return candidate;
         }
-        assert!(
-            dir.pop(),
-            "scripts/synapse.sh not found above {}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        assert!(dir.pop(), "scripts/synapse.sh not found above {}", env!("CARGO_MANIFEST_DIR"));
     }
 }
 
@@ -69,10 +65,7 @@ impl Synapse {
     /// server in a temporary directory on a free loopback port, starts it and waits for
     /// `/health`.
     pub async fn start() -> Synapse {
-        let dir = tempfile::Builder::new()
-            .prefix("parley-synapse-")
-            .tempdir()
-            .expect("temp dir");
+        let dir = tempfile::Builder::new().prefix("parley-synapse-").tempdir().expect("temp dir");
         let base_url = script_run(&["start", &dir.path().to_string_lossy()]).await;
         Synapse { dir, base_url }
     }
@@ -100,25 +93,12 @@ impl Synapse {
 
     /// Registers a user through the shared-secret admin API; returns `@name:localhost`.
     pub async fn register(&self, name: &str, password: &str) -> String {
-        script_run(&[
-            "register",
-            &self.dir.path().to_string_lossy(),
-            name,
-            password,
-        ])
-        .await
+        script_run(&["register", &self.dir.path().to_string_lossy(), name, password]).await
     }
 
     /// Registers a server admin.
     pub async fn register_admin(&self, name: &str, password: &str) -> String {
-        script_run(&[
-            "register",
-            &self.dir.path().to_string_lossy(),
-            name,
-            password,
-            "admin",
-        ])
-        .await
+        script_run(&["register", &self.dir.path().to_string_lossy(), name, password, "admin"]).await
     }
 }
 
@@ -133,8 +113,7 @@ impl Drop for Synapse {
             .stdout(Stdio::null())
             .status();
         if std::env::var_os("PARLEY_KEEP_SYNAPSE").is_some() {
-            let path =
-                std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir")).keep();
+            let path = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir")).keep();
             eprintln!("synapse directory kept at {}", path.display());
         }
     }
