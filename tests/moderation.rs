@@ -68,6 +68,24 @@ async fn crisis_comes_first_even_with_abusive_words() {
 }
 
 #[tokio::test]
+async fn crisis_signposting_reaches_everyone_whatever_their_state() {
+    let bot = TestBot::sqlite().await;
+    bot.drain().await;
+    // Not joined to any discussion.
+    let out = bot.say("carol", "I just want it all to stop").await;
+    assert!(lines_for(&out, "dm carol").iter().any(|l| l.contains("It sounds like things are really hard")), "{out:?}");
+    assert!(lines_for(&out, "moderators").iter().any(|l| l.starts_with("URGENT")));
+    // Banned, and rate limited: still signposted.
+    joined(&bot, &["dave"]).await;
+    bot.say("dave", "an ordinary post").await;
+    bot.say("mod1", "!ban #1").await;
+    let out = bot.say("dave", "I want to end my life").await;
+    assert!(lines_for(&out, "dm dave").iter().any(|l| l.contains("It sounds like things are really hard")), "{out:?}");
+    assert!(lines_for(&out, "dm dave").iter().any(|l| l.contains("stopped you from posting")));
+    assert!(lines_for(&out, "moderators").iter().any(|l| l.starts_with("URGENT")));
+}
+
+#[tokio::test]
 async fn evasions_are_caught_and_health_talk_passes() {
     let bot = TestBot::sqlite().await;
     joined(&bot, &["alice"]).await;

@@ -243,6 +243,7 @@ impl Engine {
         let participant = tx.participant(key, now).await?;
         tx.save_contact(key, inbound.platform, sealed, now).await?;
         let p = &self.settings.prefix;
+        self.crisis_first(tx, &origin, &command, participant.current_discussion, now).await?;
         let act = match &command {
             Command::Post { .. } | Command::Text(_) | Command::Reply { .. } => None,
             Command::Report { .. } => Some(Act::Report),
@@ -279,16 +280,16 @@ impl Engine {
                     None => self.current(tx, participant.current_discussion).await?,
                 };
                 match discussion {
-                    Some(d) => self.post(tx, &origin, key, &d, body, None, now).await?,
+                    Some(d) => self.post(tx, key, &d, body, None, now).await?,
                     None => replies::not_joined(p),
                 }
             }
             Command::Text(text) => match self.current(tx, participant.current_discussion).await? {
-                Some(d) => self.post(tx, &origin, key, &d, &text, None, now).await?,
+                Some(d) => self.post(tx, key, &d, &text, None, now).await?,
                 None => replies::text_without_discussion(p),
             },
             Command::Reply { number, text } => match self.current(tx, participant.current_discussion).await? {
-                Some(d) => self.post(tx, &origin, key, &d, &text, Some(number), now).await?,
+                Some(d) => self.post(tx, key, &d, &text, Some(number), now).await?,
                 None => replies::not_joined(p),
             },
             Command::WhoAmI => match self.current(tx, participant.current_discussion).await? {
@@ -316,6 +317,41 @@ impl Engine {
             Command::Unknown(word) => replies::unknown_command(&word, p),
         };
         self.say(tx, &origin, &reply, now).await
+    }
+
+    /// Crisis detection comes before everything else — rate limits, mutes, bans, validation,
+    /// even having joined a discussion: whoever writes something that suggests they are in
+    /// crisis gets the signposting privately, and the moderators an urgent alert.
+    async fn crisis_first(
+        &self,
+        tx: &mut Tx,
+        origin: &Origin,
+        command: &Command,
+        current: Option<crate::ids::DiscussionId>,
+        now: i64,
+    ) -> Result<()> {
+        let text = match command {
+            Command::Text(t) | Command::Post { text: t } | Command::Reply { text: t, .. } => t,
+            Command::Report { reason, .. } => reason,
+            _ => return Ok(()),
+        };
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let verdict = self.moderator.assess(text, &[]);
+        let Some(crisis) = &verdict.crisis else { return Ok(()) };
+        self.say(tx, origin, &replies::crisis_signposting(), now).await?;
+        let place = match self.current(tx, current).await? {
+            Some(d) => format!("from a participant in \"{}\"", d.slug),
+            None => "from a participant".to_string(),
+        };
+        let alert = format!(
+            "URGENT — possible crisis ({}) in a message {place}. They have been sent crisis signposting privately. \
+             Text: {}",
+            crisis.kind,
+            render::inert(&verdict.text)
+        );
+        self.alert_moderators(tx, &alert, now).await
     }
 
     async fn current(&self, tx: &mut Tx, id: Option<crate::ids::DiscussionId>) -> Result<Option<Discussion>> {
@@ -346,7 +382,6 @@ impl Engine {
     async fn post(
         &self,
         tx: &mut Tx,
-        origin: &Origin,
         key: &ParticipantKey,
         d: &Discussion,
         text: &str,
@@ -385,8 +420,8 @@ impl Engine {
                 _ => return Ok(replies::no_such_post(n, &d.slug)),
             },
         };
-        // Crisis detection runs first, on the raw text, inside the moderation crate; a
-        // crisis post is never rejected, and its author always gets the signposting.
+        // The author of a crisis post was signposted already (see `crisis_first`); here the
+        // post itself is never rejected.
         let recent = tx.recent_bodies(key, 5).await?;
         let verdict = self.moderator.assess(text, &recent);
         let premoderated = tx.premoderated(d.id).await?;
@@ -398,16 +433,6 @@ impl Engine {
             other => other,
         };
         let redacted = verdict.reasons.iter().any(|r| r.code.starts_with("personal_data."));
-        if let Some(crisis) = &verdict.crisis {
-            self.say(tx, origin, &replies::crisis_signposting(), now).await?;
-            let alert = format!(
-                "URGENT — possible crisis ({}) in a post to \"{}\". The author has been sent crisis signposting privately. Text: {}",
-                crisis.kind,
-                d.slug,
-                render::inert(&verdict.text)
-            );
-            self.alert_moderators(tx, &alert, now).await?;
-        }
         let (status, answer_kind) = match action {
             moderation::Action::Publish | moderation::Action::PublishRedacted => {
                 (PostStatus::Published, redacted.then(|| redaction_summary(&verdict)))
