@@ -1,10 +1,8 @@
-//! parley end to end on a real Synapse: the engine behind the Matrix adapter, participants
+//! parley end to end on a real Synapse (the core is a dev-dependency of this crate): the engine behind the Matrix adapter, participants
 //! in an encrypted and a plain DM, a reader in the public room, a moderator, a restart of
 //! the bot and an outage of the homeserver.
-#![cfg(feature = "matrix")]
 #![allow(clippy::unwrap_used)]
 
-#[path = "../bots/matrix/tests/support/mod.rs"]
 mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
