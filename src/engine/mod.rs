@@ -584,16 +584,7 @@ impl Engine {
 
     /// Queues a message to the moderators' room on every platform.
     async fn alert_moderators(&self, tx: &mut Tx, text: &str, now: i64) -> Result<()> {
-        self.to_every_platform(tx, |platform| NewOutbox {
-            platform,
-            dest: OutboxDest::Moderators,
-            action: OutboxAction::Send,
-            body: text,
-            post: None,
-            reply_to: None,
-            now,
-        })
-        .await?;
+        self.to_every_platform(tx, |platform| NewOutbox::message(platform, OutboxDest::Moderators, text, now)).await?;
         Ok(())
     }
 
@@ -601,16 +592,8 @@ impl Engine {
     async fn notify_participant(&self, tx: &mut Tx, key: &ParticipantKey, text: &str, now: i64) -> Result<()> {
         for platform in chat::Platform::ALL {
             if let Some(sealed) = tx.contact(key, platform).await? {
-                tx.enqueue(&NewOutbox {
-                    platform,
-                    dest: OutboxDest::Direct { sealed_address: &sealed },
-                    action: OutboxAction::Send,
-                    body: text,
-                    post: None,
-                    reply_to: None,
-                    now,
-                })
-                .await?;
+                tx.enqueue(&NewOutbox::message(platform, OutboxDest::Direct { sealed_address: &sealed }, text, now))
+                    .await?;
             }
         }
         Ok(())
@@ -771,16 +754,8 @@ impl Engine {
         }
         tx.set_discussion_status(d.id, DiscussionStatus::Closed).await?;
         let note = replies::thread_closed();
-        self.to_every_platform(tx, |platform| NewOutbox {
-            platform,
-            dest: OutboxDest::Thread(d.id),
-            action: OutboxAction::Send,
-            body: &note,
-            post: None,
-            reply_to: None,
-            now,
-        })
-        .await?;
+        self.to_every_platform(tx, |platform| NewOutbox::message(platform, OutboxDest::Thread(d.id), &note, now))
+            .await?;
         Ok(format!("Closed \"{slug}\". It no longer takes posts; everything said stays available for summaries."))
     }
 
@@ -789,16 +764,11 @@ impl Engine {
         let root = replies::thread_root(d, &self.settings.prefix);
         for &platform in &self.platforms {
             if !tx.thread_requested(d.id, platform).await? {
-                tx.enqueue(&NewOutbox {
-                    platform,
-                    dest: OutboxDest::Thread(d.id),
+                let open = NewOutbox {
                     action: OutboxAction::OpenThread,
-                    body: &root,
-                    post: None,
-                    reply_to: None,
-                    now,
-                })
-                .await?;
+                    ..NewOutbox::message(platform, OutboxDest::Thread(d.id), &root, now)
+                };
+                tx.enqueue(&open).await?;
             }
         }
         Ok(())
@@ -811,16 +781,7 @@ impl Engine {
             OriginKind::Moderators => OutboxDest::Moderators,
             OriginKind::Commissioners => OutboxDest::Commissioners,
         };
-        tx.enqueue(&NewOutbox {
-            platform: origin.platform,
-            dest,
-            action: OutboxAction::Send,
-            body: text,
-            post: None,
-            reply_to: None,
-            now,
-        })
-        .await?;
+        tx.enqueue(&NewOutbox::message(origin.platform, dest, text, now)).await?;
         Ok(())
     }
 }

@@ -67,6 +67,13 @@ pub struct NewOutbox<'a> {
     pub now: i64,
 }
 
+impl<'a> NewOutbox<'a> {
+    /// A plain message to `dest`, about no post.
+    pub fn message(platform: chat::Platform, dest: OutboxDest<'a>, body: &'a str, now: i64) -> NewOutbox<'a> {
+        NewOutbox { platform, dest, action: OutboxAction::Send, body, post: None, reply_to: None, now }
+    }
+}
+
 /// A row handed to an adapter, with references resolved.
 #[derive(Debug, Clone)]
 pub struct DueRow {
