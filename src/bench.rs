@@ -128,5 +128,61 @@ pub async fn summary(config: &Config, database: Option<&str>, posts: u64) -> any
     if let Some(s) = summary {
         println!("{}", s.to_chat().lines().next().unwrap_or(""));
     }
+    drop(tx);
+    during_summary(config, store).await
+}
+
+/// A participant's post handled while a commissioner's `!summary` of the same discussion
+/// runs, through the real engine: the summary reads outside the engine's lock, so the post
+/// should be answered in about the time it takes alone.
+async fn during_summary(config: &Config, store: parley::store::Store) -> anyhow::Result<()> {
+    use chat::{Conversation, Core, Inbound, Platform, Roles, Sender};
+    use std::sync::Arc;
+
+    let engine = parley::engine::Engine::start(
+        store,
+        parley::identity::Identity::new(b"parley bench secret, not used for anything else"),
+        Arc::new(parley::clock::SystemClock),
+        config,
+        vec![Platform::Console],
+    )
+    .await?;
+    let engine = Arc::new(engine);
+    let message = |n: u64, who: &str, conversation: Conversation, text: &str| Inbound {
+        platform: Platform::Console,
+        event_id: format!("bench-{n}"),
+        sender: Sender { id: who.into(), roles: Roles { moderator: false, commissioner: true } },
+        conversation,
+        text: text.into(),
+        reply_to: None,
+    };
+    let direct = |who: &str| Conversation::Direct { address: who.into() };
+    // A post with nothing else running, for comparison (the first one also assigns a name).
+    engine.handle(message(1, "p1", direct("p1"), "!post bench warming up")).await;
+    let started = Instant::now();
+    engine.handle(message(2, "p1", direct("p1"), "!post bench the phone line was engaged all morning")).await;
+    let alone = started.elapsed();
+
+    let summarising = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            engine.handle(message(3, "comm1", Conversation::Commissioners, "!summary bench")).await;
+            started.elapsed()
+        })
+    };
+    // Let the summary start reading before the participant writes.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let started = Instant::now();
+    engine.handle(message(4, "p2", direct("p2"), "!post bench the receptionist was very kind")).await;
+    let during = started.elapsed();
+    let summary = summarising.await?;
+    println!(
+        "a participant's post: {:.1} ms alone, {:.1} ms while a !summary of the same discussion ran \
+         (the summary was answered in {:.3} s)",
+        alone.as_secs_f64() * 1000.0,
+        during.as_secs_f64() * 1000.0,
+        summary.as_secs_f64()
+    );
     Ok(())
 }

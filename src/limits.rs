@@ -159,28 +159,37 @@ impl Limits {
 }
 
 /// Outbound pacing: at most a burst of messages per platform channel, then one every
-/// period, so parley stays inside each platform's published limits.
+/// period, so parley stays inside each platform's published limits ([`chat::Limits`]).
+/// The configuration can only make a platform's pacing stricter.
 pub struct Pacing {
     clock: GovernorClock,
-    limiter: Keyed<(chat::Platform, String)>,
+    limiters: HashMap<chat::Platform, Keyed<String>>,
 }
 
 impl Pacing {
-    /// `burst` messages, then one every `every_ms`.
+    /// Pacing for every platform that needs it: the stricter of the platform's own limits
+    /// and the configured `burst` messages, then one every `every_ms`.
     pub fn new(burst: u32, every_ms: u64, clock: Arc<dyn Clock>) -> Pacing {
         let clock = GovernorClock(clock);
-        let quota = Quota::with_period(Duration::from_millis(every_ms.max(1)))
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN));
-        Pacing { limiter: RateLimiter::hashmap_with_clock(quota, clock.clone()), clock }
+        let mut limiters = HashMap::new();
+        for platform in chat::Platform::ALL {
+            let Some(declared) = platform.limits().pacing else { continue };
+            let burst = burst.min(declared.burst).max(1);
+            let every = Duration::from_millis(every_ms.max(1)).max(declared.every);
+            let quota = Quota::with_period(every)
+                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+                .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+            limiters.insert(platform, RateLimiter::hashmap_with_clock(quota, clock.clone()));
+        }
+        Pacing { limiters, clock }
     }
 
     /// `None` when a message may go to `channel` now, else how long to wait.
     pub fn check(&self, platform: chat::Platform, channel: &str) -> Option<Duration> {
-        let key = (platform, channel.to_string());
-        let outcome = self.limiter.check_key(&key);
-        if self.limiter.len() > 10_000 {
-            self.limiter.retain_recent();
+        let limiter = self.limiters.get(&platform)?;
+        let outcome = limiter.check_key(&channel.to_string());
+        if limiter.len() > 10_000 {
+            limiter.retain_recent();
         }
         outcome.err().map(|not_until| not_until.wait_time_from(self.clock.now()))
     }

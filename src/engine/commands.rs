@@ -1,14 +1,57 @@
 //! Parsing chat text into commands. Pure: no storage, no policy.
 
 use crate::ids::PostNumber;
+use crate::limits::Act;
 
-/// A parsed message.
+/// A parsed message, grouped by who may use it: the engine dispatches once on the group,
+/// and each group's handler matches its own commands exhaustively.
+///
+/// Adding a command means adding a variant to its group, a parse rule in [`parse`] and a
+/// handler arm; its log label comes from the variant's name and its rate-limit class from
+/// [`Command::rate_class`] (one default per group).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// Commands anyone may use, in any room.
+    Anyone(Common),
+    /// Commands for participants, in a direct message.
+    Participant(ParticipantCommand),
+    /// Commands for moderators, in the moderators' room.
+    Moderator(ModeratorCommand),
+    /// Commands for commissioners, in the commissioners' room.
+    Commissioner(CommissionerCommand),
+    /// A known command used the wrong way; the text says how to use it.
+    Usage(&'static str),
+    /// `!something` that parley does not know.
+    Unknown(String),
+}
+
+/// Who a command is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Anyone, anywhere.
+    Anyone,
+    /// Participants, in a direct message.
+    Participant,
+    /// Moderators, in their room.
+    Moderator,
+    /// Commissioners, in their room.
+    Commissioner,
+}
+
+/// Commands anyone may use.
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum Common {
     /// `!help`
     Help,
     /// `!topics`
     Topics,
+}
+
+/// Participant commands.
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum ParticipantCommand {
     /// `!join SLUG`
     Join(String),
     /// `!post [SLUG] TEXT`; the engine decides whether the first word is a slug.
@@ -24,22 +67,10 @@ pub enum Command {
         text: String,
     },
     /// `!whoami`
+    #[strum(serialize = "whoami")]
     WhoAmI,
     /// `!forget`
     Forget,
-    /// `!open SLUG TITLE [| PROMPT]`
-    Open {
-        /// Slug.
-        slug: String,
-        /// Title.
-        title: String,
-        /// Prompt, when given after `|`.
-        prompt: Option<String>,
-    },
-    /// `!close SLUG`
-    Close(String),
-    /// `!summary SLUG`
-    Summary(String),
     /// `!report #N REASON`
     Report {
         /// The post reported.
@@ -47,6 +78,14 @@ pub enum Command {
         /// Why.
         reason: String,
     },
+    /// Text that is not a command: a post in the current discussion.
+    Text(String),
+}
+
+/// Moderator commands.
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum ModeratorCommand {
     /// `!queue`
     Queue,
     /// `!approve #N`
@@ -68,12 +107,92 @@ pub enum Command {
     },
     /// `!log`
     Log,
-    /// A known command used the wrong way; the text says how to use it.
-    Usage(&'static str),
-    /// `!something` that parley does not know.
-    Unknown(String),
-    /// Text that is not a command.
-    Text(String),
+}
+
+/// Commissioner commands.
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum CommissionerCommand {
+    /// `!open SLUG TITLE [| PROMPT]`
+    Open {
+        /// Slug.
+        slug: String,
+        /// Title.
+        title: String,
+        /// Prompt, when given after `|`.
+        prompt: Option<String>,
+    },
+    /// `!close SLUG`
+    Close(String),
+    /// `!summary SLUG`
+    Summary(String),
+}
+
+impl From<ParticipantCommand> for Command {
+    fn from(c: ParticipantCommand) -> Command {
+        Command::Participant(c)
+    }
+}
+
+impl From<ModeratorCommand> for Command {
+    fn from(c: ModeratorCommand) -> Command {
+        Command::Moderator(c)
+    }
+}
+
+impl From<CommissionerCommand> for Command {
+    fn from(c: CommissionerCommand) -> Command {
+        Command::Commissioner(c)
+    }
+}
+
+impl Command {
+    /// Who may use it.
+    pub fn audience(&self) -> Audience {
+        match self {
+            Command::Anyone(_) | Command::Usage(_) | Command::Unknown(_) => Audience::Anyone,
+            Command::Participant(_) => Audience::Participant,
+            Command::Moderator(_) => Audience::Moderator,
+            Command::Commissioner(_) => Audience::Commissioner,
+        }
+    }
+
+    /// The rate-limit class a participant's use of it counts against, checked before it
+    /// runs; `None` for posts, which are limited per discussion when they are made.
+    pub fn rate_class(&self) -> Option<Act> {
+        match self {
+            Command::Participant(ParticipantCommand::Post { .. })
+            | Command::Participant(ParticipantCommand::Text(_))
+            | Command::Participant(ParticipantCommand::Reply { .. }) => None,
+            Command::Participant(ParticipantCommand::Report { .. }) => Some(Act::Report),
+            _ => Some(Act::Command),
+        }
+    }
+
+    /// A short label for logs (never any of the message's text).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Command::Anyone(c) => c.into(),
+            Command::Participant(c) => c.into(),
+            Command::Moderator(c) => c.into(),
+            Command::Commissioner(c) => c.into(),
+            Command::Usage(_) => "usage",
+            Command::Unknown(_) => "unknown",
+        }
+    }
+
+    /// Participant text that crisis detection must read first, whatever happens next.
+    pub fn participant_text(&self) -> Option<&str> {
+        match self {
+            Command::Participant(
+                ParticipantCommand::Text(t)
+                | ParticipantCommand::Post { text: t }
+                | ParticipantCommand::Reply { text: t, .. },
+            ) => Some(t),
+            Command::Participant(ParticipantCommand::Report { reason, .. }) => Some(reason),
+            _ => None,
+        }
+    }
 }
 
 /// A post reference used by moderators: `#N` or `SLUG#N`.
@@ -129,30 +248,43 @@ pub mod usage {
 
 /// Parses one message. `prefix` is the command prefix, usually `!`.
 pub fn parse(text: &str, prefix: &str) -> Command {
+    use CommissionerCommand as C;
+    use ModeratorCommand as M;
+    use ParticipantCommand as P;
     let trimmed = text.trim();
     let Some(rest) = trimmed.strip_prefix(prefix) else {
-        return Command::Text(trimmed.to_string());
+        return Command::Participant(P::Text(trimmed.to_string()));
     };
     let (word, args) = match rest.find(char::is_whitespace) {
         Some(i) => (&rest[..i], rest[i..].trim()),
         None => (rest, ""),
     };
     let word_lc = word.to_lowercase();
+    let usage = Command::Usage;
     match word_lc.as_str() {
-        "help" => Command::Help,
-        "topics" => Command::Topics,
-        "whoami" => Command::WhoAmI,
-        "forget" => Command::Forget,
+        "help" => Command::Anyone(Common::Help),
+        "topics" => Command::Anyone(Common::Topics),
+        "whoami" => Command::Participant(P::WhoAmI),
+        "forget" => Command::Participant(P::Forget),
         "join" => match single_word(args) {
-            Some(slug) => Command::Join(slug.to_lowercase()),
-            None => Command::Usage(usage::JOIN),
+            Some(slug) => Command::Participant(P::Join(slug.to_lowercase())),
+            None => usage(usage::JOIN),
         },
-        "post" => Command::Post { text: args.to_string() },
+        "post" => Command::Participant(P::Post { text: args.to_string() }),
         "reply" => {
             let (first, text) = split_first(args);
             match PostNumber::parse(first) {
-                Some(number) => Command::Reply { number, text: text.to_string() },
-                None => Command::Usage(usage::REPLY),
+                Some(number) => Command::Participant(P::Reply { number, text: text.to_string() }),
+                None => usage(usage::REPLY),
+            }
+        }
+        "report" => {
+            let (first, reason) = split_first(args);
+            match PostNumber::parse(first) {
+                Some(number) if !reason.is_empty() => {
+                    Command::Participant(P::Report { number, reason: reason.to_string() })
+                }
+                _ => usage(usage::REPORT),
             }
         }
         "open" => {
@@ -162,59 +294,57 @@ pub fn parse(text: &str, prefix: &str) -> Command {
                 None => (rest.trim(), None),
             };
             if slug.is_empty() || title.is_empty() {
-                Command::Usage(usage::OPEN)
+                usage(usage::OPEN)
             } else {
-                Command::Open { slug: slug.to_lowercase(), title: title.to_string(), prompt }
+                Command::Commissioner(C::Open { slug: slug.to_lowercase(), title: title.to_string(), prompt })
             }
         }
-        "report" => {
-            let (first, reason) = split_first(args);
-            match PostNumber::parse(first) {
-                Some(number) if !reason.is_empty() => Command::Report { number, reason: reason.to_string() },
-                _ => Command::Usage(usage::REPORT),
-            }
-        }
-        "queue" => Command::Queue,
-        "log" => Command::Log,
-        "approve" => match single_word(args).and_then(PostRef::parse) {
-            Some(r) => Command::Approve(r),
-            None => Command::Usage(usage::APPROVE),
-        },
-        "ban" => match single_word(args).and_then(PostRef::parse) {
-            Some(r) => Command::Ban(r),
-            None => Command::Usage(usage::BAN),
-        },
-        "reject" | "remove" | "mute" => {
-            let (first, rest) = split_first(args);
-            let how = match word_lc.as_str() {
-                "reject" => usage::REJECT,
-                "remove" => usage::REMOVE,
-                _ => usage::MUTE,
-            };
-            match (PostRef::parse(first), rest.is_empty()) {
-                (Some(r), false) => match word_lc.as_str() {
-                    "reject" => Command::Reject(r, rest.to_string()),
-                    "remove" => Command::Remove(r, rest.to_string()),
-                    _ => Command::Mute(r, rest.to_string()),
-                },
-                _ => Command::Usage(how),
-            }
-        }
-        "unban" => match args.rsplit_once('@') {
-            Some((name, slug)) if !name.trim().is_empty() && !slug.trim().is_empty() => {
-                Command::Unban { name: name.trim().to_string(), slug: slug.trim().to_lowercase() }
-            }
-            _ => Command::Usage(usage::UNBAN),
-        },
         "summary" => match single_word(args) {
-            Some(slug) => Command::Summary(slug.to_lowercase()),
-            None => Command::Usage(usage::SUMMARY),
+            Some(slug) => Command::Commissioner(C::Summary(slug.to_lowercase())),
+            None => usage(usage::SUMMARY),
         },
         "close" => match single_word(args) {
-            Some(slug) => Command::Close(slug.to_lowercase()),
-            None => Command::Usage(usage::CLOSE),
+            Some(slug) => Command::Commissioner(C::Close(slug.to_lowercase())),
+            None => usage(usage::CLOSE),
+        },
+        "queue" => Command::Moderator(M::Queue),
+        "log" => Command::Moderator(M::Log),
+        "approve" => match single_word(args).and_then(PostRef::parse) {
+            Some(r) => Command::Moderator(M::Approve(r)),
+            None => usage(usage::APPROVE),
+        },
+        "ban" => match single_word(args).and_then(PostRef::parse) {
+            Some(r) => Command::Moderator(M::Ban(r)),
+            None => usage(usage::BAN),
+        },
+        "reject" => match ref_and_rest(args) {
+            Some((r, why)) => Command::Moderator(M::Reject(r, why)),
+            None => usage(usage::REJECT),
+        },
+        "remove" => match ref_and_rest(args) {
+            Some((r, why)) => Command::Moderator(M::Remove(r, why)),
+            None => usage(usage::REMOVE),
+        },
+        "mute" => match ref_and_rest(args) {
+            Some((r, how_long)) => Command::Moderator(M::Mute(r, how_long)),
+            None => usage(usage::MUTE),
+        },
+        "unban" => match args.rsplit_once('@') {
+            Some((name, slug)) if !name.trim().is_empty() && !slug.trim().is_empty() => {
+                Command::Moderator(M::Unban { name: name.trim().to_string(), slug: slug.trim().to_lowercase() })
+            }
+            _ => usage(usage::UNBAN),
         },
         _ => Command::Unknown(word.chars().take(40).collect()),
+    }
+}
+
+/// `#N TEXT` with both parts present.
+fn ref_and_rest(args: &str) -> Option<(PostRef, String)> {
+    let (first, rest) = split_first(args);
+    match PostRef::parse(first) {
+        Some(r) if !rest.is_empty() => Some((r, rest.to_string())),
+        _ => None,
     }
 }
 
@@ -244,45 +374,45 @@ pub fn split_post_slug(text: &str, is_slug: impl Fn(&str) -> bool) -> (Option<&s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use CommissionerCommand as C;
+    use ModeratorCommand as M;
+    use ParticipantCommand as P;
 
     #[test]
     fn parses_commands() {
-        assert_eq!(parse("!help", "!"), Command::Help);
-        assert_eq!(parse("  !TOPICS ", "!"), Command::Topics);
-        assert_eq!(parse("!join GP-Access", "!"), Command::Join("gp-access".into()));
+        assert_eq!(parse("!help", "!"), Command::Anyone(Common::Help));
+        assert_eq!(parse("  !TOPICS ", "!"), Command::Anyone(Common::Topics));
+        assert_eq!(parse("!join GP-Access", "!"), P::Join("gp-access".into()).into());
         assert_eq!(parse("!join", "!"), Command::Usage(usage::JOIN));
         assert_eq!(parse("!join a b", "!"), Command::Usage(usage::JOIN));
-        assert_eq!(parse("!reply #3 me too", "!"), Command::Reply { number: PostNumber(3), text: "me too".into() });
+        assert_eq!(parse("!reply #3 me too", "!"), P::Reply { number: PostNumber(3), text: "me too".into() }.into());
         assert_eq!(parse("!reply three me too", "!"), Command::Usage(usage::REPLY));
-        assert_eq!(parse("!post hello there", "!"), Command::Post { text: "hello there".into() });
+        assert_eq!(parse("!post hello there", "!"), P::Post { text: "hello there".into() }.into());
         assert_eq!(
             parse("!open pharmacy Using pharmacies | What works?", "!"),
-            Command::Open {
-                slug: "pharmacy".into(),
-                title: "Using pharmacies".into(),
-                prompt: Some("What works?".into())
-            }
+            C::Open { slug: "pharmacy".into(), title: "Using pharmacies".into(), prompt: Some("What works?".into()) }
+                .into()
         );
         assert_eq!(parse("!open pharmacy", "!"), Command::Usage(usage::OPEN));
-        assert_eq!(parse("!close gp-access", "!"), Command::Close("gp-access".into()));
+        assert_eq!(parse("!close gp-access", "!"), C::Close("gp-access".into()).into());
         assert_eq!(parse("!frobnicate now", "!"), Command::Unknown("frobnicate".into()));
-        assert_eq!(parse("!report #2 rude", "!"), Command::Report { number: PostNumber(2), reason: "rude".into() });
+        assert_eq!(parse("!report #2 rude", "!"), P::Report { number: PostNumber(2), reason: "rude".into() }.into());
         assert_eq!(parse("!report #2", "!"), Command::Usage(usage::REPORT));
         assert_eq!(
             parse("!approve gp-access#3", "!"),
-            Command::Approve(PostRef { slug: Some("gp-access".into()), number: PostNumber(3) })
+            M::Approve(PostRef { slug: Some("gp-access".into()), number: PostNumber(3) }).into()
         );
         assert_eq!(
             parse("!mute #3 30m", "!"),
-            Command::Mute(PostRef { slug: None, number: PostNumber(3) }, "30m".into())
+            M::Mute(PostRef { slug: None, number: PostNumber(3) }, "30m".into()).into()
         );
         assert_eq!(parse("!remove #3", "!"), Command::Usage(usage::REMOVE));
         assert_eq!(
             parse("!unban Amber Otter@gp-access", "!"),
-            Command::Unban { name: "Amber Otter".into(), slug: "gp-access".into() }
+            M::Unban { name: "Amber Otter".into(), slug: "gp-access".into() }.into()
         );
-        assert_eq!(parse("just text", "!"), Command::Text("just text".into()));
-        assert_eq!(parse("?help", "?"), Command::Help);
+        assert_eq!(parse("just text", "!"), P::Text("just text".into()).into());
+        assert_eq!(parse("?help", "?"), Command::Anyone(Common::Help));
     }
 
     #[test]

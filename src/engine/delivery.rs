@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 
 use super::Engine;
 use crate::error::Result;
-use crate::store::DueRow;
+use crate::store::{DestKind, DueRow, OutboxAction};
 
 impl Engine {
     /// Deliveries due now for `platform`.
@@ -19,8 +19,6 @@ impl Engine {
         for row in rows {
             let id = row.id;
             match self.to_delivery(row) {
-                // The console is local and has no platform limits to respect.
-                Ok(Some(d)) if platform == Platform::Console => out.push(d),
                 Ok(Some(d)) => match self.pacing.check(platform, &channel_of(&d.outbound.destination)) {
                     None => out.push(d),
                     // Over the channel's pace: hand it out again once the wait is over.
@@ -39,23 +37,21 @@ impl Engine {
     }
 
     fn to_delivery(&self, row: DueRow) -> Result<Option<Delivery>> {
-        let destination = match row.dest_kind.as_str() {
-            "direct" => {
+        let destination = match row.dest_kind {
+            DestKind::Direct => {
                 Destination::Direct { address: self.identity.open(row.sealed_address.as_deref().unwrap_or_default())? }
             }
-            "thread" => Destination::Thread { slug: row.slug.unwrap_or_default(), root: row.root },
-            "moderators" => Destination::Moderators,
-            "commissioners" => Destination::Commissioners,
-            other => return Err(crate::error::Error::Inconsistent(format!("outbox destination {other:?}"))),
+            DestKind::Thread => Destination::Thread { slug: row.slug.unwrap_or_default(), root: row.root },
+            DestKind::Moderators => Destination::Moderators,
+            DestKind::Commissioners => Destination::Commissioners,
         };
-        let action = match row.action.as_str() {
-            "send" => Action::Send,
-            "open_thread" => Action::OpenThread,
-            "remove" => match row.remove_message {
+        let action = match row.action {
+            OutboxAction::Send => Action::Send,
+            OutboxAction::OpenThread => Action::OpenThread,
+            OutboxAction::Remove => match row.remove_message {
                 Some(message_id) => Action::Remove { message_id },
                 None => return Ok(None),
             },
-            other => return Err(crate::error::Error::Inconsistent(format!("outbox action {other:?}"))),
         };
         Ok(Some(Delivery {
             id: DeliveryId(row.id),

@@ -1,15 +1,22 @@
 //! The engine: decides everything about an inbound message — who may do what, what a post
 //! becomes, where it is relayed, what is stored — and queues the results in the outbox.
 //!
-//! The life of a post: dedupe by `(platform, event id)` → participant key → command parse
-//! → moderation verdict → one transaction: post row + outbox rows (one per mirror, plus the
-//! acknowledgement to the author). Adapters drain the outbox through [`chat::Core`].
+//! The life of a message: dedupe by `(platform, event id)` → participant key → command
+//! parse → one dispatch by the command's [`Audience`](commands::Audience) → the handler in
+//! `participant.rs`, `posting.rs`, `moderator.rs` or `commissioner.rs` → answers as typed
+//! values ([`replies`]) queued through `announce.rs`, all in one transaction. Adapters drain
+//! the outbox through [`chat::Core`] (`delivery.rs`).
 
+mod announce;
 pub mod commands;
+mod commissioner;
+mod context;
 mod delivery;
+mod moderator;
+mod participant;
+mod posting;
 pub mod render;
 pub mod replies;
-mod staff;
 
 use std::sync::Arc;
 
@@ -17,15 +24,15 @@ use chat::{Conversation, Inbound, Platform};
 use tokio::sync::{Mutex, Notify};
 
 use crate::clock::Clock;
-use crate::config::{check_slug, Config};
+use crate::config::Config;
 use crate::error::Result;
 use crate::identity::Identity;
-use crate::ids::{ParticipantKey, PostNumber};
-use crate::limits::{human_duration, Act, Check, Limits};
-use crate::store::{
-    AuditEntry, Discussion, DiscussionStatus, NewOutbox, NewPost, OutboxAction, OutboxDest, PostStatus, Store, Tx,
-};
-use commands::Command;
+use crate::store::Store;
+use commands::{Command, Common};
+use context::{Ctx, Origin, Room};
+use replies::{HelpFor, Refusal, Reply, Voice};
+
+pub use posting::thread_line;
 
 /// Settings the engine needs from the configuration.
 #[derive(Debug, Clone)]
@@ -70,13 +77,17 @@ pub struct Engine {
     /// Platforms with a public room: each published post goes to all of them.
     platforms: Vec<Platform>,
     moderator: moderation::Moderator,
-    limits: Limits,
+    limits: crate::limits::Limits,
     pacing: crate::limits::Pacing,
     analyzer: Arc<themes::Analyzer>,
     small_numbers: u64,
+    /// The longest post accepted: the configured limit, or less when a mirror could not
+    /// take the post with its `#N Name:` prefix in one message.
+    post_limit: usize,
     wakeup: Arc<Notify>,
     /// Inbound messages are handled one at a time per process: SQLite has one writer, and
-    /// it keeps a participant's messages in order.
+    /// it keeps a participant's messages in order. Read-only work (summaries, listings)
+    /// does not take it.
     serial: Mutex<()>,
     /// Inbound messages handled, to prune old rows now and then.
     handled: std::sync::atomic::AtomicU64,
@@ -86,18 +97,6 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").field("platforms", &self.platforms).finish_non_exhaustive()
     }
-}
-
-/// Where the answer to an inbound message goes.
-struct Origin {
-    platform: Platform,
-    kind: OriginKind,
-}
-
-enum OriginKind {
-    Direct { sealed: String, key: ParticipantKey },
-    Moderators,
-    Commissioners,
 }
 
 impl Engine {
@@ -110,10 +109,13 @@ impl Engine {
         config: &Config,
         platforms: Vec<Platform>,
     ) -> Result<Engine> {
+        let smallest = platforms.iter().map(|p| p.limits().max_message_chars).min().unwrap_or(usize::MAX);
+        let post_limit = config.bot.max_post_chars.min(smallest.saturating_sub(posting::THREAD_PREFIX_MAX));
         let engine = Engine {
+            post_limit,
             store,
             identity,
-            limits: Limits::new(&config.limits, clock.clone()),
+            limits: crate::limits::Limits::new(&config.limits, clock.clone()),
             analyzer: Arc::new(config.themes.analyzer()?),
             small_numbers: config.themes.small_number_threshold,
             pacing: crate::limits::Pacing::new(
@@ -135,10 +137,13 @@ impl Engine {
             tx.insert_discussion(&d.slug, &d.title, &d.prompt, now).await?;
             tx.set_premoderated(&d.slug, d.premoderated).await?;
         }
-        for d in tx.discussions(true).await? {
-            engine.ensure_threads(&mut tx, &d, now).await?;
+        let open = tx.discussions(true).await?;
+        // Starting is not an inbound message; its only effects are thread roots.
+        let mut cx = Ctx { tx, now, origin: Origin { platform: Platform::Console, room: Room::Commissioners } };
+        for d in open {
+            engine.ensure_threads(&mut cx, &d).await?;
         }
-        tx.commit().await?;
+        cx.tx.commit().await?;
         engine.prune(now).await;
         engine.wakeup.notify_waiters();
         Ok(engine)
@@ -159,6 +164,11 @@ impl Engine {
         &self.identity
     }
 
+    /// How the bot words things, with this configuration's prefix.
+    fn voice(&self) -> Voice<'_> {
+        Voice { prefix: &self.settings.prefix, privacy_notice: &self.settings.privacy_notice }
+    }
+
     /// Removes old dedupe records and delivered outbox rows; failures are only logged.
     async fn prune(&self, now: i64) {
         const DAY: i64 = 86_400_000;
@@ -173,676 +183,180 @@ impl Engine {
 
     /// Handles one inbound message; errors are logged and the sender gets a plain apology.
     pub async fn handle_inbound(&self, inbound: Inbound) {
-        let _serial = self.serial.lock().await;
-        if self.handled.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10_000 == 9_999 {
-            self.prune(self.clock.now_ms()).await;
-        }
         let platform = inbound.platform;
-        match self.try_handle(&inbound).await {
-            Ok(()) => {}
-            Err(e) => {
-                tracing::error!(%platform, error = %e, "handling an inbound message failed; nothing was stored");
-                if let Err(e2) = self.apologise(&inbound).await {
-                    tracing::error!(%platform, error = %e2, "could not queue the apology either");
+        let command = commands::parse(&inbound.text, &self.settings.prefix);
+        let outcome = match Self::read_only(&inbound, &command) {
+            // Read-only staff work runs outside the lock, in its own read transaction, so
+            // that a long summary never stalls participants.
+            Some(request) => self.handle_read_only(&inbound, request).await,
+            None => {
+                let _serial = self.serial.lock().await;
+                if self.handled.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10_000 == 9_999 {
+                    self.prune(self.clock.now_ms()).await;
                 }
+                self.try_handle(&inbound, command).await
+            }
+        };
+        if let Err(e) = outcome {
+            tracing::error!(%platform, error = %e, "handling an inbound message failed; nothing was stored");
+            let _serial = self.serial.lock().await;
+            if let Err(e2) = self.apologise(&inbound).await {
+                tracing::error!(%platform, error = %e2, "could not queue the apology either");
             }
         }
         self.wakeup.notify_waiters();
     }
 
     async fn apologise(&self, inbound: &Inbound) -> Result<()> {
-        let now = self.clock.now_ms();
-        let mut tx = self.store.begin().await?;
-        let origin = self.origin(inbound);
-        self.say(&mut tx, &origin, &replies::internal_error(), now).await?;
-        tx.commit().await
+        let mut cx = Ctx { tx: self.store.begin().await?, now: self.clock.now_ms(), origin: self.origin(inbound) };
+        self.say(&mut cx, &Reply::InternalError).await?;
+        cx.tx.commit().await
     }
 
     fn origin(&self, inbound: &Inbound) -> Origin {
-        let kind = match &inbound.conversation {
-            Conversation::Direct { address } => OriginKind::Direct {
+        let room = match &inbound.conversation {
+            Conversation::Direct { address } => Room::Direct {
                 sealed: self.identity.seal(address),
                 key: self.identity.participant_key(inbound.platform, &inbound.sender.id),
             },
-            Conversation::Moderators => OriginKind::Moderators,
-            Conversation::Commissioners | Conversation::Public => OriginKind::Commissioners,
+            Conversation::Moderators => Room::Moderators,
+            Conversation::Commissioners | Conversation::Public => Room::Commissioners,
         };
-        Origin { platform: inbound.platform, kind }
+        Origin { platform: inbound.platform, room }
     }
 
-    async fn try_handle(&self, inbound: &Inbound) -> Result<()> {
-        let now = self.clock.now_ms();
-        let mut tx = self.store.begin().await?;
-        if !tx.record_inbound(inbound.platform, &inbound.event_id, now).await? {
+    async fn try_handle(&self, inbound: &Inbound, command: Command) -> Result<()> {
+        let mut cx = Ctx { tx: self.store.begin().await?, now: self.clock.now_ms(), origin: self.origin(inbound) };
+        if !cx.tx.record_inbound(inbound.platform, &inbound.event_id, cx.now).await? {
             tracing::debug!(platform = %inbound.platform, "duplicate inbound event ignored");
             return Ok(());
         }
-        let command = commands::parse(&inbound.text, &self.settings.prefix);
-        let label = command_label(&command);
-        match &inbound.conversation {
-            Conversation::Public => {
-                // The public room is for reading; posting there would not be anonymous.
-                tx.commit().await?;
-                return Ok(());
-            }
-            Conversation::Direct { .. } => self.participant_command(&mut tx, inbound, command, now).await?,
-            Conversation::Moderators | Conversation::Commissioners => {
-                self.staff_command(&mut tx, inbound, command, now).await?
+        let label = command.label();
+        // The public room is for reading; posting there would not be anonymous.
+        if inbound.conversation != Conversation::Public {
+            if let Some(reply) = self.dispatch(&mut cx, inbound, command).await? {
+                self.say(&mut cx, &reply).await?;
             }
         }
-        tx.commit().await?;
+        cx.tx.commit().await?;
         tracing::info!(platform = %inbound.platform, command = label, "handled");
         Ok(())
     }
 
-    // ----- participants -----
-
-    async fn participant_command(&self, tx: &mut Tx, inbound: &Inbound, command: Command, now: i64) -> Result<()> {
-        let origin = self.origin(inbound);
-        let OriginKind::Direct { sealed, key } = &origin.kind else { return Ok(()) };
-        let participant = tx.participant(key, now).await?;
-        tx.save_contact(key, inbound.platform, sealed, now).await?;
-        let p = &self.settings.prefix;
-        self.crisis_first(tx, &origin, &command, participant.current_discussion, now).await?;
-        let act = match &command {
-            Command::Post { .. } | Command::Text(_) | Command::Reply { .. } => None,
-            Command::Report { .. } => Some(Act::Report),
-            _ => Some(Act::Command),
-        };
-        if let Some(act) = act {
-            if let Some(refusal) = self.limit(tx, key, act, None, now).await? {
-                return self.say(tx, &origin, &refusal, now).await;
+    /// The one dispatch: by who the command is for, and who is asking where.
+    async fn dispatch(&self, cx: &mut Ctx, inbound: &Inbound, command: Command) -> Result<Option<Reply>> {
+        let staff = Staff::of(inbound);
+        let me = match &cx.origin.room {
+            Room::Direct { key, sealed } => {
+                let (key, sealed) = (key.clone(), sealed.clone());
+                let me = self.participant_prelude(cx, &key, &sealed, &command).await?;
+                if let Some(refusal) = me.refusal {
+                    return Ok(Some(refusal.into()));
+                }
+                Some(me.participant)
             }
-        }
+            _ => None,
+        };
         let reply = match command {
-            Command::Help => replies::help_participant(p),
-            Command::Topics => replies::topics(&tx.discussions(true).await?, p),
-            Command::Join(slug) => match tx.discussion_by_slug(&slug).await? {
-                None => replies::no_such_discussion(&slug, p),
-                Some(d) if !d.is_open() => replies::closed(&d, p),
-                Some(d) => {
-                    let name = self.pseudonym_for(tx, &d, key, now).await?;
-                    tx.join(key, d.id).await?;
-                    let mut text = String::new();
-                    if !participant.seen_notice {
-                        text.push_str(&self.settings.privacy_notice);
-                        text.push_str("\n\n");
-                    }
-                    text.push_str(&replies::joined(&d, &name, p));
-                    text
-                }
+            Command::Anyone(Common::Help) => Reply::Help(match (&me, staff) {
+                (Some(_), _) => HelpFor::Participant,
+                (None, Staff { room: StaffRoom::Commissioners, .. }) => HelpFor::Commissioner,
+                (None, Staff { moderator: true, .. }) => HelpFor::Moderator,
+                (None, _) => HelpFor::ModeratorRoom,
+            }),
+            Command::Anyone(Common::Topics) => Reply::Topics(cx.tx.discussions(true).await?),
+            Command::Participant(c) => match me {
+                Some(participant) => self.participant(cx, &participant, c).await?,
+                // Staff rooms are for people talking among themselves too.
+                None if matches!(c, commands::ParticipantCommand::Text(_)) => return Ok(None),
+                None => Refusal::UseADm.into(),
             },
-            Command::Post { text } => {
-                let open = tx.discussions(true).await?;
-                let (slug, body) = commands::split_post_slug(&text, |s| open.iter().any(|d| d.slug == s));
-                let discussion = match slug {
-                    Some(s) => tx.discussion_by_slug(&s.to_lowercase()).await?,
-                    None => self.current(tx, participant.current_discussion).await?,
-                };
-                match discussion {
-                    Some(d) => self.post(tx, key, &d, body, None, now).await?,
-                    None => replies::not_joined(p),
-                }
-            }
-            Command::Text(text) => match self.current(tx, participant.current_discussion).await? {
-                Some(d) => self.post(tx, key, &d, &text, None, now).await?,
-                None => replies::text_without_discussion(p),
-            },
-            Command::Reply { number, text } => match self.current(tx, participant.current_discussion).await? {
-                Some(d) => self.post(tx, key, &d, &text, Some(number), now).await?,
-                None => replies::not_joined(p),
-            },
-            Command::WhoAmI => match self.current(tx, participant.current_discussion).await? {
-                Some(d) => {
-                    let name = self.pseudonym_for(tx, &d, key, now).await?;
-                    replies::whoami(&d.slug, &name)
-                }
-                None => replies::not_joined(p),
-            },
-            Command::Forget => replies::forgotten(tx.forget(key).await?),
-            Command::Report { number, reason } => match self.current(tx, participant.current_discussion).await? {
-                Some(d) => self.report(tx, key, &d, number, &reason, now).await?,
-                None => replies::not_joined(p),
-            },
-            Command::Open { .. } | Command::Close(_) | Command::Summary(_) => replies::commissioners_only(),
-            Command::Queue
-            | Command::Approve(_)
-            | Command::Reject(..)
-            | Command::Remove(..)
-            | Command::Mute(..)
-            | Command::Ban(_)
-            | Command::Unban { .. }
-            | Command::Log => replies::moderators_only(),
-            Command::Usage(how) => replies::usage(how),
-            Command::Unknown(word) => replies::unknown_command(&word, p),
+            Command::Moderator(c) if staff.moderator => self.moderate(cx, inbound, c).await?,
+            Command::Moderator(_) => Refusal::ModeratorsOnly.into(),
+            Command::Commissioner(c) if staff.commissioner => self.commission(cx, c).await?,
+            Command::Commissioner(_) => Refusal::CommissionersOnly.into(),
+            Command::Usage(how) => Refusal::Usage(how).into(),
+            Command::Unknown(word) => Refusal::UnknownCommand(word).into(),
         };
-        self.say(tx, &origin, &reply, now).await
+        Ok(Some(reply))
+    }
+}
+
+/// Staff requests that only read: answered from a read transaction outside the lock.
+enum ReadOnly {
+    Summary(String),
+    Queue,
+    Log,
+}
+
+impl Engine {
+    fn read_only(inbound: &Inbound, command: &Command) -> Option<ReadOnly> {
+        let staff = Staff::of(inbound);
+        match command {
+            Command::Commissioner(commands::CommissionerCommand::Summary(slug)) if staff.commissioner => {
+                Some(ReadOnly::Summary(slug.clone()))
+            }
+            Command::Moderator(commands::ModeratorCommand::Queue) if staff.moderator => Some(ReadOnly::Queue),
+            Command::Moderator(commands::ModeratorCommand::Log) if staff.moderator => Some(ReadOnly::Log),
+            _ => None,
+        }
     }
 
-    /// Crisis detection comes before everything else — rate limits, mutes, bans, validation,
-    /// even having joined a discussion: whoever writes something that suggests they are in
-    /// crisis gets the signposting privately, and the moderators an urgent alert.
-    async fn crisis_first(
-        &self,
-        tx: &mut Tx,
-        origin: &Origin,
-        command: &Command,
-        current: Option<crate::ids::DiscussionId>,
-        now: i64,
-    ) -> Result<()> {
-        let text = match command {
-            Command::Text(t) | Command::Post { text: t } | Command::Reply { text: t, .. } => t,
-            Command::Report { reason, .. } => reason,
-            _ => return Ok(()),
+    /// Reads outside the lock, then records the event and queues the answer under it.
+    async fn handle_read_only(&self, inbound: &Inbound, request: ReadOnly) -> Result<()> {
+        let label = match request {
+            ReadOnly::Summary(_) => "summary",
+            ReadOnly::Queue => "queue",
+            ReadOnly::Log => "log",
         };
-        if text.trim().is_empty() {
+        let mut read = self.store.begin_read().await?;
+        let reply = match request {
+            ReadOnly::Summary(slug) => self.summary(&mut read, &slug).await?,
+            ReadOnly::Queue => Reply::Queue(read.review_queue().await?),
+            ReadOnly::Log => Reply::Log(read.audit_log(20).await?),
+        };
+        read.commit().await?;
+        let _serial = self.serial.lock().await;
+        let mut cx = Ctx { tx: self.store.begin().await?, now: self.clock.now_ms(), origin: self.origin(inbound) };
+        if !cx.tx.record_inbound(inbound.platform, &inbound.event_id, cx.now).await? {
+            tracing::debug!(platform = %inbound.platform, "duplicate inbound event ignored");
             return Ok(());
         }
-        let verdict = self.moderator.assess(text, &[]);
-        let Some(crisis) = &verdict.crisis else { return Ok(()) };
-        self.say(tx, origin, &replies::crisis_signposting(), now).await?;
-        let place = match self.current(tx, current).await? {
-            Some(d) => format!("from a participant in \"{}\"", d.slug),
-            None => "from a participant".to_string(),
-        };
-        let alert = format!(
-            "URGENT — possible crisis ({}) in a message {place}. They have been sent crisis signposting privately. \
-             Text: {}",
-            crisis.kind,
-            render::inert(&verdict.text)
-        );
-        self.alert_moderators(tx, &alert, now).await
-    }
-
-    async fn current(&self, tx: &mut Tx, id: Option<crate::ids::DiscussionId>) -> Result<Option<Discussion>> {
-        match id {
-            Some(id) => tx.discussion(id).await,
-            None => Ok(None),
-        }
-    }
-
-    /// The participant's pseudonym in `d`, assigning one on first use. Collisions inside
-    /// the discussion move on to the next candidate.
-    async fn pseudonym_for(&self, tx: &mut Tx, d: &Discussion, key: &ParticipantKey, now: i64) -> Result<String> {
-        if let Some(name) = tx.pseudonym(d.id, key).await? {
-            return Ok(name);
-        }
-        let mut attempt = 0;
-        loop {
-            let name = self.identity.pseudonym(key, &d.slug, attempt);
-            if tx.claim_pseudonym(d.id, &name, key, now).await? {
-                return Ok(name);
-            }
-            attempt += 1;
-        }
-    }
-
-    /// Validates, moderates and stores a post; returns the answer to its author.
-    #[allow(clippy::too_many_arguments)]
-    async fn post(
-        &self,
-        tx: &mut Tx,
-        key: &ParticipantKey,
-        d: &Discussion,
-        text: &str,
-        parent: Option<PostNumber>,
-        now: i64,
-    ) -> Result<String> {
-        let p = &self.settings.prefix;
-        if !d.is_open() {
-            return Ok(replies::closed(d, p));
-        }
-        let sanctions = tx.sanctions(key).await?;
-        if sanctions.banned {
-            return Ok(replies::banned());
-        }
-        if sanctions.muted_until > now {
-            let wait = std::time::Duration::from_millis((sanctions.muted_until - now) as u64);
-            return Ok(replies::muted(&human_duration(wait)));
-        }
-        let act = if parent.is_some() { Act::Reply } else { Act::Post };
-        let slow = self.settings.slow_mode.get(&d.slug).map(|secs| (d.id, *secs));
-        if let Some(refusal) = self.limit(tx, key, act, slow, now).await? {
-            return Ok(refusal);
-        }
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(replies::empty_post());
-        }
-        let len = text.chars().count();
-        if len > self.settings.max_post_chars {
-            return Ok(replies::too_long(len, self.settings.max_post_chars));
-        }
-        let parent_post = match parent {
-            None => None,
-            Some(n) => match tx.post_by_number(d.id, n).await? {
-                Some(post) if post.status == PostStatus::Published => Some(post),
-                _ => return Ok(replies::no_such_post(n, &d.slug)),
-            },
-        };
-        // The author of a crisis post was signposted already (see `crisis_first`); here the
-        // post itself is never rejected.
-        let recent = tx.recent_bodies(key, 5).await?;
-        let verdict = self.moderator.assess(text, &recent);
-        let premoderated = tx.premoderated(d.id).await?;
-        let action = match verdict.action {
-            moderation::Action::Reject if verdict.crisis.is_some() => moderation::Action::Hold,
-            moderation::Action::Publish | moderation::Action::PublishRedacted if premoderated => {
-                moderation::Action::Hold
-            }
-            other => other,
-        };
-        let redacted = verdict.reasons.iter().any(|r| r.code.starts_with("personal_data."));
-        let (status, answer_kind) = match action {
-            moderation::Action::Publish | moderation::Action::PublishRedacted => {
-                (PostStatus::Published, redacted.then(|| redaction_summary(&verdict)))
-            }
-            moderation::Action::Hold => (PostStatus::Held, None),
-            moderation::Action::Reject => {
-                let why = verdict
-                    .reasons
-                    .first()
-                    .map(|r| r.explanation.clone())
-                    .unwrap_or_else(|| "it breaks the discussion rules".into());
-                return Ok(replies::refused(&why));
-            }
-        };
-        let name = self.pseudonym_for(tx, d, key, now).await?;
-        let number = tx.next_post_number(d.id).await?;
-        let body = verdict.text.as_str();
-        let analysis = self.analyzer.analyse(body);
-        let post_id = tx
-            .insert_post(&NewPost {
-                discussion: d.id,
-                number,
-                participant: key,
-                pseudonym: &name,
-                parent,
-                body,
-                status,
-                created_at: now,
-                themes: &analysis.themes.join(","),
-                sentiment: (analysis.sentiment.score * 100.0).round() as i64,
-            })
-            .await?;
-        let mut explanations: Vec<&str> = Vec::new();
-        for r in &verdict.reasons {
-            if !explanations.contains(&r.explanation.as_str()) {
-                explanations.push(&r.explanation);
-            }
-        }
-        let reasons = explanations.join(" ");
-        if !reasons.is_empty() {
-            tx.set_post_reasons(post_id, &reasons).await?;
-        }
-        if status == PostStatus::Held {
-            let why = if premoderated && verdict.action != moderation::Action::Hold {
-                "this discussion is pre-moderated".to_string()
-            } else if reasons.is_empty() {
-                "held by the filters".to_string()
-            } else {
-                reasons.clone()
-            };
-            let alert = format!(
-                "Held for review: {}#{} by {name}: {}\nWhy: {why}\nUse !approve {}#{} or !reject {}#{} REASON.",
-                d.slug,
-                number.0,
-                render::inert(body),
-                d.slug,
-                number.0,
-                d.slug,
-                number.0
-            );
-            self.alert_moderators(tx, &alert, now).await?;
-            let mut answer = replies::held(&d.slug);
-            if let Some(what) = redacted.then(|| redaction_summary(&verdict)) {
-                answer.push_str(&format!(" To protect you, we removed {what} before it was stored."));
-            }
-            return Ok(answer);
-        }
-        self.publish(tx, d, post_id, number, &name, parent, parent_post.as_ref().map(|p| p.id), body, now).await?;
-        Ok(match answer_kind {
-            None => replies::posted(number, &d.slug, &name),
-            Some(what) => replies::posted_redacted(number, &d.slug, &name, &what),
-        })
-    }
-
-    /// Queues a post into every mirror.
-    #[allow(clippy::too_many_arguments)]
-    async fn publish(
-        &self,
-        tx: &mut Tx,
-        d: &Discussion,
-        post_id: crate::ids::PostId,
-        number: PostNumber,
-        name: &str,
-        parent: Option<PostNumber>,
-        parent_id: Option<crate::ids::PostId>,
-        body: &str,
-        now: i64,
-    ) -> Result<()> {
-        let public = thread_line(number, name, parent, body);
-        self.to_every_platform(tx, |platform| NewOutbox {
-            platform,
-            dest: OutboxDest::Thread(d.id),
-            action: OutboxAction::Send,
-            body: &public,
-            post: Some(post_id),
-            reply_to: parent_id,
-            now,
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// Checks a rate limit; returns the refusal to send, if any. A flood mutes the
-    /// participant and alerts the moderators.
-    async fn limit(
-        &self,
-        tx: &mut Tx,
-        key: &ParticipantKey,
-        act: Act,
-        slow: Option<(crate::ids::DiscussionId, u64)>,
-        now: i64,
-    ) -> Result<Option<String>> {
-        match self.limits.check(key, act, slow) {
-            Check::Allowed => Ok(None),
-            Check::Wait(wait) => Ok(Some(replies::slow_down(&human_duration(wait)))),
-            Check::Flood(mute) => {
-                let mut s = tx.sanctions(key).await?;
-                s.muted_until = s.muted_until.max(now + mute.as_millis() as i64);
-                tx.set_sanctions(key, s, "(automatic flood mute)", now).await?;
-                let audit = AuditEntry {
-                    at: now,
-                    actor: "parley".into(),
-                    action: format!("mute {}", human_duration(mute)),
-                    target: "a participant (flooding)".into(),
-                    reason: "too many messages in a short time".into(),
-                };
-                tx.audit(&audit).await?;
-                self.alert_moderators(
-                    tx,
-                    &format!(
-                        "A participant sent a flood of messages and was muted automatically for {}. No posts were published from the flood.",
-                        human_duration(mute)
-                    ),
-                    now,
-                )
-                .await?;
-                Ok(Some(replies::flood_muted(&human_duration(mute))))
-            }
-        }
-    }
-
-    /// Queues the message `make` builds once for each platform with a public room.
-    async fn to_every_platform<'a>(&self, tx: &mut Tx, make: impl Fn(chat::Platform) -> NewOutbox<'a>) -> Result<()> {
-        for &platform in &self.platforms {
-            tx.enqueue(&make(platform)).await?;
-        }
-        Ok(())
-    }
-
-    /// Queues a message to the moderators' room on every platform.
-    async fn alert_moderators(&self, tx: &mut Tx, text: &str, now: i64) -> Result<()> {
-        self.to_every_platform(tx, |platform| NewOutbox::message(platform, OutboxDest::Moderators, text, now)).await?;
-        Ok(())
-    }
-
-    /// Writes to a participant through every platform they can be reached on.
-    async fn notify_participant(&self, tx: &mut Tx, key: &ParticipantKey, text: &str, now: i64) -> Result<()> {
-        for platform in chat::Platform::ALL {
-            if let Some(sealed) = tx.contact(key, platform).await? {
-                tx.enqueue(&NewOutbox::message(platform, OutboxDest::Direct { sealed_address: &sealed }, text, now))
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// `!report #N REASON`: hides the post once enough distinct participants report it.
-    async fn report(
-        &self,
-        tx: &mut Tx,
-        key: &ParticipantKey,
-        d: &Discussion,
-        number: PostNumber,
-        reason: &str,
-        now: i64,
-    ) -> Result<String> {
-        let post = match tx.post_by_number(d.id, number).await? {
-            Some(post) if matches!(post.status, PostStatus::Published | PostStatus::Hidden) => post,
-            _ => return Ok(replies::no_such_post(number, &d.slug).replace("to reply to", "to report")),
-        };
-        let reason: String = reason.chars().take(300).collect();
-        let (added, count) = tx.add_report(post.id, key, &reason, now).await?;
-        if !added {
-            return Ok(replies::already_reported(number));
-        }
-        let mut alert = format!(
-            "Report on {}#{} ({} of {} needed to hide it): {}\nPost: {}",
-            d.slug,
-            number.0,
-            count,
-            self.settings.report_threshold,
-            render::inert(&reason),
-            render::inert(&post.body)
-        );
-        if post.status == PostStatus::Published && count >= self.settings.report_threshold {
-            self.take_down(tx, &post, now).await?;
-            tx.set_post_status(post.id, PostStatus::Hidden).await?;
-            tx.audit(&AuditEntry {
-                at: now,
-                actor: "parley".into(),
-                action: "hide".into(),
-                target: format!("{}#{}", d.slug, number.0),
-                reason: format!("{count} distinct reports"),
-            })
-            .await?;
-            alert.push_str(&format!(
-                "\nIt is now hidden from every mirror pending review: !approve {}#{} to restore it, or !remove {}#{} REASON.",
-                d.slug, number.0, d.slug, number.0
-            ));
-        }
-        self.alert_moderators(tx, &alert, now).await?;
-        Ok(replies::reported(number, &d.slug))
-    }
-
-    /// Takes a post off every mirror: pending publications are cancelled, delivered ones removed.
-    async fn take_down(&self, tx: &mut Tx, post: &crate::store::Post, now: i64) -> Result<()> {
-        tx.cancel_pending_sends(post.id, now).await?;
-        self.to_every_platform(tx, |platform| NewOutbox {
-            platform,
-            dest: OutboxDest::Thread(post.discussion),
-            action: OutboxAction::Remove,
-            body: "",
-            post: Some(post.id),
-            reply_to: None,
-            now,
-        })
-        .await?;
-        Ok(())
-    }
-
-    // ----- staff -----
-
-    async fn staff_command(&self, tx: &mut Tx, inbound: &Inbound, command: Command, now: i64) -> Result<()> {
-        let origin = self.origin(inbound);
-        let in_commissioners = matches!(inbound.conversation, Conversation::Commissioners);
-        let is_commissioner = in_commissioners && inbound.sender.roles.commissioner;
-        let is_moderator = matches!(inbound.conversation, Conversation::Moderators) && inbound.sender.roles.moderator;
-        let actor =
-            format!("moderator {}", &self.identity.participant_key(inbound.platform, &inbound.sender.id).0[..6]);
-        let p = &self.settings.prefix;
-        let reply = match command {
-            // Staff rooms are for people talking among themselves too.
-            Command::Text(_) => return Ok(()),
-            Command::Help if in_commissioners => replies::help_commissioner(p),
-            Command::Help if is_moderator => replies::help_moderator_full(p),
-            Command::Help => replies::help_moderator(p),
-            Command::Queue
-            | Command::Approve(_)
-            | Command::Reject(..)
-            | Command::Remove(..)
-            | Command::Mute(..)
-            | Command::Ban(_)
-            | Command::Unban { .. }
-            | Command::Log
-                if !is_moderator =>
-            {
-                replies::moderators_only()
-            }
-            Command::Queue => self.queue(tx).await?,
-            Command::Log => self.log(tx).await?,
-            Command::Approve(r) => self.approve(tx, &actor, &r, now).await?,
-            Command::Reject(r, why) => self.reject(tx, &actor, &r, &why, now).await?,
-            Command::Remove(r, why) => self.remove(tx, &actor, &r, &why, now).await?,
-            Command::Mute(r, how_long) => self.mute(tx, &actor, &r, &how_long, now).await?,
-            Command::Ban(r) => self.ban(tx, &actor, &r, now).await?,
-            Command::Unban { name, slug } => self.unban(tx, &actor, &name, &slug, now).await?,
-            Command::Topics => replies::topics(&tx.discussions(true).await?, p),
-            Command::Open { .. } | Command::Close(_) | Command::Summary(_) if !is_commissioner => {
-                replies::commissioners_only()
-            }
-            Command::Summary(slug) => match tx.discussion_by_slug(&slug).await? {
-                None => replies::no_such_discussion(&slug, p),
-                Some(d) => {
-                    crate::report::discussion_summary(tx, &self.analyzer, &d, self.small_numbers).await?.to_chat()
-                }
-            },
-            Command::Open { slug, title, prompt } => self.open(tx, &slug, &title, prompt.as_deref(), now).await?,
-            Command::Close(slug) => self.close(tx, &slug, now).await?,
-            Command::Usage(how) => replies::usage(how),
-            Command::Unknown(word) => replies::unknown_command(&word, p),
-            Command::Join(_)
-            | Command::Post { .. }
-            | Command::Reply { .. }
-            | Command::WhoAmI
-            | Command::Report { .. }
-            | Command::Forget => replies::use_a_dm(),
-        };
-        self.say(tx, &origin, &reply, now).await
-    }
-
-    async fn open(&self, tx: &mut Tx, slug: &str, title: &str, prompt: Option<&str>, now: i64) -> Result<String> {
-        if let Err(why) = check_slug(slug) {
-            return Ok(format!("\"{slug}\" can't be used as a slug: {why}."));
-        }
-        let prompt = prompt.map(str::to_string).unwrap_or_else(|| format!("Share your views on: {title}"));
-        let d = match tx.discussion_by_slug(slug).await? {
-            Some(d) if d.is_open() => return Ok(format!("\"{slug}\" is already open.")),
-            Some(d) => {
-                tx.set_discussion_status(d.id, DiscussionStatus::Open).await?;
-                tx.set_discussion_text(d.id, title, &prompt).await?;
-                Discussion { status: DiscussionStatus::Open, title: title.into(), prompt: prompt.clone(), ..d }
-            }
-            None => match tx.insert_discussion(slug, title, &prompt, now).await? {
-                Some(d) => d,
-                None => return Ok(format!("\"{slug}\" is already open.")),
-            },
-        };
-        self.ensure_threads(tx, &d, now).await?;
-        Ok(format!("Opened \"{}\": {}. Participants can now send !join {}.", d.slug, d.title, d.slug))
-    }
-
-    async fn close(&self, tx: &mut Tx, slug: &str, now: i64) -> Result<String> {
-        let p = &self.settings.prefix;
-        let Some(d) = tx.discussion_by_slug(slug).await? else {
-            return Ok(replies::no_such_discussion(slug, p));
-        };
-        if !d.is_open() {
-            return Ok(format!("\"{slug}\" is already closed."));
-        }
-        tx.set_discussion_status(d.id, DiscussionStatus::Closed).await?;
-        let note = replies::thread_closed();
-        self.to_every_platform(tx, |platform| NewOutbox::message(platform, OutboxDest::Thread(d.id), &note, now))
-            .await?;
-        Ok(format!("Closed \"{slug}\". It no longer takes posts; everything said stays available for summaries."))
-    }
-
-    /// Queues the thread root of `d` on every platform that has none yet.
-    async fn ensure_threads(&self, tx: &mut Tx, d: &Discussion, now: i64) -> Result<()> {
-        let root = replies::thread_root(d, &self.settings.prefix);
-        for &platform in &self.platforms {
-            if !tx.thread_requested(d.id, platform).await? {
-                let open = NewOutbox {
-                    action: OutboxAction::OpenThread,
-                    ..NewOutbox::message(platform, OutboxDest::Thread(d.id), &root, now)
-                };
-                tx.enqueue(&open).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Queues `text` back to where the inbound message came from.
-    async fn say(&self, tx: &mut Tx, origin: &Origin, text: &str, now: i64) -> Result<()> {
-        let dest = match &origin.kind {
-            OriginKind::Direct { sealed, .. } => OutboxDest::Direct { sealed_address: sealed },
-            OriginKind::Moderators => OutboxDest::Moderators,
-            OriginKind::Commissioners => OutboxDest::Commissioners,
-        };
-        tx.enqueue(&NewOutbox::message(origin.platform, dest, text, now)).await?;
+        self.say(&mut cx, &reply).await?;
+        cx.tx.commit().await?;
+        tracing::info!(platform = %inbound.platform, command = label, "handled");
         Ok(())
     }
 }
 
-/// How a published post reads in its thread.
-pub fn thread_line(number: PostNumber, pseudonym: &str, parent: Option<PostNumber>, body: &str) -> String {
-    let body = render::inert(body);
-    match parent {
-        Some(parent) => format!("{number} {pseudonym}, replying to {parent}: {body}"),
-        None => format!("{number} {pseudonym}: {body}"),
-    }
+/// Which staff room a message came from, and the rights that count there.
+#[derive(Debug, Clone, Copy)]
+struct Staff {
+    room: StaffRoom,
+    /// A moderator speaking in the moderators' room.
+    moderator: bool,
+    /// A commissioner speaking in the commissioners' room.
+    commissioner: bool,
 }
 
-fn redaction_summary(verdict: &moderation::Verdict) -> String {
-    let mut kinds: Vec<&str> = verdict
-        .reasons
-        .iter()
-        .filter_map(|r| r.code.strip_prefix("personal_data."))
-        .map(|k| match k {
-            "nhs_number" => "an NHS number",
-            "phone" => "a phone number",
-            "email" => "an email address",
-            "postcode" => "a postcode",
-            "date_of_birth" => "a date of birth",
-            _ => "personal details",
-        })
-        .collect();
-    kinds.dedup();
-    match kinds.len() {
-        0 => "personal details".into(),
-        1 => kinds[0].into(),
-        _ => {
-            let last = kinds.pop().unwrap_or("personal details");
-            format!("{} and {last}", kinds.join(", "))
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StaffRoom {
+    None,
+    Moderators,
+    Commissioners,
+}
+
+impl Staff {
+    fn of(inbound: &Inbound) -> Staff {
+        let room = match inbound.conversation {
+            Conversation::Moderators => StaffRoom::Moderators,
+            Conversation::Commissioners => StaffRoom::Commissioners,
+            _ => StaffRoom::None,
+        };
+        Staff {
+            room,
+            moderator: room == StaffRoom::Moderators && inbound.sender.roles.moderator,
+            commissioner: room == StaffRoom::Commissioners && inbound.sender.roles.commissioner,
         }
-    }
-}
-
-fn command_label(c: &Command) -> &'static str {
-    match c {
-        Command::Help => "help",
-        Command::Topics => "topics",
-        Command::Join(_) => "join",
-        Command::Post { .. } => "post",
-        Command::Reply { .. } => "reply",
-        Command::WhoAmI => "whoami",
-        Command::Forget => "forget",
-        Command::Open { .. } => "open",
-        Command::Close(_) => "close",
-        Command::Summary(_) => "summary",
-        Command::Usage(_) => "usage",
-        Command::Report { .. } => "report",
-        Command::Queue => "queue",
-        Command::Approve(_) => "approve",
-        Command::Reject(..) => "reject",
-        Command::Remove(..) => "remove",
-        Command::Mute(..) => "mute",
-        Command::Ban(_) => "ban",
-        Command::Unban { .. } => "unban",
-        Command::Log => "log",
-        Command::Unknown(_) => "unknown",
-        Command::Text(_) => "text",
     }
 }

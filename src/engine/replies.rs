@@ -1,183 +1,646 @@
 //! Everything the bot says, in plain language, in one place.
+//!
+//! The engine decides *what* to say as values — a [`Reply`] or [`Refusal`] to the sender, a
+//! [`Notice`] to a participant, an [`Alert`] to the moderators, a [`ThreadMessage`] in a
+//! public thread — and this module alone turns them into text, with the configured command
+//! prefix ([`Voice`]).
 
-use crate::store::Discussion;
+use std::time::Duration;
 
-/// `!help` for a participant.
-pub fn help_participant(prefix: &str) -> String {
-    format!(
-        "parley lets you take part anonymously in NHS discussions. Nobody sees your account name.\n\
-         {p}topics — see the open discussions\n\
-         {p}join SLUG — choose a discussion (for example {p}join gp-access)\n\
-         then just type your message to post it, or {p}post TEXT\n\
-         {p}reply #N TEXT — answer post #N\n\
-         {p}whoami — your made-up name in this discussion\n\
-         {p}forget — erase your contact details and unlink your posts from you",
-        p = prefix
-    )
+use crate::ids::PostNumber;
+use crate::limits::human_duration;
+use crate::store::{AuditEntry, Discussion, PostStatus, QueuedPost};
+
+use super::render;
+
+/// What the rendering needs from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Voice<'a> {
+    /// The command prefix, usually `!`.
+    pub prefix: &'a str,
+    /// Shown the first time a participant joins a discussion.
+    pub privacy_notice: &'a str,
 }
 
-/// `!help` in the commissioners' room.
-pub fn help_commissioner(prefix: &str) -> String {
-    format!(
-        "Commissioner commands:\n\
-         {p}topics — open discussions\n\
-         {p}open SLUG TITLE | PROMPT — open a discussion (or reopen a closed one)\n\
-         {p}close SLUG — close a discussion\n\
-         {p}summary SLUG — themes, sentiment and quotes from a discussion",
-        p = prefix
-    )
+/// Why a participant's or staff member's request was not carried out. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// An unknown slug.
+    NoSuchDiscussion(String),
+    /// A closed discussion (its slug).
+    Closed(String),
+    /// Not in a discussion yet.
+    NotJoined,
+    /// Banned by the moderators.
+    Banned,
+    /// Muted for this much longer.
+    Muted(Duration),
+    /// Rate limited: wait this long.
+    SlowDown(Duration),
+    /// Muted automatically for flooding, for this long.
+    FloodMuted(Duration),
+    /// An empty post.
+    EmptyPost,
+    /// A post over the limit.
+    TooLong {
+        /// Its length in characters.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A post that does not exist (or is not visible) in a discussion.
+    NoSuchPost {
+        /// The number given.
+        number: PostNumber,
+        /// The discussion.
+        slug: String,
+        /// What the participant wanted to do with it.
+        purpose: Purpose,
+    },
+    /// Refused by moderation, with the reason to show.
+    Refused(String),
+    /// This participant reported that post before.
+    AlreadyReported(PostNumber),
+    /// A commissioner command from someone else.
+    CommissionersOnly,
+    /// A moderator command from someone else.
+    ModeratorsOnly,
+    /// A participant command in a staff room.
+    UseADm,
+    /// A known command used the wrong way: how to use it.
+    Usage(&'static str),
+    /// An unknown command word.
+    UnknownCommand(String),
 }
 
-/// `!help` in the moderators' room.
-pub fn help_moderator(prefix: &str) -> String {
-    format!(
-        "Moderator commands are used here, in the moderators' room. {p}topics lists the open discussions.",
-        p = prefix
-    )
+/// What a participant wanted to do with a post number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `!reply`
+    Reply,
+    /// `!report`
+    Report,
 }
 
-/// `!topics`.
-pub fn topics(discussions: &[Discussion], prefix: &str) -> String {
-    if discussions.is_empty() {
-        return "There are no open discussions at the moment. Please check again later.".into();
+/// Which help text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpFor {
+    /// A participant in a DM.
+    Participant,
+    /// The commissioners' room.
+    Commissioner,
+    /// The moderators' room, for someone without the moderator role.
+    ModeratorRoom,
+    /// The moderators' room, for a moderator.
+    Moderator,
+}
+
+/// A participant's post that was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    /// Its `#N`.
+    pub number: PostNumber,
+    /// Its discussion.
+    pub slug: String,
+    /// The author's made-up name there.
+    pub pseudonym: String,
+    /// Held for a moderator rather than published.
+    pub held: bool,
+    /// What was redacted, in words ("a phone number"), if anything.
+    pub redacted: Option<String>,
+}
+
+/// An answer to whoever sent the inbound message.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Nothing was done, and why.
+    Refusal(Refusal),
+    /// `!help`.
+    Help(HelpFor),
+    /// `!topics`: the open discussions.
+    Topics(Vec<Discussion>),
+    /// After `!join`.
+    Joined {
+        /// The discussion joined.
+        discussion: Discussion,
+        /// The participant's made-up name there.
+        pseudonym: String,
+        /// Show the privacy notice first (the first join).
+        notice: bool,
+    },
+    /// Plain text before joining a discussion.
+    TextWithoutDiscussion,
+    /// `!whoami`.
+    WhoAmI {
+        /// The current discussion.
+        slug: String,
+        /// The made-up name there.
+        pseudonym: String,
+    },
+    /// `!forget` done; posts unlinked.
+    Forgotten(u64),
+    /// A post accepted.
+    Posted(Posted),
+    /// A report passed to the moderators.
+    Reported {
+        /// The post reported.
+        number: PostNumber,
+        /// Its discussion.
+        slug: String,
+    },
+    /// The private reply to someone who may be in crisis.
+    CrisisSignposting,
+    /// An internal error, without details.
+    InternalError,
+    /// `!queue`.
+    Queue(Vec<QueuedPost>),
+    /// `!log`.
+    Log(Vec<AuditEntry>),
+    /// The result of a moderator command.
+    Moderation(ModerationReply),
+    /// The result of a commissioner command.
+    Commissioning(CommissionReply),
+}
+
+/// Results of moderator commands. Targets read `SLUG#N`; people read `PSEUDONYM@SLUG`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModerationReply {
+    /// `SLUG#N` does not exist.
+    NoPostIn(String, PostNumber),
+    /// `#N` exists nowhere.
+    NoPostAnywhere(PostNumber),
+    /// `#N` vanished while looking it up.
+    NoPost(PostNumber),
+    /// Several discussions have a `#N`: the choices.
+    Ambiguous(PostNumber, Vec<String>),
+    /// Approve on a post that is neither held nor hidden.
+    NotWaitingForReview(String),
+    /// Approved.
+    Approved(String),
+    /// Reject on a post that is not held.
+    NotHeld(String),
+    /// Rejected.
+    Rejected(String),
+    /// Remove on a post that is not published.
+    NotPublished(String),
+    /// Removed.
+    Removed(String),
+    /// The author used `!forget`, so no sanction can reach them through this post.
+    AuthorForgotten(Sanction),
+    /// Muted for a while.
+    Muted(String, Duration),
+    /// Banned.
+    Banned(String),
+    /// Nobody by that name in that discussion.
+    NobodyCalled(String, String),
+    /// Every sanction lifted.
+    Unbanned(String),
+}
+
+/// A sanction, for [`ModerationReply::AuthorForgotten`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sanction {
+    /// `!mute`
+    Mute,
+    /// `!ban`
+    Ban,
+}
+
+/// Results of commissioner commands.
+#[derive(Debug, Clone)]
+pub enum CommissionReply {
+    /// A slug that cannot be used, and why.
+    BadSlug(String, String),
+    /// Already open.
+    AlreadyOpen(String),
+    /// Opened (or reopened).
+    Opened(Discussion),
+    /// Already closed.
+    AlreadyClosed(String),
+    /// Closed.
+    Closed(String),
+    /// A summary, already rendered for chat.
+    Summary(String),
+}
+
+/// A message to a participant about something that happened to them or their post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Their held or hidden post is published.
+    Approved(PostNumber, String),
+    /// Their held post was refused (slug, reason).
+    Rejected(String, String),
+    /// Their post was removed (number, slug, reason).
+    Removed(PostNumber, String, String),
+    /// Muted for a while.
+    Muted(Duration),
+    /// Banned.
+    Banned,
+    /// Sanctions lifted.
+    Unbanned,
+}
+
+/// A message to the moderators' room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Alert {
+    /// Possible crisis: its kind, the discussion if any, and the (redacted) text.
+    Crisis {
+        /// `suicide`, `self_harm`...
+        kind: String,
+        /// The participant's current discussion.
+        slug: Option<String>,
+        /// The redacted text.
+        text: String,
+    },
+    /// A post held for review.
+    Held {
+        /// Its discussion.
+        slug: String,
+        /// Its number.
+        number: PostNumber,
+        /// The author's made-up name.
+        pseudonym: String,
+        /// The redacted text.
+        body: String,
+        /// Why it was held.
+        why: String,
+    },
+    /// A report on a post.
+    Report {
+        /// Its discussion.
+        slug: String,
+        /// Its number.
+        number: PostNumber,
+        /// Distinct reporters so far.
+        count: i64,
+        /// Reporters that hide a post.
+        threshold: i64,
+        /// The reporter's reason.
+        reason: String,
+        /// The post's text.
+        body: String,
+        /// It has just been hidden.
+        hidden: bool,
+    },
+    /// A participant was muted automatically for flooding.
+    Flood(Duration),
+}
+
+/// A message in a discussion's public thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadMessage {
+    /// The thread's root: title, prompt, how to take part.
+    Root(Discussion),
+    /// The discussion closed.
+    Closed,
+    /// A published post.
+    Post {
+        /// Its number.
+        number: PostNumber,
+        /// The author's made-up name.
+        pseudonym: String,
+        /// The post it answers.
+        parent: Option<PostNumber>,
+        /// The (redacted) text.
+        body: String,
+    },
+}
+
+impl From<Refusal> for Reply {
+    fn from(r: Refusal) -> Reply {
+        Reply::Refusal(r)
     }
-    let mut out = String::from("Open discussions:");
-    for d in discussions {
-        out.push_str(&format!("\n{} — {}: {}", d.slug, d.title, d.prompt));
+}
+
+impl From<Result<Posted, Refusal>> for Reply {
+    fn from(r: Result<Posted, Refusal>) -> Reply {
+        match r {
+            Ok(posted) => Reply::Posted(posted),
+            Err(refusal) => Reply::Refusal(refusal),
+        }
     }
-    out.push_str(&format!("\nSend {prefix}join SLUG to take part."));
-    out
 }
 
-/// An unknown slug.
-pub fn no_such_discussion(slug: &str, prefix: &str) -> String {
-    format!("There is no discussion called \"{slug}\". Send {prefix}topics to see the open ones.")
+impl From<ModerationReply> for Reply {
+    fn from(r: ModerationReply) -> Reply {
+        Reply::Moderation(r)
+    }
 }
 
-/// A closed discussion.
-pub fn closed(d: &Discussion, prefix: &str) -> String {
-    format!(
-        "The discussion \"{}\" is closed, so it doesn't take new posts. Send {prefix}topics to see the open ones.",
-        d.slug
-    )
+impl From<CommissionReply> for Reply {
+    fn from(r: CommissionReply) -> Reply {
+        Reply::Commissioning(r)
+    }
 }
 
-/// After `!join`.
-pub fn joined(d: &Discussion, pseudonym: &str, prefix: &str) -> String {
-    format!(
-        "You have joined \"{}\" ({}) as {pseudonym}.\n{}\nAnything you type now is posted there anonymously. \
-         Use {prefix}reply #N TEXT to answer a post.",
-        d.slug, d.title, d.prompt
-    )
+impl Voice<'_> {
+    /// The text of an answer.
+    pub fn reply(&self, reply: &Reply) -> String {
+        let p = self.prefix;
+        match reply {
+            Reply::Refusal(r) => self.refusal(r),
+            Reply::Help(who) => self.help(*who),
+            Reply::Topics(discussions) => {
+                if discussions.is_empty() {
+                    return "There are no open discussions at the moment. Please check again later.".into();
+                }
+                let mut out = String::from("Open discussions:");
+                for d in discussions {
+                    out.push_str(&format!("\n{} — {}: {}", d.slug, d.title, d.prompt));
+                }
+                out.push_str(&format!("\nSend {p}join SLUG to take part."));
+                out
+            }
+            Reply::Joined { discussion: d, pseudonym, notice } => {
+                let mut text = String::new();
+                if *notice {
+                    text.push_str(self.privacy_notice);
+                    text.push_str("\n\n");
+                }
+                text.push_str(&format!(
+                    "You have joined \"{}\" ({}) as {pseudonym}.\n{}\nAnything you type now is posted there \
+                     anonymously. Use {p}reply #N TEXT to answer a post.",
+                    d.slug, d.title, d.prompt
+                ));
+                text
+            }
+            Reply::TextWithoutDiscussion => format!(
+                "Hello! To take part, send {p}topics to see the discussions, then {p}join SLUG. \
+                 Send {p}help for everything you can do."
+            ),
+            Reply::WhoAmI { slug, pseudonym } => {
+                format!("In \"{slug}\" you appear as {pseudonym}. Your name is different in every discussion.")
+            }
+            Reply::Forgotten(posts) => format!(
+                "Done. We erased your contact details and unlinked {posts} post(s) from you. Your posts stay in the \
+                 discussion under their made-up names, but nothing connects them to you any more. If you message us \
+                 again, you start afresh with new names."
+            ),
+            Reply::Posted(posted) => posted_text(posted),
+            Reply::Reported { number, slug } => {
+                format!("Thank you. Your report about {number} in \"{slug}\" has been passed to the moderators.")
+            }
+            Reply::CrisisSignposting => crisis_signposting(),
+            Reply::InternalError => {
+                "Sorry, something went wrong on our side and nothing was changed. Please try again in a minute.".into()
+            }
+            Reply::Queue(queue) => queue_text(queue),
+            Reply::Log(entries) => log_text(entries),
+            Reply::Moderation(m) => self.moderation(m),
+            Reply::Commissioning(c) => self.commissioning(c),
+        }
+    }
+
+    /// The text of a refusal.
+    pub fn refusal(&self, refusal: &Refusal) -> String {
+        let p = self.prefix;
+        match refusal {
+            Refusal::NoSuchDiscussion(slug) => {
+                format!("There is no discussion called \"{slug}\". Send {p}topics to see the open ones.")
+            }
+            Refusal::Closed(slug) => format!(
+                "The discussion \"{slug}\" is closed, so it doesn't take new posts. Send {p}topics to see the open ones."
+            ),
+            Refusal::NotJoined => {
+                format!("You haven't joined a discussion yet. Send {p}topics to see them, then {p}join SLUG.")
+            }
+            Refusal::Banned => "The moderators have stopped you from posting in these discussions. If you think this \
+                                is a mistake, please contact the organisation running the discussion."
+                .into(),
+            Refusal::Muted(wait) => format!(
+                "The moderators have paused your posting for now. You can post again in {}.",
+                human_duration(*wait)
+            ),
+            Refusal::SlowDown(wait) => format!(
+                "You're sending messages quickly. Please wait {} and try again; nothing was posted.",
+                human_duration(*wait)
+            ),
+            Refusal::FloodMuted(wait) => format!(
+                "You've sent a lot of messages in a short time, so posting is paused for {}. The moderators have been \
+                 told.",
+                human_duration(*wait)
+            ),
+            Refusal::EmptyPost => {
+                "Your post is empty, so nothing was posted. Type your message after the command.".into()
+            }
+            Refusal::TooLong { len, max } => format!(
+                "Your post is {len} characters long; the limit is {max}. Nothing was posted — please shorten it or \
+                 split it in two."
+            ),
+            Refusal::NoSuchPost { number, slug, purpose } => {
+                let what = match purpose {
+                    Purpose::Reply => "to reply to",
+                    Purpose::Report => "to report",
+                };
+                format!("There is no post {number} in \"{slug}\" {what}. Check the number and try again.")
+            }
+            Refusal::Refused(why) => format!("Your post was not published: {why}. Please rephrase it and try again."),
+            Refusal::AlreadyReported(number) => {
+                format!("You have already reported {number}; the moderators have it.")
+            }
+            Refusal::CommissionersOnly => "Only commissioners can do that, from the commissioners' room.".into(),
+            Refusal::ModeratorsOnly => "Only moderators can do that, from the moderators' room.".into(),
+            Refusal::UseADm => {
+                "Please use a direct message with me for that, so that participation stays anonymous.".into()
+            }
+            Refusal::Usage(how) => {
+                format!("That command needs a bit more. Use it like this: {}", how.replace('!', p))
+            }
+            Refusal::UnknownCommand(word) => {
+                format!("I don't know the command {p}{word}. Send {p}help to see what you can do.")
+            }
+        }
+    }
+
+    fn help(&self, who: HelpFor) -> String {
+        let p = self.prefix;
+        match who {
+            HelpFor::Participant => format!(
+                "parley lets you take part anonymously in NHS discussions. Nobody sees your account name.\n\
+                 {p}topics — see the open discussions\n\
+                 {p}join SLUG — choose a discussion (for example {p}join gp-access)\n\
+                 then just type your message to post it, or {p}post TEXT\n\
+                 {p}reply #N TEXT — answer post #N\n\
+                 {p}whoami — your made-up name in this discussion\n\
+                 {p}forget — erase your contact details and unlink your posts from you"
+            ),
+            HelpFor::Commissioner => format!(
+                "Commissioner commands:\n\
+                 {p}topics — open discussions\n\
+                 {p}open SLUG TITLE | PROMPT — open a discussion (or reopen a closed one)\n\
+                 {p}close SLUG — close a discussion\n\
+                 {p}summary SLUG — themes, sentiment and quotes from a discussion"
+            ),
+            HelpFor::ModeratorRoom => {
+                format!(
+                    "Moderator commands are used here, in the moderators' room. {p}topics lists the open discussions."
+                )
+            }
+            HelpFor::Moderator => format!(
+                "Moderator commands (posts as #N, or SLUG#N when several discussions have a #N):\n\
+                 {p}queue — held and hidden posts\n\
+                 {p}approve #N — publish a held post or restore a hidden one\n\
+                 {p}reject #N REASON — refuse a held post\n\
+                 {p}remove #N REASON — take a published post down everywhere\n\
+                 {p}mute #N DURATION — pause its author's posting (30m, 2h, 1d)\n\
+                 {p}ban #N — stop its author posting\n\
+                 {p}unban PSEUDONYM@SLUG — lift a ban or mute\n\
+                 {p}log — the latest moderation actions"
+            ),
+        }
+    }
+
+    fn moderation(&self, m: &ModerationReply) -> String {
+        let p = self.prefix;
+        match m {
+            ModerationReply::NoPostIn(slug, number) => format!("There is no post {slug}#{}.", number.0),
+            ModerationReply::NoPostAnywhere(number) => format!("There is no post {number} in any discussion."),
+            ModerationReply::NoPost(number) => format!("There is no post {number}."),
+            ModerationReply::Ambiguous(number, options) => {
+                format!("Several discussions have a post {number}. Which one? {}", options.join(", "))
+            }
+            ModerationReply::NotWaitingForReview(target) => format!("{target} is not waiting for review."),
+            ModerationReply::Approved(target) => format!("Approved {target}; it is published on every mirror."),
+            ModerationReply::NotHeld(target) => {
+                format!("{target} is not held; use {p}remove to take down a published or hidden post.")
+            }
+            ModerationReply::Rejected(target) => format!("Rejected {target}."),
+            ModerationReply::NotPublished(target) => format!("{target} is not published."),
+            ModerationReply::Removed(target) => format!("Removed {target} from every mirror."),
+            ModerationReply::AuthorForgotten(sanction) => {
+                let what = match sanction {
+                    Sanction::Mute => "muted",
+                    Sanction::Ban => "banned",
+                };
+                format!("The author of that post asked to be forgotten, so they can't be {what} through it.")
+            }
+            ModerationReply::Muted(who, duration) => format!("Muted {who} for {}.", human_duration(*duration)),
+            ModerationReply::Banned(who) => format!("Banned {who}. Use {p}unban {who} to lift it."),
+            ModerationReply::NobodyCalled(name, slug) => format!("Nobody is called {name} in \"{slug}\"."),
+            ModerationReply::Unbanned(who) => format!("Lifted every sanction on {who}."),
+        }
+    }
+
+    fn commissioning(&self, c: &CommissionReply) -> String {
+        let p = self.prefix;
+        match c {
+            CommissionReply::BadSlug(slug, why) => format!("\"{slug}\" can't be used as a slug: {why}."),
+            CommissionReply::AlreadyOpen(slug) => format!("\"{slug}\" is already open."),
+            CommissionReply::Opened(d) => {
+                format!("Opened \"{}\": {}. Participants can now send {p}join {}.", d.slug, d.title, d.slug)
+            }
+            CommissionReply::AlreadyClosed(slug) => format!("\"{slug}\" is already closed."),
+            CommissionReply::Closed(slug) => {
+                format!("Closed \"{slug}\". It no longer takes posts; everything said stays available for summaries.")
+            }
+            CommissionReply::Summary(text) => text.clone(),
+        }
+    }
+
+    /// The text of a notice to a participant.
+    pub fn notice(&self, notice: &Notice) -> String {
+        match notice {
+            Notice::Approved(number, slug) => {
+                format!("Your post {number} in \"{slug}\" has been approved and is now published.")
+            }
+            Notice::Rejected(slug, why) => {
+                format!("Your post to \"{slug}\" was not published by the moderators. Reason: {}", render::inert(why))
+            }
+            Notice::Removed(number, slug, why) => format!(
+                "Your post {number} in \"{slug}\" was removed by the moderators. Reason: {}",
+                render::inert(why)
+            ),
+            Notice::Muted(duration) => {
+                format!("The moderators have paused your posting for {}.", human_duration(*duration))
+            }
+            Notice::Banned => self.refusal(&Refusal::Banned),
+            Notice::Unbanned => "The moderators have lifted the pause on your posting.".into(),
+        }
+    }
+
+    /// The text of an alert to the moderators.
+    pub fn alert(&self, alert: &Alert) -> String {
+        let p = self.prefix;
+        match alert {
+            Alert::Crisis { kind, slug, text } => {
+                let place = match slug {
+                    Some(slug) => format!("from a participant in \"{slug}\""),
+                    None => "from a participant".to_string(),
+                };
+                format!(
+                    "URGENT — possible crisis ({kind}) in a message {place}. They have been sent crisis signposting \
+                     privately. Text: {}",
+                    render::inert(text)
+                )
+            }
+            Alert::Held { slug, number, pseudonym, body, why } => format!(
+                "Held for review: {slug}#{n} by {pseudonym}: {}\nWhy: {why}\nUse {p}approve {slug}#{n} or {p}reject \
+                 {slug}#{n} REASON.",
+                render::inert(body),
+                n = number.0
+            ),
+            Alert::Report { slug, number, count, threshold, reason, body, hidden } => {
+                let mut alert = format!(
+                    "Report on {slug}#{} ({count} of {threshold} needed to hide it): {}\nPost: {}",
+                    number.0,
+                    render::inert(reason),
+                    render::inert(body)
+                );
+                if *hidden {
+                    alert.push_str(&format!(
+                        "\nIt is now hidden from every mirror pending review: {p}approve {slug}#{n} to restore it, or \
+                         {p}remove {slug}#{n} REASON.",
+                        n = number.0
+                    ));
+                }
+                alert
+            }
+            Alert::Flood(mute) => format!(
+                "A participant sent a flood of messages and was muted automatically for {}. No posts were published \
+                 from the flood.",
+                human_duration(*mute)
+            ),
+        }
+    }
+
+    /// The text of a message in a public thread.
+    pub fn thread(&self, message: &ThreadMessage) -> String {
+        match message {
+            ThreadMessage::Root(d) => format!(
+                "{} — {}\n{}\nTake part anonymously: send me a direct message with {}join {}",
+                d.slug, d.title, d.prompt, self.prefix, d.slug
+            ),
+            ThreadMessage::Closed => "This discussion is now closed. Thank you to everyone who took part.".into(),
+            ThreadMessage::Post { number, pseudonym, parent, body } => {
+                let body = render::inert(body);
+                match parent {
+                    Some(parent) => format!("{number} {pseudonym}, replying to {parent}: {body}"),
+                    None => format!("{number} {pseudonym}: {body}"),
+                }
+            }
+        }
+    }
 }
 
-/// Not in a discussion yet.
-pub fn not_joined(prefix: &str) -> String {
-    format!("You haven't joined a discussion yet. Send {prefix}topics to see them, then {prefix}join SLUG.")
+fn posted_text(p: &Posted) -> String {
+    let Posted { number, slug, pseudonym, held, redacted } = p;
+    match (held, redacted) {
+        (false, None) => format!("Posted as {number} in \"{slug}\" under your made-up name {pseudonym}."),
+        (false, Some(what)) => format!(
+            "Posted as {number} in \"{slug}\" under your made-up name {pseudonym}. To protect you, we removed {what} \
+             before it was stored or shown."
+        ),
+        (true, redacted) => {
+            let mut out = format!("Thank you. Your post to \"{slug}\" will appear once a moderator has reviewed it.");
+            if let Some(what) = redacted {
+                out.push_str(&format!(" To protect you, we removed {what} before it was stored."));
+            }
+            out
+        }
+    }
 }
 
-/// Empty post.
-pub fn empty_post() -> String {
-    "Your post is empty, so nothing was posted. Type your message after the command.".into()
-}
-
-/// Over-long post.
-pub fn too_long(len: usize, max: usize) -> String {
-    format!(
-        "Your post is {len} characters long; the limit is {max}. Nothing was posted — please shorten it or split it in two."
-    )
-}
-
-/// A post that does not exist (or is not visible).
-pub fn no_such_post(number: crate::ids::PostNumber, slug: &str) -> String {
-    format!("There is no post {number} in \"{slug}\" to reply to. Check the number and try again.")
-}
-
-/// Confirmation of a published post.
-pub fn posted(number: crate::ids::PostNumber, slug: &str, pseudonym: &str) -> String {
-    format!("Posted as {number} in \"{slug}\" under your made-up name {pseudonym}.")
-}
-
-/// A post redacted before publication.
-pub fn posted_redacted(number: crate::ids::PostNumber, slug: &str, pseudonym: &str, what: &str) -> String {
-    format!(
-        "Posted as {number} in \"{slug}\" under your made-up name {pseudonym}. To protect you, we removed {what} \
-         before it was stored or shown."
-    )
-}
-
-/// A post held for review.
-pub fn held(slug: &str) -> String {
-    format!("Thank you. Your post to \"{slug}\" will appear once a moderator has reviewed it.")
-}
-
-/// A post refused by moderation.
-pub fn refused(why: &str) -> String {
-    format!("Your post was not published: {why}. Please rephrase it and try again.")
-}
-
-/// `!whoami`.
-pub fn whoami(slug: &str, pseudonym: &str) -> String {
-    format!("In \"{slug}\" you appear as {pseudonym}. Your name is different in every discussion.")
-}
-
-/// `!forget` done.
-pub fn forgotten(posts: u64) -> String {
-    format!(
-        "Done. We erased your contact details and unlinked {posts} post(s) from you. Your posts stay in the \
-         discussion under their made-up names, but nothing connects them to you any more. If you message us \
-         again, you start afresh with new names."
-    )
-}
-
-/// Plain text with nowhere to go.
-pub fn text_without_discussion(prefix: &str) -> String {
-    format!(
-        "Hello! To take part, send {prefix}topics to see the discussions, then {prefix}join SLUG. \
-         Send {prefix}help for everything you can do."
-    )
-}
-
-/// Unknown command.
-pub fn unknown_command(word: &str, prefix: &str) -> String {
-    format!("I don't know the command {prefix}{word}. Send {prefix}help to see what you can do.")
-}
-
-/// Wrong use of a known command.
-pub fn usage(how: &str) -> String {
-    format!("That command needs a bit more. Use it like this: {how}")
-}
-
-/// Participant commands sent in a staff room.
-pub fn use_a_dm() -> String {
-    "Please use a direct message with me for that, so that participation stays anonymous.".into()
-}
-
-/// Commissioner commands from someone else.
-pub fn commissioners_only() -> String {
-    "Only commissioners can do that, from the commissioners' room.".into()
-}
-
-/// An internal error, without details.
-pub fn internal_error() -> String {
-    "Sorry, something went wrong on our side and nothing was changed. Please try again in a minute.".into()
-}
-
-/// The root of a discussion's thread.
-pub fn thread_root(d: &Discussion, prefix: &str) -> String {
-    format!(
-        "{} — {}\n{}\nTake part anonymously: send me a direct message with {prefix}join {}",
-        d.slug, d.title, d.prompt, d.slug
-    )
-}
-
-/// Posted into a thread when its discussion closes.
-pub fn thread_closed() -> String {
-    "This discussion is now closed. Thank you to everyone who took part.".into()
-}
-
-/// The private reply to a participant in crisis. Always sent, whatever happens to the post.
-pub fn crisis_signposting() -> String {
+fn crisis_signposting() -> String {
     "It sounds like things are really hard right now. You don't have to face this alone — please reach out now:\n\
      • If you are in immediate danger or have harmed yourself, call 999 or go to A&E.\n\
      • NHS 111: call 111 and choose the mental health option (option 2) for urgent help, day or night.\n\
@@ -187,55 +650,85 @@ pub fn crisis_signposting() -> String {
         .into()
 }
 
-/// A participant who is muted.
-pub fn muted(wait: &str) -> String {
-    format!("The moderators have paused your posting for now. You can post again in {wait}.")
+fn queue_text(queue: &[QueuedPost]) -> String {
+    if queue.is_empty() {
+        return "The review queue is empty.".into();
+    }
+    let mut out = format!("{} post(s) waiting for review:", queue.len());
+    for q in queue {
+        let state = match q.post.status {
+            PostStatus::Hidden => format!("hidden after {} reports", q.reports),
+            _ => "held".to_string(),
+        };
+        let why = if q.reasons.is_empty() { String::new() } else { format!(" — {}", q.reasons) };
+        out.push_str(&format!(
+            "\n{}#{} ({state}{why}) {}: {}",
+            q.slug,
+            q.post.number.0,
+            q.post.pseudonym,
+            render::inert(&q.post.body)
+        ));
+    }
+    out
 }
 
-/// A banned participant.
-pub fn banned() -> String {
-    "The moderators have stopped you from posting in these discussions. If you think this is a mistake, \
-     please contact the organisation running the discussion."
-        .into()
+fn log_text(entries: &[AuditEntry]) -> String {
+    if entries.is_empty() {
+        return "No moderation actions yet.".into();
+    }
+    let mut out = String::from("Latest moderation actions:");
+    for e in entries {
+        let when = format_time(e.at);
+        let why = if e.reason.is_empty() { String::new() } else { format!(" — {}", render::inert(&e.reason)) };
+        out.push_str(&format!("\n{when} {} {} {}{why}", e.actor, e.action, e.target));
+    }
+    out
 }
 
-/// Rate limited.
-pub fn slow_down(wait: &str) -> String {
-    format!("You're sending messages quickly. Please wait {wait} and try again; nothing was posted.")
+/// "2026-11-27 10:15 UTC" from Unix milliseconds.
+pub fn format_time(ms: i64) -> String {
+    let Ok(at) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
+        return "(unknown time)".into();
+    };
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute())
 }
 
-/// Flood: muted automatically.
-pub fn flood_muted(wait: &str) -> String {
-    format!("You've sent a lot of messages in a short time, so posting is paused for {wait}. The moderators have been told.")
+/// The kinds of personal data removed from a post, in words: "a phone number and an email
+/// address".
+pub fn redaction_summary(redactions: &[moderation::Redaction]) -> String {
+    let mut kinds: Vec<&str> = redactions
+        .iter()
+        .map(|r| match r.kind {
+            moderation::PersonalData::NhsNumber => "an NHS number",
+            moderation::PersonalData::Phone => "a phone number",
+            moderation::PersonalData::Email => "an email address",
+            moderation::PersonalData::Postcode => "a postcode",
+            moderation::PersonalData::DateOfBirth => "a date of birth",
+        })
+        .collect();
+    kinds.dedup();
+    match kinds.len() {
+        0 => "personal details".into(),
+        1 => kinds[0].into(),
+        _ => {
+            let last = kinds.pop().unwrap_or("personal details");
+            format!("{} and {last}", kinds.join(", "))
+        }
+    }
 }
 
-/// Report received.
-pub fn reported(number: crate::ids::PostNumber, slug: &str) -> String {
-    format!("Thank you. Your report about {number} in \"{slug}\" has been passed to the moderators.")
-}
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_times() {
+        assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::format_time(1_700_000_000_000), "2023-11-14 22:13 UTC");
+    }
 
-/// Report already made.
-pub fn already_reported(number: crate::ids::PostNumber) -> String {
-    format!("You have already reported {number}; the moderators have it.")
-}
-
-/// Moderator commands from someone else.
-pub fn moderators_only() -> String {
-    "Only moderators can do that, from the moderators' room.".into()
-}
-
-/// `!help` in the moderators' room (replaces the short version).
-pub fn help_moderator_full(prefix: &str) -> String {
-    format!(
-        "Moderator commands (posts as #N, or SLUG#N when several discussions have a #N):\n\
-         {p}queue — held and hidden posts\n\
-         {p}approve #N — publish a held post or restore a hidden one\n\
-         {p}reject #N REASON — refuse a held post\n\
-         {p}remove #N REASON — take a published post down everywhere\n\
-         {p}mute #N DURATION — pause its author's posting (30m, 2h, 1d)\n\
-         {p}ban #N — stop its author posting\n\
-         {p}unban PSEUDONYM@SLUG — lift a ban or mute\n\
-         {p}log — the latest moderation actions",
-        p = prefix
-    )
+    #[test]
+    fn usage_follows_the_prefix() {
+        let voice = super::Voice { prefix: "?", privacy_notice: "" };
+        let text = voice.refusal(&super::Refusal::Usage(super::super::commands::usage::JOIN));
+        assert!(text.contains("?join gp-access") && !text.contains('!'), "{text}");
+    }
 }

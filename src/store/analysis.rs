@@ -44,11 +44,9 @@ impl Tx {
         .map(|r| r.try_get::<i64, _>(0))
         .transpose()?
         .unwrap_or(0);
-        // One packed text column per row: decoding is the cost that matters at a million
-        // rows, and the week is computed by the database.
         let mut rows = sqlx::query(
-            "SELECT COALESCE(substr(participant_key, 1, 16), 'p' || id) || '|' || (created_at / 604800000) || '|' \
-             || sentiment || '|' || themes, CASE WHEN id >= $2 THEN body END \
+            "SELECT substr(participant_key, 1, 16) AS who, id, created_at / 604800000 AS week, sentiment, themes, \
+                    CASE WHEN id >= $2 THEN body END AS body \
              FROM posts WHERE discussion_id = $1 AND status = 'published'",
         )
         .bind(discussion.0)
@@ -56,21 +54,18 @@ impl Tx {
         .fetch(&mut *self.tx);
         let mut n = 0;
         while let Some(row) = rows.try_next().await? {
-            let packed: String = row.try_get(0)?;
-            let body: Option<String> = row.try_get(1)?;
-            let mut parts = packed.splitn(4, '|');
-            let (who, week, sentiment, themes) = (parts.next(), parts.next(), parts.next(), parts.next());
+            let who: Option<String> = row.try_get("who")?;
+            // Forgotten authors count once per post: their posts cannot be linked.
             let participant = match who {
-                Some(h) if !h.starts_with('p') => u64::from_str_radix(h, 16).unwrap_or(0),
-                Some(id) => id[1..].parse::<u64>().unwrap_or(0) ^ 0x8000_0000_0000_0000,
-                None => 0,
+                Some(h) => u64::from_str_radix(&h, 16).unwrap_or(0),
+                None => row.try_get::<i64, _>("id")? as u64 ^ 0x8000_0000_0000_0000,
             };
             f(AnalysedPost {
                 participant,
-                week: week.and_then(|w| w.parse().ok()).unwrap_or(0),
-                body: body.unwrap_or_default(),
-                themes: themes.unwrap_or("").to_string(),
-                sentiment: sentiment.and_then(|s| s.parse().ok()).unwrap_or(0),
+                week: row.try_get("week")?,
+                body: row.try_get::<Option<String>, _>("body")?.unwrap_or_default(),
+                themes: row.try_get("themes")?,
+                sentiment: row.try_get("sentiment")?,
             });
             n += 1;
         }

@@ -14,7 +14,7 @@ mod rows;
 pub use analysis::AnalysedPost;
 pub use moderation::{AuditEntry, QueuedPost, Sanctions};
 
-pub use outbox::{DueRow, NewOutbox, OutboxAction, OutboxDest};
+pub use outbox::{DestKind, DueRow, NewOutbox, OutboxAction, OutboxDest};
 pub use rows::{Discussion, DiscussionStatus, NewPost, Participant, Post, PostStatus};
 
 use std::str::FromStr;
@@ -66,6 +66,10 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Connections for read-only work outside the engine's lock (summaries, listings).
+    /// On a SQLite file these are extra read-only connections, which WAL mode lets read
+    /// while the single writer writes; elsewhere the same pool.
+    read_pool: AnyPool,
     backend: Backend,
 }
 
@@ -91,6 +95,7 @@ impl Store {
             _ => url.to_string(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        let file = backend == Backend::Sqlite && !url.contains("memory");
         let pool = match backend {
             // One connection: SQLite has a single writer anyway, and `sqlite::memory:` is
             // one database per connection, so it must never be closed while we run.
@@ -116,7 +121,20 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        let read_pool = if file {
+            // WAL lets readers and the writer work at once (and costs far fewer fsyncs than
+            // the rollback journal); it is a property of the file, so set it once here.
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            let read_url = url.replace("mode=rwc", "mode=ro");
+            AnyPoolOptions::new()
+                .max_connections(4)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_lazy_with(AnyConnectOptions::from_str(&read_url)?)
+        } else {
+            pool.clone()
+        };
+        Ok(Store { pool, read_pool, backend })
     }
 
     /// Which database this is.
@@ -129,8 +147,15 @@ impl Store {
         Ok(Tx { tx: self.pool.begin().await? })
     }
 
+    /// Starts a transaction for reading only, on a connection of its own where the
+    /// database allows it, so that long reads do not hold up writes.
+    pub async fn begin_read(&self) -> Result<Tx> {
+        Ok(Tx { tx: self.read_pool.begin().await? })
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
+        self.read_pool.close().await;
         self.pool.close().await;
     }
 }
@@ -248,8 +273,8 @@ impl Tx {
             .await?;
         Ok(Participant {
             key: key.clone(),
-            current_discussion: row.try_get::<Option<i64>, _>(0)?.map(DiscussionId),
-            seen_notice: row.try_get::<i64, _>(1)? != 0,
+            current_discussion: row.try_get::<Option<i64>, _>("current_discussion")?.map(DiscussionId),
+            seen_notice: row.try_get::<i64, _>("seen_notice")? != 0,
         })
     }
 
@@ -439,7 +464,7 @@ impl Store {
     /// and reply targets resolved. Rows for a thread whose root is not delivered yet wait.
     pub async fn due(&self, platform: chat::Platform, now: i64, limit: usize) -> Result<Vec<DueRow>> {
         let mut conn = self.pool.acquire().await?;
-        outbox::due(&mut conn, platform, now, limit).await
+        outbox::due(&mut conn, self.backend, platform, now, limit).await
     }
 
     /// Records a successful delivery (and the mirror or post message it created).

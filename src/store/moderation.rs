@@ -118,7 +118,9 @@ impl Tx {
             .fetch_optional(&mut *self.tx)
             .await?;
         Ok(match row {
-            Some(r) => Sanctions { muted_until: r.try_get(0)?, banned: r.try_get::<i64, _>(1)? != 0 },
+            Some(r) => {
+                Sanctions { muted_until: r.try_get("muted_until")?, banned: r.try_get::<i64, _>("banned")? != 0 }
+            }
             None => Sanctions::default(),
         })
     }
@@ -171,11 +173,11 @@ impl Tx {
             .iter()
             .map(|r| {
                 Ok(AuditEntry {
-                    at: r.try_get(0)?,
-                    actor: r.try_get(1)?,
-                    action: r.try_get(2)?,
-                    target: r.try_get(3)?,
-                    reason: r.try_get(4)?,
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    target: r.try_get("target")?,
+                    reason: r.try_get("reason")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -187,7 +189,8 @@ impl Tx {
     pub async fn review_queue(&mut self) -> Result<Vec<QueuedPost>> {
         let cols = Post::COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {cols}, d.slug, p.reasons, (SELECT COUNT(*) FROM reports r WHERE r.post_id = p.id) \
+            "SELECT {cols}, d.slug AS slug, p.reasons AS reasons, \
+             (SELECT COUNT(*) FROM reports r WHERE r.post_id = p.id) AS reports \
              FROM posts p JOIN discussions d ON d.id = p.discussion_id \
              WHERE p.status IN ('held', 'hidden') ORDER BY p.id"
         )))
@@ -197,9 +200,9 @@ impl Tx {
             .map(|r| {
                 Ok(QueuedPost {
                     post: Post::from_row(r)?,
-                    slug: r.try_get(9)?,
-                    reasons: r.try_get(10)?,
-                    reports: r.try_get(11)?,
+                    slug: r.try_get("slug")?,
+                    reasons: r.try_get("reasons")?,
+                    reports: r.try_get("reports")?,
                 })
             })
             .collect()
@@ -209,13 +212,13 @@ impl Tx {
     pub async fn posts_numbered(&mut self, number: PostNumber) -> Result<Vec<(Post, String)>> {
         let cols = Post::COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {cols}, d.slug FROM posts p JOIN discussions d ON d.id = p.discussion_id \
+            "SELECT {cols}, d.slug AS slug FROM posts p JOIN discussions d ON d.id = p.discussion_id \
              WHERE p.number = $1 ORDER BY d.id"
         )))
         .bind(number.0)
         .fetch_all(&mut *self.tx)
         .await?;
-        rows.iter().map(|r| Ok((Post::from_row(r)?, r.try_get(9)?))).collect()
+        rows.iter().map(|r| Ok((Post::from_row(r)?, r.try_get("slug")?))).collect()
     }
 
     /// Who holds a pseudonym in a discussion (none after `!forget`).

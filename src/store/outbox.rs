@@ -3,9 +3,10 @@
 //! platform message id. A row is leased while an adapter works on it, so two processes
 //! sharing a PostgreSQL database never deliver the same row at once.
 
-use sqlx::{Any, AnyConnection, Row};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
-use crate::error::Result;
+use super::Backend;
+use crate::error::{Error, Result};
 use crate::ids::{DiscussionId, PostId};
 
 /// How long a handed-out row stays reserved before another attempt may take it.
@@ -39,12 +40,64 @@ pub enum OutboxAction {
 }
 
 impl OutboxAction {
-    fn as_str(self) -> &'static str {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
         match self {
             OutboxAction::Send => "send",
             OutboxAction::OpenThread => "open_thread",
             OutboxAction::Remove => "remove",
         }
+    }
+
+    fn parse(s: &str) -> Result<OutboxAction> {
+        Ok(match s {
+            "send" => OutboxAction::Send,
+            "open_thread" => OutboxAction::OpenThread,
+            "remove" => OutboxAction::Remove,
+            other => return Err(Error::Inconsistent(format!("outbox action {other:?}"))),
+        })
+    }
+}
+
+/// The kind of destination of a stored row (its details are in [`DueRow`]'s other fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DestKind {
+    /// A DM: see [`DueRow::sealed_address`].
+    Direct,
+    /// A discussion's thread: see [`DueRow::slug`] and [`DueRow::root`].
+    Thread,
+    /// The moderators' room.
+    Moderators,
+    /// The commissioners' room.
+    Commissioners,
+}
+
+impl DestKind {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestKind::Direct => "direct",
+            DestKind::Thread => "thread",
+            DestKind::Moderators => "moderators",
+            DestKind::Commissioners => "commissioners",
+        }
+    }
+
+    fn parse(s: &str) -> Result<DestKind> {
+        Ok(match s {
+            "direct" => DestKind::Direct,
+            "thread" => DestKind::Thread,
+            "moderators" => DestKind::Moderators,
+            "commissioners" => DestKind::Commissioners,
+            other => return Err(Error::Inconsistent(format!("outbox destination {other:?}"))),
+        })
+    }
+}
+
+/// Compares with the stored form, e.g. `row.dest_kind == "direct"`.
+impl PartialEq<&str> for DestKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -79,16 +132,16 @@ impl<'a> NewOutbox<'a> {
 pub struct DueRow {
     /// Row id.
     pub id: i64,
-    /// `direct`, `thread`, `moderators` or `commissioners`.
-    pub dest_kind: String,
+    /// Where it goes.
+    pub dest_kind: DestKind,
     /// For `direct`: the sealed address.
     pub sealed_address: Option<String>,
     /// For `thread`: the discussion slug.
     pub slug: Option<String>,
     /// For `thread`: the root message on this platform, once known.
     pub root: Option<String>,
-    /// `send`, `open_thread` or `remove`.
-    pub action: String,
+    /// What to do.
+    pub action: OutboxAction,
     /// Text.
     pub body: String,
     /// The platform message this answers, when known.
@@ -99,17 +152,17 @@ pub struct DueRow {
 
 pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'static, Any>, m: &NewOutbox<'_>) -> Result<i64> {
     let (kind, sealed, discussion) = match &m.dest {
-        OutboxDest::Direct { sealed_address } => ("direct", Some(*sealed_address), None),
-        OutboxDest::Thread(d) => ("thread", None, Some(d.0)),
-        OutboxDest::Moderators => ("moderators", None, None),
-        OutboxDest::Commissioners => ("commissioners", None, None),
+        OutboxDest::Direct { sealed_address } => (DestKind::Direct, Some(*sealed_address), None),
+        OutboxDest::Thread(d) => (DestKind::Thread, None, Some(d.0)),
+        OutboxDest::Moderators => (DestKind::Moderators, None, None),
+        OutboxDest::Commissioners => (DestKind::Commissioners, None, None),
     };
     let row = sqlx::query(
         "INSERT INTO outbox (platform, dest_kind, sealed_address, discussion_id, post_id, reply_to_post, action, body, \
          attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9) RETURNING id",
     )
     .bind(m.platform.as_str())
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(sealed)
     .bind(discussion)
     .bind(m.post.map(|p| p.0))
@@ -149,9 +202,9 @@ pub(super) async fn post_messages(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let platform: String = r.try_get(0)?;
+        let platform: String = r.try_get("platform")?;
         if let Some(p) = chat::Platform::parse(&platform) {
-            out.push((p, r.try_get(1)?));
+            out.push((p, r.try_get("message_id")?));
         }
     }
     Ok(out)
@@ -159,56 +212,74 @@ pub(super) async fn post_messages(
 
 pub(super) async fn due(
     conn: &mut AnyConnection,
+    backend: Backend,
     platform: chat::Platform,
     now: i64,
     limit: usize,
 ) -> Result<Vec<DueRow>> {
-    let rows = sqlx::query(
-        "SELECT o.id, o.dest_kind, o.sealed_address, d.slug, m.root_message_id, o.action, o.body, \
-                rp.message_id, rm.message_id \
+    // Claim the rows first, in one statement. On PostgreSQL, rows that another process is
+    // claiming at the same moment are skipped rather than waited for; the candidates are a
+    // CTE so that they are chosen exactly once (a subquery may be run again per row).
+    let due = "SELECT o.id FROM outbox o \
+               LEFT JOIN mirrors m ON m.discussion_id = o.discussion_id AND m.platform = o.platform \
+               WHERE o.platform = $3 AND o.delivered_at IS NULL AND o.next_attempt_at <= $2 \
+                 AND NOT (o.dest_kind = 'thread' AND o.action <> 'open_thread' AND m.root_message_id IS NULL) \
+               ORDER BY o.id LIMIT $4";
+    let claim = match backend {
+        Backend::Postgres => format!(
+            "WITH due AS ({due} FOR UPDATE OF o SKIP LOCKED) \
+             UPDATE outbox SET next_attempt_at = $1 FROM due \
+             WHERE outbox.id = due.id AND outbox.delivered_at IS NULL AND outbox.next_attempt_at <= $2 \
+             RETURNING outbox.id AS id"
+        ),
+        Backend::Sqlite => format!(
+            "UPDATE outbox SET next_attempt_at = $1 \
+             WHERE delivered_at IS NULL AND next_attempt_at <= $2 AND id IN ({due}) RETURNING id"
+        ),
+    };
+    let claimed = sqlx::query(AssertSqlSafe(claim))
+        .bind(now + LEASE_MS)
+        .bind(now)
+        .bind(platform.as_str())
+        .bind(limit as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut ids = claimed.iter().map(|r| r.try_get::<i64, _>("id")).collect::<Result<Vec<_>, _>>()?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    ids.sort_unstable();
+    let list = (0..ids.len()).map(|i| format!("${}", i + 1)).collect::<Vec<_>>().join(", ");
+    let mut query = sqlx::query(AssertSqlSafe(format!(
+        "SELECT o.id AS id, o.dest_kind AS dest_kind, o.sealed_address AS sealed_address, d.slug AS slug, \
+                m.root_message_id AS root, o.action AS action, o.body AS body, \
+                rp.message_id AS reply_to_message, rm.message_id AS remove_message \
          FROM outbox o \
          LEFT JOIN discussions d ON d.id = o.discussion_id \
          LEFT JOIN mirrors m ON m.discussion_id = o.discussion_id AND m.platform = o.platform \
          LEFT JOIN post_messages rp ON rp.post_id = o.reply_to_post AND rp.platform = o.platform \
          LEFT JOIN post_messages rm ON rm.post_id = o.post_id AND rm.platform = o.platform AND o.action = 'remove' \
-         WHERE o.platform = $1 AND o.delivered_at IS NULL AND o.next_attempt_at <= $2 \
-           AND NOT (o.dest_kind = 'thread' AND o.action <> 'open_thread' AND m.root_message_id IS NULL) \
-         ORDER BY o.id LIMIT $3",
-    )
-    .bind(platform.as_str())
-    .bind(now)
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let id: i64 = r.try_get(0)?;
-        // Claim the row; another process (or a concurrent call) may have taken it.
-        let claimed = sqlx::query(
-            "UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND delivered_at IS NULL AND next_attempt_at <= $3",
-        )
-        .bind(now + LEASE_MS)
-        .bind(id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if claimed != 1 {
-            continue;
-        }
-        out.push(DueRow {
-            id,
-            dest_kind: r.try_get(1)?,
-            sealed_address: r.try_get(2)?,
-            slug: r.try_get(3)?,
-            root: r.try_get(4)?,
-            action: r.try_get(5)?,
-            body: r.try_get(6)?,
-            reply_to_message: r.try_get(7)?,
-            remove_message: r.try_get(8)?,
-        });
+         WHERE o.id IN ({list}) ORDER BY o.id"
+    )));
+    for id in &ids {
+        query = query.bind(*id);
     }
-    Ok(out)
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DueRow {
+                id: r.try_get("id")?,
+                dest_kind: DestKind::parse(&r.try_get::<String, _>("dest_kind")?)?,
+                sealed_address: r.try_get("sealed_address")?,
+                slug: r.try_get("slug")?,
+                root: r.try_get("root")?,
+                action: OutboxAction::parse(&r.try_get::<String, _>("action")?)?,
+                body: r.try_get("body")?,
+                reply_to_message: r.try_get("reply_to_message")?,
+                remove_message: r.try_get("remove_message")?,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn mark_delivered(
@@ -228,12 +299,12 @@ pub(super) async fn mark_delivered(
     .fetch_optional(&mut **tx)
     .await?;
     let (Some(row), Some(message_id)) = (row, message_id) else { return Ok(()) };
-    let platform: String = row.try_get(0)?;
-    let action: String = row.try_get(1)?;
-    let discussion: Option<i64> = row.try_get(2)?;
-    let post: Option<i64> = row.try_get(3)?;
-    match (action.as_str(), discussion, post) {
-        ("open_thread", Some(d), _) => {
+    let platform: String = row.try_get("platform")?;
+    let action = OutboxAction::parse(&row.try_get::<String, _>("action")?)?;
+    let discussion: Option<i64> = row.try_get("discussion_id")?;
+    let post: Option<i64> = row.try_get("post_id")?;
+    match (action, discussion, post) {
+        (OutboxAction::OpenThread, Some(d), _) => {
             sqlx::query(
                 "INSERT INTO mirrors (discussion_id, platform, root_message_id) VALUES ($1, $2, $3) \
                  ON CONFLICT (discussion_id, platform) DO UPDATE SET root_message_id = $3",
@@ -244,7 +315,7 @@ pub(super) async fn mark_delivered(
             .execute(&mut **tx)
             .await?;
         }
-        ("send", _, Some(p)) => {
+        (OutboxAction::Send, _, Some(p)) => {
             sqlx::query(
                 "INSERT INTO post_messages (post_id, platform, message_id) VALUES ($1, $2, $3) \
                  ON CONFLICT (post_id, platform) DO UPDATE SET message_id = $3",

@@ -44,12 +44,12 @@ impl Discussion {
     pub(crate) const COLUMNS: &'static str = "id, slug, title, prompt, status";
 
     pub(crate) fn from_row(row: &AnyRow) -> Result<Discussion> {
-        let status: String = row.try_get(4)?;
+        let status: String = row.try_get("status")?;
         Ok(Discussion {
-            id: DiscussionId(row.try_get(0)?),
-            slug: row.try_get(1)?,
-            title: row.try_get(2)?,
-            prompt: row.try_get(3)?,
+            id: DiscussionId(row.try_get("id")?),
+            slug: row.try_get("slug")?,
+            title: row.try_get("title")?,
+            prompt: row.try_get("prompt")?,
             status: match status.as_str() {
                 "open" => DiscussionStatus::Open,
                 "closed" => DiscussionStatus::Closed,
@@ -133,7 +133,7 @@ pub struct NewPost<'a> {
     pub status: PostStatus,
     /// When, in ms.
     pub created_at: i64,
-    /// Theme ids, comma-separated.
+    /// Theme ids, comma-separated (the stored form).
     pub themes: &'a str,
     /// Sentiment score × 100.
     pub sentiment: i64,
@@ -168,15 +168,15 @@ impl Post {
 
     pub(crate) fn from_row(row: &AnyRow) -> Result<Post> {
         Ok(Post {
-            id: PostId(row.try_get(0)?),
-            discussion: DiscussionId(row.try_get(1)?),
-            number: PostNumber(row.try_get(2)?),
-            participant: row.try_get::<Option<String>, _>(3)?.map(ParticipantKey),
-            pseudonym: row.try_get(4)?,
-            parent: row.try_get::<Option<i64>, _>(5)?.map(PostNumber),
-            body: row.try_get(6)?,
-            status: PostStatus::parse(&row.try_get::<String, _>(7)?)?,
-            created_at: row.try_get(8)?,
+            id: PostId(row.try_get("id")?),
+            discussion: DiscussionId(row.try_get("discussion_id")?),
+            number: PostNumber(row.try_get("number")?),
+            participant: row.try_get::<Option<String>, _>("participant_key")?.map(ParticipantKey),
+            pseudonym: row.try_get("pseudonym")?,
+            parent: row.try_get::<Option<i64>, _>("parent_number")?.map(PostNumber),
+            body: row.try_get("body")?,
+            status: PostStatus::parse(&row.try_get::<String, _>("status")?)?,
+            created_at: row.try_get("created_at")?,
         })
     }
 }

@@ -55,6 +55,46 @@ impl Platform {
     }
 }
 
+/// What a platform accepts, declared here as data so that the core can shape every message
+/// to fit and pace deliveries, and no adapter has to cut or refuse anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest message text, in characters, that the platform takes in one message.
+    pub max_message_chars: usize,
+    /// Outbound pacing per channel, or `None` when the platform needs none.
+    pub pacing: Option<Pacing>,
+}
+
+/// A channel may take a burst of messages, then one every `every`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    /// Messages that may go at once.
+    pub burst: u32,
+    /// Then one message every this long.
+    pub every: Duration,
+}
+
+impl Platform {
+    /// What this platform accepts.
+    ///
+    /// - Console: a local terminal, no limits.
+    /// - Matrix: no length limit as such, but an event must stay under 64 KiB; with the
+    ///   HTML copy of the text and escaping, a character can cost up to 8 bytes, so 7,500
+    ///   characters always fit. Pacing: a burst of 5, then one a second per room.
+    /// - Discord: 2,000 characters per message; 5 messages per 5 seconds per channel.
+    pub fn limits(self) -> Limits {
+        match self {
+            Platform::Console => Limits { max_message_chars: usize::MAX, pacing: None },
+            Platform::Matrix => {
+                Limits { max_message_chars: 7_500, pacing: Some(Pacing { burst: 5, every: Duration::from_secs(1) }) }
+            }
+            Platform::Discord => {
+                Limits { max_message_chars: 2_000, pacing: Some(Pacing { burst: 5, every: Duration::from_secs(1) }) }
+            }
+        }
+    }
+}
+
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -251,9 +291,78 @@ pub trait Core: Send + Sync {
     fn wakeup(&self) -> Arc<tokio::sync::Notify>;
 }
 
+/// How an adapter's delivery loop is tuned.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopSettings {
+    /// Deliveries asked for at once.
+    pub batch: usize,
+    /// How often the outbox is polled when no wakeup comes.
+    pub tick: Duration,
+}
+
+impl Default for LoopSettings {
+    fn default() -> Self {
+        LoopSettings { batch: 50, tick: Duration::from_secs(1) }
+    }
+}
+
+/// The delivery loop every adapter runs: wait for a wakeup (or the tick) → ask the core for
+/// what is due → `deliver` each → report each outcome, until `stop` becomes `true`.
+///
+/// The wakeup is registered *before* asking for work, so a message queued while a batch is
+/// being fetched is never missed.
+pub async fn delivery_loop<F, Fut>(
+    core: &dyn Core,
+    platform: Platform,
+    settings: LoopSettings,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut deliver: F,
+) where
+    F: FnMut(Delivery) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    let wakeup = core.wakeup();
+    loop {
+        let notified = wakeup.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+
+        let batch = core.due(platform, settings.batch).await;
+        let full = batch.len() == settings.batch;
+        for delivery in batch {
+            if *stop.borrow() {
+                return;
+            }
+            let id = delivery.id;
+            let outcome = deliver(delivery).await;
+            core.report(id, outcome).await;
+        }
+        if full {
+            continue;
+        }
+        tokio::select! {
+            () = stopped(&mut stop) => return,
+            () = &mut notified => {}
+            () = tokio::time::sleep(settings.tick) => {}
+        }
+    }
+}
+
+/// Resolves once `stop` is `true` (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    // The guard returned by `wait_for` is not `Send`: drop it here.
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discord_declares_its_message_limit() {
+        assert_eq!(Platform::Discord.limits().max_message_chars, 2_000);
+        assert!(Platform::Console.limits().pacing.is_none());
+    }
 
     #[test]
     fn platform_names_round_trip() {

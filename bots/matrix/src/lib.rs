@@ -561,32 +561,13 @@ fn is_unknown_token(e: &matrix_sdk::Error) -> bool {
     matches!(e.client_api_error_kind(), Some(ErrorKind::UnknownToken(_)))
 }
 
-async fn delivery_loop(ctx: &Ctx, mut stop: watch::Receiver<bool>) -> Result<()> {
-    let wakeup = ctx.core.wakeup();
-    loop {
-        // Registered before asking for work, so that a wakeup during `due` is not lost.
-        let notified = wakeup.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-
-        let batch = ctx.core.due(Platform::Matrix, BATCH).await;
-        let full = batch.len() == BATCH;
-        for delivery in batch {
-            if *stop.borrow() {
-                return Ok(());
-            }
-            let outcome = deliver(ctx, &delivery).await;
-            ctx.core.report(delivery.id, outcome).await;
-        }
-        if full {
-            continue;
-        }
-        tokio::select! {
-            () = stopped(&mut stop) => return Ok(()),
-            () = &mut notified => {}
-            () = tokio::time::sleep(TICK) => {}
-        }
-    }
+async fn delivery_loop(ctx: &Ctx, stop: watch::Receiver<bool>) -> Result<()> {
+    let settings = chat::LoopSettings { batch: BATCH, tick: TICK };
+    chat::delivery_loop(ctx.core.as_ref(), Platform::Matrix, settings, stop, |delivery| async move {
+        deliver(ctx, &delivery).await
+    })
+    .await;
+    Ok(())
 }
 
 /// Why a delivery could not be made.

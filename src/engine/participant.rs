@@ -1,0 +1,201 @@
+//! Participant commands, from a direct message: join, post, reply, report, whoami, forget.
+//! Crisis detection and rate limits come first, for every message a participant sends.
+
+use super::commands::{Command, ParticipantCommand};
+use super::context::Ctx;
+use super::replies::{Alert, Purpose, Refusal, Reply};
+use super::Engine;
+use crate::error::Result;
+use crate::ids::{DiscussionId, ParticipantKey, PostNumber};
+use crate::limits::{human_duration, Act, Check};
+use crate::store::{AuditEntry, Discussion, Participant, PostStatus};
+
+/// What the engine knows of the sender before running a participant's command.
+pub(super) struct Prelude {
+    /// The sender as stored.
+    pub participant: Participant,
+    /// Set when a rate limit refuses the message.
+    pub refusal: Option<Refusal>,
+}
+
+impl Engine {
+    /// Every direct message: the participant row, their sealed address, crisis detection,
+    /// then the command's rate limit.
+    pub(super) async fn participant_prelude(
+        &self,
+        cx: &mut Ctx,
+        key: &ParticipantKey,
+        sealed: &str,
+        command: &Command,
+    ) -> Result<Prelude> {
+        let participant = cx.tx.participant(key, cx.now).await?;
+        cx.tx.save_contact(key, cx.origin.platform, sealed, cx.now).await?;
+        self.crisis_first(cx, command, participant.current_discussion).await?;
+        let refusal = match command.rate_class() {
+            Some(act) => self.limit(cx, key, act, None).await?,
+            None => None,
+        };
+        Ok(Prelude { participant, refusal })
+    }
+
+    /// A participant command from a DM.
+    pub(super) async fn participant(
+        &self,
+        cx: &mut Ctx,
+        me: &Participant,
+        command: ParticipantCommand,
+    ) -> Result<Reply> {
+        let key = &me.key;
+        Ok(match command {
+            ParticipantCommand::Join(slug) => match cx.tx.discussion_by_slug(&slug).await? {
+                None => Refusal::NoSuchDiscussion(slug).into(),
+                Some(d) if !d.is_open() => Refusal::Closed(d.slug).into(),
+                Some(d) => {
+                    let pseudonym = self.pseudonym_for(cx, &d, key).await?;
+                    cx.tx.join(key, d.id).await?;
+                    Reply::Joined { discussion: d, pseudonym, notice: !me.seen_notice }
+                }
+            },
+            ParticipantCommand::Post { text } => {
+                let open = cx.tx.discussions(true).await?;
+                let (slug, body) = super::commands::split_post_slug(&text, |s| open.iter().any(|d| d.slug == s));
+                let discussion = match slug {
+                    Some(s) => cx.tx.discussion_by_slug(&s.to_lowercase()).await?,
+                    None => self.current(cx, me.current_discussion).await?,
+                };
+                match discussion {
+                    Some(d) => self.post(cx, key, &d, body, None).await?.into(),
+                    None => Refusal::NotJoined.into(),
+                }
+            }
+            ParticipantCommand::Text(text) => match self.current(cx, me.current_discussion).await? {
+                Some(d) => self.post(cx, key, &d, &text, None).await?.into(),
+                None => Reply::TextWithoutDiscussion,
+            },
+            ParticipantCommand::Reply { number, text } => match self.current(cx, me.current_discussion).await? {
+                Some(d) => self.post(cx, key, &d, &text, Some(number)).await?.into(),
+                None => Refusal::NotJoined.into(),
+            },
+            ParticipantCommand::WhoAmI => match self.current(cx, me.current_discussion).await? {
+                Some(d) => {
+                    let pseudonym = self.pseudonym_for(cx, &d, key).await?;
+                    Reply::WhoAmI { slug: d.slug, pseudonym }
+                }
+                None => Refusal::NotJoined.into(),
+            },
+            ParticipantCommand::Forget => Reply::Forgotten(cx.tx.forget(key).await?),
+            ParticipantCommand::Report { number, reason } => match self.current(cx, me.current_discussion).await? {
+                Some(d) => self.report(cx, key, &d, number, &reason).await?,
+                None => Refusal::NotJoined.into(),
+            },
+        })
+    }
+
+    /// Crisis detection comes before everything else — rate limits, mutes, bans, validation,
+    /// even having joined a discussion: whoever writes something that suggests they are in
+    /// crisis gets the signposting privately, and the moderators an urgent alert.
+    async fn crisis_first(&self, cx: &mut Ctx, command: &Command, current: Option<DiscussionId>) -> Result<()> {
+        let Some(text) = command.participant_text() else { return Ok(()) };
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let verdict = self.moderator.assess(text, &[]);
+        let Some(crisis) = &verdict.crisis else { return Ok(()) };
+        self.say(cx, &Reply::CrisisSignposting).await?;
+        let slug = self.current(cx, current).await?.map(|d| d.slug);
+        self.alert(cx, &Alert::Crisis { kind: crisis.kind.to_string(), slug, text: verdict.text.clone() }).await
+    }
+
+    pub(super) async fn current(&self, cx: &mut Ctx, id: Option<DiscussionId>) -> Result<Option<Discussion>> {
+        match id {
+            Some(id) => cx.tx.discussion(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The participant's pseudonym in `d`, assigning one on first use. Collisions inside
+    /// the discussion move on to the next candidate.
+    pub(super) async fn pseudonym_for(&self, cx: &mut Ctx, d: &Discussion, key: &ParticipantKey) -> Result<String> {
+        if let Some(name) = cx.tx.pseudonym(d.id, key).await? {
+            return Ok(name);
+        }
+        let mut attempt = 0;
+        loop {
+            let name = self.identity.pseudonym(key, &d.slug, attempt);
+            if cx.tx.claim_pseudonym(d.id, &name, key, cx.now).await? {
+                return Ok(name);
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Checks a rate limit; returns the refusal to send, if any. A flood mutes the
+    /// participant and alerts the moderators.
+    pub(super) async fn limit(
+        &self,
+        cx: &mut Ctx,
+        key: &ParticipantKey,
+        act: Act,
+        slow: Option<(DiscussionId, u64)>,
+    ) -> Result<Option<Refusal>> {
+        match self.limits.check(key, act, slow) {
+            Check::Allowed => Ok(None),
+            Check::Wait(wait) => Ok(Some(Refusal::SlowDown(wait))),
+            Check::Flood(mute) => {
+                let now = cx.now;
+                let mut s = cx.tx.sanctions(key).await?;
+                s.muted_until = s.muted_until.max(now + mute.as_millis() as i64);
+                cx.tx.set_sanctions(key, s, "(automatic flood mute)", now).await?;
+                let audit = AuditEntry {
+                    at: now,
+                    actor: "parley".into(),
+                    action: format!("mute {}", human_duration(mute)),
+                    target: "a participant (flooding)".into(),
+                    reason: "too many messages in a short time".into(),
+                };
+                cx.tx.audit(&audit).await?;
+                self.alert(cx, &Alert::Flood(mute)).await?;
+                Ok(Some(Refusal::FloodMuted(mute)))
+            }
+        }
+    }
+
+    /// `!report #N REASON`: hides the post once enough distinct participants report it.
+    async fn report(
+        &self,
+        cx: &mut Ctx,
+        key: &ParticipantKey,
+        d: &Discussion,
+        number: PostNumber,
+        reason: &str,
+    ) -> Result<Reply> {
+        let post = match cx.tx.post_by_number(d.id, number).await? {
+            Some(post) if matches!(post.status, PostStatus::Published | PostStatus::Hidden) => post,
+            _ => return Ok(Refusal::NoSuchPost { number, slug: d.slug.clone(), purpose: Purpose::Report }.into()),
+        };
+        let reason: String = reason.chars().take(300).collect();
+        let (added, count) = cx.tx.add_report(post.id, key, &reason, cx.now).await?;
+        if !added {
+            return Ok(Refusal::AlreadyReported(number).into());
+        }
+        let threshold = self.settings.report_threshold;
+        let hidden = post.status == PostStatus::Published && count >= threshold;
+        if hidden {
+            self.take_down(cx, &post).await?;
+            cx.tx.set_post_status(post.id, PostStatus::Hidden).await?;
+            cx.tx
+                .audit(&AuditEntry {
+                    at: cx.now,
+                    actor: "parley".into(),
+                    action: "hide".into(),
+                    target: format!("{}#{}", d.slug, number.0),
+                    reason: format!("{count} distinct reports"),
+                })
+                .await?;
+        }
+        let alert =
+            Alert::Report { slug: d.slug.clone(), number, count, threshold, reason, body: post.body.clone(), hidden };
+        self.alert(cx, &alert).await?;
+        Ok(Reply::Reported { number, slug: d.slug.clone() })
+    }
+}
