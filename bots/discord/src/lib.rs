@@ -217,13 +217,17 @@ where
         tokio::join!(delivery(&shared, stop_rx.clone()), inbound_worker(&shared.core, inbound_rx, stop_rx.clone()),)
     };
     tokio::pin!(shutdown, gateway, work);
+    let mut work_done = false;
     let result = tokio::select! {
         () = &mut shutdown => Ok(()),
         r = &mut gateway => r,
+        _ = &mut work => { work_done = true; Ok(()) }
     };
     shards.shutdown_all().await;
     let _ = stop_tx.send(true);
-    work.await;
+    if !work_done {
+        work.await;
+    }
     info!("discord adapter stopped");
     result
 }

@@ -167,6 +167,11 @@ impl FakeDiscord {
         self.state.lock().unwrap().messages.clone()
     }
 
+    /// Every dispatch of the current session.
+    pub fn dispatched(&self) -> Vec<Value> {
+        self.state.lock().unwrap().gateway.log.iter().map(|(_, v)| v.clone()).collect()
+    }
+
     pub fn received(&self) -> Vec<Value> {
         self.state.lock().unwrap().received.clone()
     }
@@ -244,6 +249,7 @@ impl FakeDiscord {
             "id": id, "application_id": APP_ID.to_string(), "type": 2, "token": token, "version": 1,
             "data": { "id": self.snowflake().to_string(), "name": name, "type": 1, "options": options },
             "locale": "en-GB", "entitlements": [], "authorizing_integration_owners": {}, "app_permissions": "0",
+            "attachment_size_limit": 8388608,
         });
         match channel {
             Some(c) => {
