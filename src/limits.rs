@@ -98,12 +98,22 @@ impl Limits {
     /// Checks (and, when allowed, uses up) one `act` of `key`, and the discussion's slow
     /// mode when `slow_mode_secs` is set.
     pub fn check(&self, key: &ParticipantKey, act: Act, slow: Option<(DiscussionId, u64)>) -> Check {
+        self.check_inner(key, Some(act), slow)
+    }
+
+    /// Checks (and uses up) only a discussion's slow mode, for a message whose own limit
+    /// was checked already.
+    pub fn check_slow(&self, key: &ParticipantKey, slow: (DiscussionId, u64)) -> Check {
+        self.check_inner(key, None, Some(slow))
+    }
+
+    fn check_inner(&self, key: &ParticipantKey, act: Option<Act>, slow: Option<(DiscussionId, u64)>) -> Check {
         if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
             self.prune();
         }
         let now = self.clock.now();
         let mut wait = None;
-        if let Some(limiter) = self.acts.get(&act) {
+        if let Some(limiter) = act.and_then(|act| self.acts.get(&act)) {
             if let Err(not_until) = limiter.check_key(key) {
                 wait = Some(not_until.wait_time_from(now));
             }

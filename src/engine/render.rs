@@ -23,6 +23,28 @@ pub fn inert(text: &str) -> String {
     out
 }
 
+/// Puts text on one line: every line break a person can type (newlines, carriage returns,
+/// the Unicode line and paragraph separators, next-line, vertical tab, form feed) becomes
+/// " / ", so that a post can never start a line of its own in a thread.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_break = false;
+    for c in text.chars() {
+        if matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{b}' | '\u{c}') {
+            pending_break = true;
+            continue;
+        }
+        if pending_break {
+            if !out.is_empty() {
+                out.push_str(" / ");
+            }
+            pending_break = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +58,12 @@ mod tests {
         }
         assert_eq!(inert("email me @ 5pm"), "email me @ 5pm");
         assert_eq!(inert("a\u{7}b\nc"), "ab\nc");
+    }
+
+    #[test]
+    fn one_line_joins_every_kind_of_line_break() {
+        assert_eq!(one_line("a\nb\r\nc\u{2028}d\u{2029}e"), "a / b / c / d / e");
+        assert_eq!(one_line("\n#2 Fake Name: hi"), "#2 Fake Name: hi");
+        assert_eq!(one_line("plain"), "plain");
     }
 }

@@ -249,8 +249,11 @@ pub enum Alert {
         kind: String,
         /// The participant's current discussion.
         slug: Option<String>,
-        /// The redacted text.
+        /// The redacted text (an excerpt is shown).
         text: String,
+        /// Crisis messages from the same participant not alerted separately since the
+        /// last alert.
+        earlier: u32,
     },
     /// A post held for review.
     Held {
@@ -346,7 +349,8 @@ impl Voice<'_> {
                 }
                 let mut out = String::from("Open discussions:");
                 for d in discussions {
-                    out.push_str(&format!("\n{} — {}: {}", d.slug, d.title, d.prompt));
+                    let (title, prompt) = (render::one_line(&d.title), render::one_line(&d.prompt));
+                    out.push_str(&format!("\n{} — {}: {}", d.slug, render::inert(&title), render::inert(&prompt)));
                 }
                 out.push_str(&format!("\nSend {p}join SLUG to take part."));
                 out
@@ -562,16 +566,23 @@ impl Voice<'_> {
     pub fn alert(&self, alert: &Alert) -> String {
         let p = self.prefix;
         match alert {
-            Alert::Crisis { kind, slug, text } => {
+            Alert::Crisis { kind, slug, text, earlier } => {
                 let place = match slug {
                     Some(slug) => format!("from a participant in \"{slug}\""),
                     None => "from a participant".to_string(),
                 };
-                format!(
+                let mut alert = format!(
                     "URGENT — possible crisis ({kind}) in a message {place}. They have been sent crisis signposting \
                      privately. Text: {}",
-                    render::inert(text)
-                )
+                    render::inert(&excerpt(text, ALERT_EXCERPT_CHARS))
+                );
+                if *earlier > 0 {
+                    alert.push_str(&format!(
+                        "\nThe same participant sent {earlier} more message(s) like this since the last alert; each \
+                         was answered with signposting."
+                    ));
+                }
+                alert
             }
             Alert::Held { slug, number, pseudonym, body, why } => format!(
                 "Held for review: {slug}#{n} by {pseudonym}: {}\nWhy: {why}\nUse {p}approve {slug}#{n} or {p}reject \
@@ -606,19 +617,36 @@ impl Voice<'_> {
     /// The text of a message in a public thread.
     pub fn thread(&self, message: &ThreadMessage) -> String {
         match message {
+            // Commissioners' words are made inert too: a title must not ping a room either.
             ThreadMessage::Root(d) => format!(
                 "{} — {}\n{}\nTake part anonymously: send me a direct message with {}join {}",
-                d.slug, d.title, d.prompt, self.prefix, d.slug
+                d.slug,
+                render::inert(&render::one_line(&d.title)),
+                render::inert(&d.prompt),
+                self.prefix,
+                d.slug
             ),
             ThreadMessage::Closed => "This discussion is now closed. Thank you to everyone who took part.".into(),
+            // Always exactly one line, so that no post can forge a `#N Name:` line.
             ThreadMessage::Post { number, pseudonym, parent, body } => {
-                let body = render::inert(body);
+                let body = render::inert(&render::one_line(body));
                 match parent {
                     Some(parent) => format!("{number} {pseudonym}, replying to {parent}: {body}"),
                     None => format!("{number} {pseudonym}: {body}"),
                 }
             }
         }
+    }
+}
+
+/// The most of a participant's text an alert quotes.
+const ALERT_EXCERPT_CHARS: usize = 500;
+
+/// `text` cut to `max` characters, with "…" when it was cut.
+fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::ids::{DiscussionId, PostId};
 
 /// How long a handed-out row stays reserved before another attempt may take it.
-const LEASE_MS: i64 = 60_000;
+const LEASE_MS: i64 = chat::DELIVERY_LEASE.as_millis() as i64;
 
 /// Where a queued message goes.
 #[derive(Debug, Clone)]
