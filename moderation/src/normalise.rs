@@ -312,21 +312,30 @@ pub(crate) fn crisis_copies(text: &str) -> Vec<String> {
     {
         return Vec::new();
     }
-    let mut folded = String::with_capacity(text.len());
+    // Fillers are marked, then read both as nothing ("ki\u{3164}ll") and as spaces.
+    const FILLER: char = '\u{1}';
+    let mut marked = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_ascii() {
-            folded.push(c.to_ascii_lowercase());
+            marked.push(if c == FILLER { ' ' } else { c.to_ascii_lowercase() });
+        } else if is_filler(c) {
+            marked.push(FILLER);
         } else if matches!(c, '\u{2019}' | '\u{2018}' | '\u{02BC}') {
-            folded.push(c);
+            marked.push(c);
         } else {
-            decompose_compatible(c, |d| push_folded(d, &mut folded));
+            decompose_compatible(c, |d| push_folded(d, &mut marked));
         }
     }
+    let foldings: Vec<String> = if marked.contains(FILLER) {
+        vec![marked.replace(FILLER, ""), marked.replace(FILLER, " ")]
+    } else {
+        vec![marked]
+    };
     let mut copies = Vec::with_capacity(2);
     let mut has_one = false;
-    for one in ['i', 'l'] {
+    for (folded, one) in foldings.iter().flat_map(|f| [(f, 'i'), (f, 'l')]) {
         if one == 'l' && !has_one {
-            break;
+            continue;
         }
         let mut out = String::with_capacity(folded.len());
         let mut rest = folded.as_str();
