@@ -32,7 +32,9 @@
 //! types that are also everyday words (park, green, view, close, way, hill, …) they must
 //! be capitalised. A flat number alone ("I live in flat 12") is removed too.
 
+use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use regex::Regex;
 
@@ -47,6 +49,8 @@ pub(crate) struct NameScanner {
     relative: Regex,
     role: Regex,
     signoff: Regex,
+    im: Regex,
+    name_the_role: Regex,
     address: Regex,
     flat: Regex,
 }
@@ -91,6 +95,7 @@ const NOT_PEOPLE: &[(&str, &str)] = &[
     ("mr", "right"),
     ("mr", "brightside"),
     ("dr", "dre"),
+    ("dr", "google"),
     ("dr", "zhivago"),
     ("dr", "strange"),
     ("dr", "jekyll"),
@@ -183,6 +188,15 @@ const NOT_NAME: &[&str] = &[
     "cheers", "love", "xx", "xxx", "x", "best", "wishes", "thx",
 ];
 
+/// Words just after a name's possessive that show it names a thing, not a person ("Dr
+/// Foster's report", "Addison's disease"); "Dr Patel's surgery" is still a person.
+#[rustfmt::skip]
+const AFTER_POSSESSIVE_THING: &[&str] = &[
+    "hospital", "infirmary", "report", "reports", "disease", "syndrome", "ratings", "guide", "foundation", "trust",
+    "institute", "memorial", "hospice", "university", "law", "scale", "test", "sign", "palsy", "books", "cartoons",
+    "show", "programme", "film", "boots", "shoes", "general",
+];
+
 /// Words just after a name that show it names a thing, not a person.
 #[rustfmt::skip]
 const AFTER_THING: &[&str] = &[
@@ -254,8 +268,12 @@ fn lower(word: &str) -> String {
 }
 
 fn not_name(word: &str) -> bool {
-    let l = lower(word);
-    NOT_NAME.contains(&l.as_str())
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    let set = SET.get_or_init(|| NOT_NAME.iter().copied().collect());
+    if word.bytes().all(|b| b.is_ascii_lowercase()) {
+        return set.contains(word);
+    }
+    set.contains(lower(word).as_str())
 }
 
 /// A capitalised word that could be a name: `Patel`, `O'Brien`, `McDonald`, `Smith-Jones`.
@@ -317,9 +335,13 @@ fn take_name(text: &str, pos: usize, case: Case, max_words: usize, lines: bool) 
     // "Dr Foster's report", "Addison's disease": a thing, not a person.
     if let Some(after) = next_word(text, range.end + possessive_len(&text[range.end..]), false) {
         let gap = &text[range.end..after.range.start];
-        if gap.chars().all(|c| c == ' ' || c == '\'' || c == '’' || c == 's')
-            && AFTER_THING.contains(&lower(after.text).as_str())
-        {
+        let l = lower(after.text);
+        let thing = if possessive_len(&text[range.end..]) > 0 {
+            AFTER_POSSESSIVE_THING.contains(&l.as_str())
+        } else {
+            AFTER_THING.contains(&l.as_str())
+        };
+        if thing && gap.chars().all(|c| c == ' ' || c == '\'' || c == '’' || c == 's') {
             return None;
         }
     }
@@ -377,6 +399,8 @@ impl NameScanner {
             signoff: compile(
                 r"(?i)(?:\b(?:thanks|thank you|many thanks|thanks again|thanks so much|regards|kind regards|best regards|warm regards|warmest regards|best wishes|all the best|cheers|love|lots of love|yours sincerely|yours faithfully|yours truly|sincerely|take care|ta|from)\b[ \t]*[,.!:;\-–—]*[ \t]*(?:\r?\n[ \t]*)?|(?:^|[ \t\n])[\-–—~]+[ \t]*|\n[ \t]*)",
             )?,
+            im: compile(r"(?:^|[.!?\n][ \t]*)(?i:(?:hi|hello|hiya|hey)[ \t]*[,!.]?[ \t]*)?(?i:i'm|i’m|i am|im)[ \t]+")?,
+            name_the_role: compile(&format!(r"(?i)^[ \t]*,?[ \t]*(?:the|our|my|a|\()[ \t]*(?:{ROLES})\b"))?,
             address: compile(
                 r"(?i)\b(?:(?:flat|apartment|apt|unit)\.?[ \t]*(?:no\.?[ \t]*)?[0-9]{1,4}[a-z]?[ \t]*,?[ \t]*)?[0-9]{1,4}[a-z]?(?:[ \t]*-[ \t]*[0-9]{1,4}[a-z]?)?[ \t]*,?[ \t]+((?:[a-z][a-z'’\-]*[ \t]+){1,3}?)(street|st|road|rd|avenue|ave|lane|ln|close|cl|drive|dr|way|crescent|cres|court|ct|place|pl|gardens|gdns|grove|gr|terrace|terr|tce|hill|row|walk|mews|square|sq|view|rise|green|parade|pde|boulevard|mount|vale|fold|gate|croft|wynd|park|meadow|meadows|fields|chase|wharf|quay|heights|approach|bank|end|side|yard|brow|garth|lea|dale)\b\.?",
             )?,
@@ -395,6 +419,7 @@ impl NameScanner {
         self.intros(text, out);
         self.roles(text, out);
         self.signature(text, out);
+        self.introduced(text, out);
         if text.bytes().any(|b| b.is_ascii_digit()) {
             self.addresses(text, out);
         }
@@ -431,6 +456,56 @@ impl NameScanner {
                 out.push((PersonalData::Name, range));
             }
         }
+    }
+
+    /// "I'm Sarah, 34, …", "Hi, I'm Tom and …", "I'm Sophie's dad": a capitalised name
+    /// right after "I'm" at the start of a sentence, followed by a comma, "and", the end, or
+    /// a possessive and a relative.
+    fn introduced(&self, text: &str, out: &mut Vec<(PersonalData, Range<usize>)>) {
+        for m in self.im.find_iter(text) {
+            let Some(range) = take_name(text, m.end(), Case::Capitalised, 2, false) else { continue };
+            let rest = &text[range.end..];
+            let fits = rest.starts_with([',', '.', '!']) || rest.trim().is_empty() || rest.starts_with(" and ") || {
+                possessive_len(rest) > 0 && {
+                    let w = next_word(text, range.end + possessive_len(rest), false).map(|w| lower(w.text));
+                    w.is_some_and(|w| RELATIVES.split('|').any(|r| r == w))
+                }
+            };
+            if fits {
+                out.push((PersonalData::Name, range));
+            }
+        }
+        // "Mike the porter", "Hannah, our health visitor": a name before a staff role.
+        let mut at = 0;
+        while let Some(m) = self.role_after_name_cue(text, at) {
+            at = m.end;
+            out.push((PersonalData::StaffName, m));
+        }
+    }
+
+    /// The next capitalised name (not at a sentence start after "I") directly followed by
+    /// "the <role>", ", our <role>" or "(<role>)".
+    fn role_after_name_cue(&self, text: &str, from: usize) -> Option<Range<usize>> {
+        let mut pos = from;
+        while pos < text.len() {
+            let rel = text[pos..].find(|c: char| c.is_uppercase())?;
+            let start = pos + rel;
+            let word = next_word(text, start, false);
+            let next = start + text[start..].chars().next().map_or(1, char::len_utf8);
+            let Some(word) = word.filter(|w| w.range.start == start) else {
+                pos = next;
+                continue;
+            };
+            let glued = text[..start].chars().next_back().is_some_and(char::is_alphanumeric);
+            if !glued && capitalised_name(word.text) {
+                let end = word.range.end;
+                if self.name_the_role.is_match(&text[end..]) {
+                    return Some(word.range);
+                }
+            }
+            pos = word.range.end.max(next);
+        }
+        None
     }
 
     fn roles(&self, text: &str, out: &mut Vec<(PersonalData, Range<usize>)>) {
