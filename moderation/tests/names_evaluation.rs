@@ -68,7 +68,7 @@ struct Report {
     misses: Vec<String>,
 }
 
-fn evaluate() -> Report {
+fn evaluate(source: &str) -> Report {
     let m = Moderator::standard();
     let mut r = Report {
         messages: 0,
@@ -77,7 +77,7 @@ fn evaluate() -> Report {
         staff: Counts::default(),
         misses: vec![],
     };
-    for (n, line) in include_str!("data/names_addresses.tsv").lines().enumerate() {
+    for (n, line) in source.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
@@ -134,10 +134,8 @@ fn evaluate() -> Report {
     r
 }
 
-#[test]
-fn names_and_addresses_meet_minimums() {
-    let r = evaluate();
-    println!("== names and addresses: {} messages", r.messages);
+fn print(name: &str, r: &Report) {
+    println!("== {name}: {} messages", r.messages);
     for (what, c) in [("names", &r.names), ("addresses", &r.addresses), ("staff signal", &r.staff)] {
         println!(
             "  {what:<13} precision {:.3}  recall {:.3}  (tp {} fp {} fn {})",
@@ -151,6 +149,12 @@ fn names_and_addresses_meet_minimums() {
     for miss in &r.misses {
         println!("  {miss}");
     }
+}
+
+#[test]
+fn names_and_addresses_meet_minimums() {
+    let r = evaluate(include_str!("data/names_addresses.tsv"));
+    print("names and addresses (names_addresses.tsv)", &r);
     assert!(r.messages >= 150, "labelled set has {} messages", r.messages);
     // The figures reached when the rules were written (names 1.000 / 0.987, addresses
     // 0.955 / 1.000, staff 1.000 / 0.974), less a small margin. This set was written
@@ -161,4 +165,18 @@ fn names_and_addresses_meet_minimums() {
     assert!(r.addresses.recall() >= 0.95, "address recall {:.3}", r.addresses.recall());
     assert!(r.staff.precision() >= 0.95, "staff precision {:.3}", r.staff.precision());
     assert!(r.staff.recall() >= 0.92, "staff recall {:.3}", r.staff.recall());
+}
+
+/// Written after the rules were finished and not tuned against: reported, with looser
+/// minimums (the figures of its first run, less a margin).
+#[test]
+fn held_out_set_report() {
+    let r = evaluate(include_str!("data/names_heldout.tsv"));
+    print("held out (names_heldout.tsv)", &r);
+    // First run: names 0.875 / 0.875, addresses 1.000 / 1.000, staff 0.800 / 0.889.
+    assert!(r.messages >= 50);
+    assert!(r.names.precision() >= 0.8, "held-out name precision {:.3}", r.names.precision());
+    assert!(r.names.recall() >= 0.8, "held-out name recall {:.3}", r.names.recall());
+    assert!(r.addresses.precision() >= 0.9, "held-out address precision {:.3}", r.addresses.precision());
+    assert!(r.addresses.recall() >= 0.9, "held-out address recall {:.3}", r.addresses.recall());
 }
