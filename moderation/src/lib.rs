@@ -7,16 +7,26 @@
 //!
 //! # Order
 //!
-//! 1. **Crisis**, on the raw post, before anything else (see [`Crisis`]). A cry for help
-//!    must reach the core even when it also trips other checks: "I want to kill myself"
-//!    contains words an abuse filter would punish.
-//! 2. **Personal data** is redacted from the post as written ([`PersonalData`]); the result
-//!    is [`Verdict::text`], with one [`Reason`] and one [`Redaction`] per item.
-//! 3. **Normalisation** of the redacted text against evasion (NFKC-style folding,
-//!    look-alike letters, leetspeak, spacing tricks, masked and stretched words), into a
-//!    stream used only for matching.
-//! 4. **Abuse**: word lists with severities ([`Severity`]), matched whole-word on that
-//!    stream. Mild → publish (noted), moderate → hold, severe (slurs, threats, "kill
+//! 1. **Crisis**, on the raw post, before anything else (see [`Crisis`]), and again on
+//!    normalised copies of it (invisible characters removed, fillers read, look-alike
+//!    letters and leetspeak folded, "my self" rejoined), so that "k1ll my self" or a
+//!    zero-width space inside "suicidal" is still found; the strongest signal wins. A cry
+//!    for help must reach the core even when it also trips other checks: "I want to kill
+//!    myself" contains words an abuse filter would punish.
+//! 2. **Personal data** is matched on a scan copy of the post in which every separator a
+//!    person can type is made plain (no-break and zero-width spaces, dots, slashes, dashes,
+//!    fullwidth and other-script digits), and removed from the post *as written*
+//!    ([`PersonalData`]): NHS numbers, phone numbers, emails, postcodes, dates of birth,
+//!    people's names where the text signals one, and street addresses. The result is
+//!    [`Verdict::text`], with one [`Reason`] and one [`Redaction`] per item. A name given
+//!    to a member of staff is flagged ([`Verdict::names_staff`]) and held when
+//!    [`Policy::hold_named_staff`] says so.
+//! 3. **Normalisation** of the redacted text against evasion (NFKC-style folding, every
+//!    format character and filler, look-alike letters, leetspeak, spacing tricks and split
+//!    words, masked and stretched words, and the visual order of bidi text), into streams
+//!    used only for matching ([`normalise`]).
+//! 4. **Abuse**: word lists with severities ([`Severity`]), matched whole-word on those
+//!    streams. Mild → publish (noted), moderate → hold, severe (slurs, threats, "kill
 //!    yourself") → reject.
 //! 5. **Spam** on the redacted text: repeats of the author's recent posts, links outside the
 //!    allow-list, floods and promotional phrases → hold; shouting → noted, or held if the
@@ -25,6 +35,16 @@
 //!    found the action is capped at [`Action::Hold`]: a crisis post is never rejected,
 //!    whatever else it contains, so it always reaches a moderator or the discussion, and
 //!    the core signposts help from [`Verdict::crisis`].
+//!
+//! # For the core: blank posts and one-line publishing
+//!
+//! - [`is_blank`]`(text) -> bool`: the post shows nothing (only whitespace, zero-width and
+//!   other format characters, fillers, control characters or lone combining marks); refuse
+//!   it before moderation.
+//! - [`one_line`]`(text) -> Cow<str>`: the text with every line break (LF, CR, NEL, U+2028,
+//!   U+2029, VT, FF) and control character turned into a space and bidi embeddings,
+//!   overrides and isolates removed, so a post published after a `#N Name:` prefix cannot
+//!   forge a line of its own; apply it to [`Verdict::text`] when rendering a post on one line.
 //!
 //! ```
 //! use moderation::{Action, Moderator, Policy};
