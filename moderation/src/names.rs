@@ -525,19 +525,17 @@ impl NameScanner {
     }
 
     fn signature(&self, text: &str, out: &mut Vec<(PersonalData, Range<usize>)>) {
-        // Only the end of the post can hold a signature.
+        // Only the end of the post can hold a signature (then only punctuation and kisses).
         let end = text.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '.' | '!' | ',' | ')' | 'x' | 'X'));
-        let from = end.len().saturating_sub(60);
-        let mut from = from;
+        let mut from = end.len().saturating_sub(60);
         while !text.is_char_boundary(from) {
             from -= 1;
         }
         for m in self.signoff.find_iter(&text[from..end.len()]) {
             let at = from + m.end();
             let Some(range) = take_name(text, at, Case::Capitalised, 2, false) else { continue };
-            if range.end == end.len() || text[range.end..end.len()].trim().is_empty() {
-                // A bare last line must follow another line and be short; "Thanks" lines
-                // and dashes are cues enough.
+            let rest = &text[range.end..];
+            if rest.chars().all(|c| c.is_whitespace() || matches!(c, '.' | '!' | ',' | ')' | 'x' | 'X')) {
                 out.push((PersonalData::Name, range));
                 return;
             }
@@ -607,6 +605,9 @@ mod tests {
         assert_eq!(found("the consultant Mr Shah"), vec![(PersonalData::StaffName, "Shah".into())]);
         assert_eq!(found("a nurse called Jane was lovely"), vec![(PersonalData::StaffName, "Jane".into())]);
         assert_eq!(found("Thanks, Sarah"), vec![(PersonalData::Name, "Sarah".into())]);
+        assert_eq!(found("Thanks, Alex xx"), vec![(PersonalData::Name, "Alex".into())]);
+        // Found by fuzzing: a name running past the trimmed end of the post panicked.
+        assert_eq!(found("Thanks,A-x"), vec![(PersonalData::Name, "A-x".into())]);
     }
 
     #[test]

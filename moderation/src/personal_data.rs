@@ -595,7 +595,12 @@ impl Scanner {
                     if opened > closed && b.get(end) == Some(&b')') {
                         end += 1;
                     }
-                    if bounded(post, copy.original(start..end)) {
+                    // Inside a group the neighbours are separators; at its edges the
+                    // number must not be glued to letters.
+                    let range = copy.original(start..end);
+                    let before_ok = a > 0 || bounded_before(post, range.start);
+                    let after_ok = z + 1 < m || bounded_after(post, range.end);
+                    if before_ok && after_ok {
                         found.push((kind, start..end));
                         taken = Some(z);
                         break;
@@ -631,12 +636,15 @@ pub(crate) fn apply(text: &str, redactions: &[Redaction]) -> String {
     out
 }
 
-/// Not glued to letters or digits on either side in the post as written (an invisible
+/// Not glued to a letter or digit before `start` in the post as written (an invisible
 /// character in between counts as a gap: better to remove too much than too little).
-fn bounded(post: &str, range: Range<usize>) -> bool {
-    let before = post[..range.start].chars().next_back();
-    let after = post[range.end..].chars().next();
-    !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+fn bounded_before(post: &str, start: usize) -> bool {
+    !post[..start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Not glued to a letter or digit after `end` in the post as written.
+fn bounded_after(post: &str, end: usize) -> bool {
+    !post[end..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// UK numbers that belong to people: geographic (01, 02) and mobile (07).
@@ -762,5 +770,26 @@ mod tests {
         assert_eq!(redact("d.o.b. 3 Mar 85, seen today").0, "d.o.b. [date of birth removed], seen today");
         assert_eq!(redact("appointment on 12/03/2024").1, vec![]);
         assert_eq!(redact("born in 1985").1, vec![]);
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    fn redact(text: &str) -> String {
+        let s = Scanner::new().unwrap();
+        let mut r = Vec::new();
+        s.scan(text, &mut r);
+        apply(text, &r)
+    }
+
+    /// Found by the `moderation` fuzz target: a number inside a group, right after a digit
+    /// and a bracket, was left because the bracket was "glued" to the digit before it.
+    #[test]
+    fn numbers_later_in_a_group_are_found() {
+        let once = redact(") 7'+44) 7700 900123(+44) 77+41167700 900103");
+        assert_eq!(redact(&once), once);
+        assert!(!once.contains("41167700"), "{once}");
     }
 }
