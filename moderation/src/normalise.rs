@@ -156,8 +156,11 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
         }
         out.push(c);
     }
-    let end = out.trim_end().len();
-    out.truncate(end);
+    // Removing controls can leave whitespace at either end.
+    let trimmed = out.trim();
+    if trimmed.len() != out.len() {
+        out = trimmed.to_string();
+    }
     Cow::Owned(out)
 }
 
@@ -671,5 +674,14 @@ mod tests {
         assert_eq!(p("f**k off"), " fuck off ");
         assert_eq!(p("*really* cross"), " really cross ");
         assert_eq!(p("s**"), " s ");
+    }
+
+    /// Found by the `normalise` fuzz target: removing a bidi control exposed a space, so
+    /// `one_line` was not idempotent.
+    #[test]
+    fn one_line_is_idempotent_after_removing_controls() {
+        let once = one_line("\u{202E} kcuf off\u{2066}\n");
+        assert_eq!(once, "kcuf off");
+        assert_eq!(one_line(&once), once);
     }
 }
