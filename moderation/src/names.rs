@@ -249,6 +249,10 @@ fn next_word(text: &str, pos: usize, lines: bool) -> Option<Word<'_>> {
     let start = pos + (rest.len() - rest.trim_start_matches(|c| c == ' ' || c == '\t' || (lines && c == '\n')).len());
     let tail = &text[start..];
     let len = tail.find(|c: char| !is_word_char(c)).unwrap_or(tail.len());
+    // A word glued to digits ("bth70022") is a code, not a name.
+    if tail[len..].starts_with(|c: char| c.is_alphanumeric()) {
+        return None;
+    }
     let mut word = tail[..len].trim_end_matches(['\'', '’', '-']);
     for suffix in ["'s", "’s", "'S"] {
         if let Some(w) = word.strip_suffix(suffix) {

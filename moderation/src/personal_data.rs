@@ -465,8 +465,8 @@ impl Scanner {
         let text: &str = &copy.text;
         let mut found: Vec<(PersonalData, Range<usize>)> = Vec::new();
 
-        if text.bytes().any(|b| b.is_ascii_digit()) {
-            self.digits(&copy, post, &mut found);
+        let has_digit = text.bytes().any(|b| b.is_ascii_digit());
+        if has_digit {
             for m in self.postcode.find_iter(text) {
                 let s = m.as_str().as_bytes();
                 let inward = &s[s.len() - 3..];
@@ -502,6 +502,11 @@ impl Scanner {
             }
         }
         self.names.scan(text, &mut found);
+        // Numbers last: one glued to another redaction ("jo@example.com9434765919") is
+        // removed too, so that the published text never shows it on its own.
+        if has_digit {
+            self.digits(&copy, post, &mut found);
+        }
 
         for (kind, range) in found {
             out.push(Redaction { kind, range: copy.original(range) });
@@ -598,8 +603,10 @@ impl Scanner {
                     // Inside a group the neighbours are separators; at its edges the
                     // number must not be glued to letters.
                     let range = copy.original(start..end);
-                    let before_ok = a > 0 || bounded_before(post, range.start);
-                    let after_ok = z + 1 < m || bounded_after(post, range.end);
+                    let before_ok =
+                        a > 0 || bounded_before(post, range.start) || found.iter().any(|(_, r)| r.end == start);
+                    let after_ok =
+                        z + 1 < m || bounded_after(post, range.end) || found.iter().any(|(_, r)| r.start == end);
                     if before_ok && after_ok {
                         found.push((kind, start..end));
                         taken = Some(z);
@@ -791,5 +798,15 @@ mod fuzz_regressions {
         let once = redact(") 7'+44) 7700 900123(+44) 77+41167700 900103");
         assert_eq!(redact(&once), once);
         assert!(!once.contains("41167700"), "{once}");
+    }
+
+    /// Found by the `moderation` fuzz target: removing a name ("ms bth") left digits that
+    /// had been glued to it standing alone, as a valid NHS number. Words glued to digits
+    /// are not names, and numbers glued to another redaction are removed with it.
+    #[test]
+    fn removing_something_never_frees_a_number() {
+        let once = redact("ms bth70022 (+ 70044 x");
+        assert_eq!(redact(&once), once);
+        assert_eq!(redact("jo@example.com9434765919"), "[email removed][NHS number removed]");
     }
 }
