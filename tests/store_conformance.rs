@@ -235,9 +235,9 @@ async fn moderation_records(store: Store) {
         .await
         .unwrap();
     tx.set_post_reasons(post, "held by the filters").await.unwrap();
-    assert_eq!(tx.add_report(post, &b, "rude", 2).await.unwrap(), (true, 1));
-    assert_eq!(tx.add_report(post, &b, "again", 3).await.unwrap(), (false, 1));
-    assert_eq!(tx.add_report(post, &c, "rude", 4).await.unwrap(), (true, 2));
+    assert_eq!(tx.add_report(post, &b, "rude", true, 2).await.unwrap(), (true, 1));
+    assert_eq!(tx.add_report(post, &b, "again", true, 3).await.unwrap(), (false, 1));
+    assert_eq!(tx.add_report(post, &c, "rude", true, 4).await.unwrap(), (true, 2));
     let queue = tx.review_queue().await.unwrap();
     assert_eq!(queue.len(), 1);
     assert_eq!(

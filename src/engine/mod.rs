@@ -32,6 +32,7 @@ use commands::{Command, Common};
 use context::{Ctx, Origin, Room};
 use replies::{HelpFor, Refusal, Reply, Voice};
 
+pub use delivery::MAX_ATTEMPTS;
 pub use posting::thread_line;
 
 /// Settings the engine needs from the configuration.

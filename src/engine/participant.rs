@@ -123,19 +123,24 @@ impl Engine {
         }
     }
 
-    /// The participant's pseudonym in `d`, assigning one on first use. Collisions inside
-    /// the discussion move on to the next candidate.
+    /// The participant's pseudonym in `d`, assigning one on first use: their own derived
+    /// name, or when that is taken, random candidates (never a numbered sequence that would
+    /// link one person's successive names).
     pub(super) async fn pseudonym_for(&self, cx: &mut Ctx, d: &Discussion, key: &ParticipantKey) -> Result<String> {
         if let Some(name) = cx.tx.pseudonym(d.id, key).await? {
             return Ok(name);
         }
-        let mut attempt = 0;
+        let own = self.identity.pseudonym(key, &d.slug, 0);
+        if cx.tx.claim_pseudonym(d.id, &own, key, cx.now).await? {
+            return Ok(own);
+        }
+        let mut tries = 0;
         loop {
-            let name = self.identity.pseudonym(key, &d.slug, attempt);
+            let name = self.identity.random_pseudonym(tries);
             if cx.tx.claim_pseudonym(d.id, &name, key, cx.now).await? {
                 return Ok(name);
             }
-            attempt += 1;
+            tries += 1;
         }
     }
 
@@ -183,8 +188,14 @@ impl Engine {
             Some(post) if matches!(post.status, PostStatus::Published | PostStatus::Hidden) => post,
             _ => return Ok(Refusal::NoSuchPost { number, slug: d.slug.clone(), purpose: Purpose::Report }.into()),
         };
-        let reason: String = reason.chars().take(300).collect();
-        let (added, count) = cx.tx.add_report(post.id, key, &reason, cx.now).await?;
+        // A reason is participant text like any other: personal data is redacted before it
+        // is stored or shown to moderators.
+        let redacted = self.moderator.assess(reason, &[]).text;
+        let reason: String = redacted.chars().take(300).collect();
+        // Everyone may report, but an author's report of their own post, or a banned
+        // participant's, does not count towards hiding it.
+        let counts = post.participant.as_ref() != Some(key) && !cx.tx.sanctions(key).await?.banned;
+        let (added, count) = cx.tx.add_report(post.id, key, &reason, counts, cx.now).await?;
         if !added {
             return Ok(Refusal::AlreadyReported(number).into());
         }

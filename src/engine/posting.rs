@@ -57,7 +57,8 @@ impl Engine {
             }
         }
         let text = text.trim();
-        if text.is_empty() {
+        // Zero-width spaces, fillers and the like show nothing: nothing to publish.
+        if moderation::is_blank(text) {
             return Ok(Err(Refusal::EmptyPost));
         }
         let len = text.chars().count();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::ids::PostNumber;
 use crate::limits::human_duration;
-use crate::store::{AuditEntry, Discussion, PostStatus, QueuedPost};
+use crate::store::{AuditEntry, DestKind, Discussion, PostStatus, QueuedPost};
 
 use super::render;
 
@@ -287,6 +287,15 @@ pub enum Alert {
     },
     /// A participant was muted automatically for flooding.
     Flood(Duration),
+    /// A message was set aside: the platform refused it, or it failed every attempt.
+    SetAside {
+        /// Where it was going.
+        kind: DestKind,
+        /// The platform, as stored.
+        platform: String,
+        /// The attempts made, when it failed that often (`None`: refused outright).
+        attempts: Option<i64>,
+    },
 }
 
 /// A message in a discussion's public thread.
@@ -349,7 +358,7 @@ impl Voice<'_> {
                 }
                 let mut out = String::from("Open discussions:");
                 for d in discussions {
-                    let (title, prompt) = (render::one_line(&d.title), render::one_line(&d.prompt));
+                    let (title, prompt) = (moderation::one_line(&d.title), moderation::one_line(&d.prompt));
                     out.push_str(&format!("\n{} — {}: {}", d.slug, render::inert(&title), render::inert(&prompt)));
                 }
                 out.push_str(&format!("\nSend {p}join SLUG to take part."));
@@ -606,6 +615,22 @@ impl Voice<'_> {
                 }
                 alert
             }
+            Alert::SetAside { kind, platform, attempts } => {
+                let what = match kind {
+                    DestKind::Direct => "a participant's direct messages",
+                    DestKind::Thread => "a discussion thread",
+                    DestKind::Moderators => "the moderators' room",
+                    DestKind::Commissioners => "the commissioners' room",
+                };
+                let why = match attempts {
+                    Some(n) => format!("failed {n} times"),
+                    None => "was refused by the platform".to_string(),
+                };
+                format!(
+                    "A message for {what} on {platform} {why} and has been set aside; it will not be retried. \
+                     parley's log has the details."
+                )
+            }
             Alert::Flood(mute) => format!(
                 "A participant sent a flood of messages and was muted automatically for {}. No posts were published \
                  from the flood.",
@@ -621,7 +646,7 @@ impl Voice<'_> {
             ThreadMessage::Root(d) => format!(
                 "{} — {}\n{}\nTake part anonymously: send me a direct message with {}join {}",
                 d.slug,
-                render::inert(&render::one_line(&d.title)),
+                render::inert(&moderation::one_line(&d.title)),
                 render::inert(&d.prompt),
                 self.prefix,
                 d.slug
@@ -629,7 +654,7 @@ impl Voice<'_> {
             ThreadMessage::Closed => "This discussion is now closed. Thank you to everyone who took part.".into(),
             // Always exactly one line, so that no post can forge a `#N Name:` line.
             ThreadMessage::Post { number, pseudonym, parent, body } => {
-                let body = render::inert(&render::one_line(body));
+                let body = render::inert(&moderation::one_line(body));
                 match parent {
                     Some(parent) => format!("{number} {pseudonym}, replying to {parent}: {body}"),
                     None => format!("{number} {pseudonym}: {body}"),
@@ -732,6 +757,9 @@ pub fn redaction_summary(redactions: &[moderation::Redaction]) -> String {
             moderation::PersonalData::Email => "an email address",
             moderation::PersonalData::Postcode => "a postcode",
             moderation::PersonalData::DateOfBirth => "a date of birth",
+            moderation::PersonalData::Name => "a name",
+            moderation::PersonalData::StaffName => "a member of staff's name",
+            moderation::PersonalData::Address => "an address",
         })
         .collect();
     kinds.dedup();
