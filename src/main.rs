@@ -152,12 +152,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::CheckConfig => {
             let config = options.load_config()?;
+            // The adapters' settings as `parley run` will see them, environment included.
+            let adapters = config.adapters(&parley::config::process_env)?;
+            let mut platforms = Vec::new();
+            if adapters.matrix.is_some() {
+                platforms.push("Matrix");
+            }
+            if adapters.discord.is_some() {
+                platforms.push("Discord (not built yet)");
+            }
             println!(
-                "{}: OK ({} discussion(s), {} survey(s))",
+                "{}: OK ({}, {}; platforms for `parley run`: {})",
                 config.source,
-                config.discussions.len(),
-                config.surveys.len()
+                plural(config.discussions.len(), "discussion"),
+                plural(config.surveys.len(), "survey"),
+                if platforms.is_empty() { "none configured".to_string() } else { platforms.join(", ") }
             );
+            if adapters.discord.is_some() {
+                eprintln!("parley: {}.", adapters::DISCORD_NOT_BUILT);
+            }
             Ok(())
         }
         Command::Console => {
@@ -203,6 +216,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run => adapters::run(&options).await,
     }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 fn format_for_analyse(f: AnalyseFormat) -> Option<parley::report::Format> {

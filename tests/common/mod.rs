@@ -212,9 +212,11 @@ pub async fn drop_stale_databases() {
         let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
         let millis = parts.next().and_then(|m| m.parse::<u128>().ok());
         let (Some(pid), Some(millis)) = (pid, millis) else { continue };
-        let process_gone = local && pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        let process_gone =
+            local && pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists();
         if process_gone || millis + 3_600_000 < now {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut *conn).await;
+            let _ =
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut *conn).await;
         }
     }
 }
