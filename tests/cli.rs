@@ -207,3 +207,35 @@ fn run_says_that_discord_is_not_built_yet() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("PARLEY_DISCORD_GUILD"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn files_are_private_and_an_open_secret_file_is_warned_about() {
+    // Issue 9.15.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (_, err) = console(&data, "alice: !join gp-access\nalice: hello\n");
+    assert!(!err.contains("warning"), "{err}");
+    assert_eq!(mode(&data), 0o700);
+    for name in ["parley.db", "parley.db-wal", "parley.db-shm", "parley.db-journal", "secret"] {
+        let path = data.join(name);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+    // A secret file that others can read works, with a clear warning.
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "a-long-enough-secret-for-parley").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = parley(&dir.path().join("data2"))
+        .arg("console")
+        .env("PARLEY_SECRET_FILE", &secret)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("secret file") && err.contains("chmod 600"), "{err}");
+}
