@@ -63,7 +63,17 @@ pub struct Config {
     pub source: String,
     /// The configuration's text, to point at the line of a key in messages.
     #[serde(skip)]
-    text: String,
+    text: SourceText,
+}
+
+/// The configuration's text; left out of `Debug`, since it may hold passwords.
+#[derive(Clone, Default)]
+struct SourceText(String);
+
+impl fmt::Debug for SourceText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0.len())
+    }
 }
 
 /// `[bot]`
@@ -325,7 +335,7 @@ impl Config {
             message: describe_toml_error(text, &e),
         })?;
         config.source = source_name.to_string();
-        config.text = text.to_string();
+        config.text = SourceText(text.to_string());
         config.validate()?;
         Ok(config)
     }
@@ -333,7 +343,7 @@ impl Config {
     /// An error about `key` (`limits.post_burst`, `discussions[1].slug`), pointing at its
     /// line in the file when it is there.
     pub fn key_error(&self, key: &str, problem: impl fmt::Display) -> Error {
-        let at = locate_key(&self.text, key).map(|pos| format!("{pos}: ")).unwrap_or_default();
+        let at = locate_key(&self.text.0, key).map(|pos| format!("{pos}: ")).unwrap_or_default();
         Error::Config { source_name: self.source.clone(), message: format!("{at}`{key}` {problem}") }
     }
 
@@ -483,7 +493,7 @@ impl Config {
     }
 
     fn adapter_error(&self, problem: SettingProblem) -> Error {
-        let at = locate_key(&self.text, &problem.key).map(|pos| format!("{pos}: ")).unwrap_or_default();
+        let at = locate_key(&self.text.0, &problem.key).map(|pos| format!("{pos}: ")).unwrap_or_default();
         let var = problem.env.map(|v| format!(" (or {v})")).unwrap_or_default();
         Error::Config {
             source_name: self.source.clone(),
@@ -1226,6 +1236,21 @@ mod tests {
     fn is_setting(line: &str) -> bool {
         line.split_once(" = ")
             .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+    }
+
+    #[test]
+    fn debug_output_leaves_passwords_out() {
+        let c = Config::parse(
+            "[matrix]\nhomeserver = \"https://h\"\nuser = \"@b:h\"\npassword = \"hunter22\"\nroom = \"!r:h\"\n\
+             moderators_room = \"!m:h\"\ncommissioners_room = \"!c:h\"\n",
+            "t",
+        )
+        .unwrap();
+        assert!(c.matrix.is_some());
+        let text = format!("{c:?}");
+        assert!(!text.contains("hunter22"), "{text}");
+        let c = Config::parse("[storage]\n# password hunter22\n", "t").unwrap();
+        assert!(!format!("{c:?}").contains("hunter22"));
     }
 
     #[test]
