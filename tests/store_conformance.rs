@@ -14,8 +14,9 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
     (Store::connect(&url).await.unwrap(), dir)
 }
 
-async fn postgres() -> (Store, ()) {
-    (Store::connect(&common::fresh_postgres().await).await.unwrap(), ())
+async fn postgres() -> (Store, common::TestDatabase) {
+    let db = common::fresh_postgres().await;
+    (Store::connect(&db).await.unwrap(), db)
 }
 
 fn key(s: &str) -> ParticipantKey {
@@ -315,10 +316,10 @@ conformance!(postgres:
 /// The engine end to end on PostgreSQL too: a post and a reply, and a restart.
 #[tokio::test]
 async fn engine_runs_on_postgres() {
-    let url = common::fresh_postgres().await;
+    let db = common::fresh_postgres().await;
     let dir = tempfile::tempdir().unwrap();
     let config = parley::config::Config::load(None).unwrap();
-    let bot = common::TestBot::on(config, vec![Platform::Console], dir, url).await;
+    let bot = common::TestBot::on(config, vec![Platform::Console], dir, db.url.clone()).await;
     bot.drain().await;
     bot.say("alice", "!join gp-access").await;
     let out = bot.say("alice", "Posted on PostgreSQL").await;
