@@ -1,14 +1,36 @@
 #!/usr/bin/env bash
 # The documented check that a commissioner's HTML report renders with visible charts:
 # builds a small discussion in the console, writes `parley report --format html`, and
-# screenshots it in headless Chromium (installed from Debian's `chromium` package).
+# screenshots it in headless Chromium. Chromium is installed from Debian's `chromium` package
+# when it is missing (apt-get, as root or through sudo); elsewhere install Chromium or Google
+# Chrome yourself, or point PARLEY_CHROMIUM at its binary.
 # Usage: scripts/screenshot-report.sh [OUT.png]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-target/report.png}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-command -v chromium >/dev/null || { echo "install Chromium first: apt-get install -y chromium" >&2; exit 1; }
+find_chromium() {
+  for c in "${PARLEY_CHROMIUM:-}" chromium chromium-browser google-chrome; do
+    if [ -n "$c" ] && command -v "$c" >/dev/null; then command -v "$c"; return; fi
+  done
+}
+chromium="$(find_chromium || true)"
+if [ -z "$chromium" ]; then
+  if command -v apt-get >/dev/null; then
+    echo "screenshot-report.sh: installing Chromium (apt-get install -y chromium)" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >&2
+    chromium="$(find_chromium || true)"
+  fi
+  [ -n "$chromium" ] || {
+    echo "screenshot-report.sh: Chromium is needed: install it (Debian/Ubuntu: apt-get install -y chromium;" \
+      "macOS: brew install --cask chromium) or set PARLEY_CHROMIUM to a Chromium or Chrome binary" >&2
+    exit 1
+  }
+fi
 cargo build -q
 parley=${CARGO_TARGET_DIR:-target}/debug/parley
 
@@ -32,7 +54,7 @@ Reception were kind and got me a same-day call back from the GP
 POSTS
 } | "$parley" --data-dir "$work" console >/dev/null
 "$parley" --data-dir "$work" report --discussion gp-access --format html --output "$work/report.html"
-chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+"$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
   --user-data-dir="$work/chrome" --window-size=1200,2200 --screenshot="$out" "file://$work/report.html" 2>/dev/null
 echo "screenshot: $out"
