@@ -23,7 +23,7 @@ async fn parley_run_on_a_fake_discord() {
                 cmd.env_remove(var);
             }
         }
-        let mut child = cmd
+        let child = cmd
             .env("PARLEY_DISCORD_TOKEN", "fake-token")
             .env("PARLEY_DISCORD_GUILD", GUILD.to_string())
             .env("PARLEY_DISCORD_CHANNEL", CHANNEL.to_string())
