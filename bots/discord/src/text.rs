@@ -1,8 +1,11 @@
 //! Making text inert on Discord: no pings, no formatting, no link previews; and the few
 //! things derived from text (thread names).
 
-/// Word joiner: invisible, and breaks mention keywords and Discord's mention syntax.
-const WJ: char = '\u{2060}';
+/// Stands in for `@` where it would start a mention: the fullwidth commercial at reads the
+/// same to people, and Discord takes it for no mention (as the core's own rendering does).
+const AT: char = '\u{FF20}';
+/// Stands in for `<` where it would open mention syntax (`<@…>`, `<#…>`, `<:…>`, `</…>`).
+const ANGLE: char = '\u{2039}';
 
 /// Discord's longest message.
 pub const MAX_CHARS: usize = 2_000;
@@ -10,17 +13,17 @@ pub const MAX_CHARS: usize = 2_000;
 const MAX_THREAD_NAME: usize = 100;
 
 /// Breaks `@everyone`, `@here`, `@name`, `<@123>`, `<@&456>`, `<#789>` and custom emoji
-/// syntax with an invisible word joiner. Idempotent, and the text reads the same.
+/// syntax with look-alike characters, adding no invisible character. Idempotent, the same
+/// length, and the text reads the same.
 pub fn neutralise(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        out.push(c);
         let next = chars.peek().copied();
         match (c, next) {
-            ('@', Some(n)) if n.is_alphanumeric() || n == '_' => out.push(WJ),
-            ('<', Some('@' | '#' | ':' | '/')) => out.push(WJ),
-            _ => {}
+            ('@', Some(n)) if n.is_alphanumeric() || n == '_' => out.push(AT),
+            ('<', Some('@' | '#' | ':' | '/' | AT)) => out.push(ANGLE),
+            _ => out.push(c),
         }
     }
     out
@@ -92,7 +95,7 @@ mod tests {
         for raw in ["@everyone look", "hi @here", "<@123>", "<@!123>", "<@&456>", "<#9>", "</cmd:1>"] {
             let out = neutralise(raw);
             assert_ne!(out, raw);
-            assert_eq!(out.replace(WJ, ""), raw);
+            assert_eq!(out.replace(AT, "@").replace(ANGLE, "<"), raw);
             assert_eq!(neutralise(&out), out, "idempotent");
         }
         assert!(!neutralise("@everyone").contains("@everyone"));

@@ -69,9 +69,9 @@ impl Bot {
     }
 }
 
-/// What people see: escapes and word joiners removed.
+/// What people see: escapes removed, look-alike characters read as what they stand for.
 fn plain(content: &str) -> String {
-    content.replace(['\\', '\u{2060}'], "")
+    content.replace('\\', "").replace('\u{FF20}', "@").replace('\u{2039}', "<")
 }
 
 fn find(messages: &[Posted], pred: impl Fn(&str) -> bool) -> Option<Posted> {
