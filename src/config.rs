@@ -154,6 +154,9 @@ pub struct ModerationConfig {
     /// Hold crisis posts for a moderator instead of publishing them (the author is
     /// signposted to help and the moderators alerted either way).
     pub hold_crisis: bool,
+    /// Hold a post that names a member of staff ("Dr Patel", "the receptionist Karen") for
+    /// a moderator; the name is removed either way.
+    pub hold_named_staff: bool,
 }
 
 impl Default for ModerationConfig {
@@ -162,6 +165,7 @@ impl Default for ModerationConfig {
             report_threshold: 3,
             allowed_link_domains: vec!["nhs.uk".into(), "gov.uk".into()],
             hold_crisis: true,
+            hold_named_staff: true,
         }
     }
 }
