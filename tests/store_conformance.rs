@@ -300,7 +300,7 @@ async fn stored_posts_fall_in_monday_weeks(store: Store) {
     let d = tx.insert_discussion("weeks", "Weeks", "?", 1).await.unwrap().unwrap();
     let key = ParticipantKey("0123456789abcdef0123".into());
     // Sunday 2026-11-29 23:30 UTC and Monday 2026-11-30 00:30 UTC.
-    for (n, at) in [(1, 1_764_459_000_000_i64), (2, 1_764_462_600_000)] {
+    for (n, at) in [(1, 1_795_995_000_000_i64), (2, 1_795_998_600_000)] {
         tx.insert_post(&NewPost {
             discussion: d.id,
             number: PostNumber(n),
@@ -321,7 +321,7 @@ async fn stored_posts_fall_in_monday_weeks(store: Store) {
     let day = |ms: i64| ms.div_euclid(86_400_000);
     assert_eq!(
         weeks,
-        vec![themes::monday_week(day(1_764_459_000_000)), themes::monday_week(day(1_764_462_600_000))]
+        vec![themes::monday_week(day(1_795_995_000_000)), themes::monday_week(day(1_795_998_600_000))]
     );
     assert_eq!(weeks[1], weeks[0] + 1, "Sunday night and Monday morning are in different weeks");
 }
