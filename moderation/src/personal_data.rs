@@ -523,6 +523,12 @@ impl Scanner {
         });
     }
 
+    /// Only the names and addresses, for timing.
+    #[cfg(test)]
+    pub(crate) fn names_only(&self, post: &str, out: &mut Vec<(PersonalData, Range<usize>)>) {
+        self.names.scan(post, out);
+    }
+
     /// NHS and phone numbers: groups of digit chunks (see the module documentation).
     fn digits(&self, copy: &ScanCopy<'_>, post: &str, found: &mut Vec<(PersonalData, Range<usize>)>) {
         let b = copy.text.as_bytes();
