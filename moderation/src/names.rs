@@ -36,7 +36,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use crate::personal_data::compile;
 
@@ -50,6 +50,8 @@ use crate::PersonalData;
 /// Compiled cue patterns.
 #[derive(Debug, Clone)]
 pub(crate) struct NameScanner {
+    /// Title, self-introduction, relative and role cues in one pass: which to run.
+    cues: RegexSet,
     title: Regex,
     intro: Regex,
     relative: Regex,
@@ -402,7 +404,19 @@ fn staff_nearby(text: &str, range: &Range<usize>) -> bool {
 
 impl NameScanner {
     pub(crate) fn new() -> Result<Self, regex::Error> {
+        let mut scanner = Self::patterns()?;
+        scanner.cues = RegexSet::new([
+            scanner.title.as_str(),
+            scanner.intro.as_str(),
+            scanner.relative.as_str(),
+            scanner.any_role.as_str(),
+        ])?;
+        Ok(scanner)
+    }
+
+    fn patterns() -> Result<Self, regex::Error> {
         Ok(NameScanner {
+            cues: RegexSet::empty(),
             title: compile_ascii(
                 r"\b(?:(Dr|Doctor|DR|Mr|MR|Mrs|MRS|Ms|MS|Miss|Mx|Nurse|Sister|Matron|Prof|Professor|Midwife)|(dr|mr|mrs|ms|mx|prof))\b\.?",
             )?,
@@ -435,10 +449,15 @@ impl NameScanner {
         if text.len() < 4 {
             return;
         }
-        self.titles(text, out);
-        self.intros(text, out);
-        // Cheap literal searches decide whether the slower cue patterns need to run.
-        let any_role = self.any_role.is_match(text);
+        // One pass finds which cue patterns can match at all.
+        let cues = self.cues.matches(text);
+        if cues.matched(0) {
+            self.titles(text, out);
+        }
+        if cues.matched(1) || cues.matched(2) {
+            self.intros(text, out);
+        }
+        let any_role = cues.matched(3);
         if any_role {
             self.roles(text, out);
         }
