@@ -74,7 +74,13 @@ pub struct Example {
 pub struct Corpus {
     pub themes: Vec<String>,
     pub examples: Vec<Example>,
+    /// Read in the NHS FFT format with the shipped mapping.
+    pub nhs_fft: bool,
 }
+
+/// Recorded in models trained on the NHS FFT data with the shipped mapping.
+pub const NHS_FFT_SOURCE: &str = "Friends and Family Test comments coded by NHS staff (v6 framework), \
+     The-Strategy-Unit/pxtextmining datasets/v6framework_230831.csv; MIT licence, copyright NHS England";
 
 fn row_error(line: u64, column: &str, problem: impl Into<String>) -> Error {
     Error::TrainingData { line, column: column.to_owned(), problem: problem.into() }
@@ -108,10 +114,12 @@ impl Corpus {
         let find = |name: &str| header.iter().position(|h| h == name);
         let find_ci = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
         let nhs;
+        let mut nhs_fft = false;
         let map = match map {
             Some(m) => Some(m),
             None if find("FFT answer").is_some() => {
                 nhs = ThemeMap::nhs_fft();
+                nhs_fft = true;
                 Some(&nhs)
             }
             None => None,
@@ -205,7 +213,7 @@ impl Corpus {
         if examples.is_empty() {
             return Err(row_error(1, &header[text_col], "no row has text"));
         }
-        Ok(Corpus { themes: themes.into_iter().map(|(id, _)| id).collect(), examples })
+        Ok(Corpus { themes: themes.into_iter().map(|(id, _)| id).collect(), examples, nhs_fft })
     }
 }
 

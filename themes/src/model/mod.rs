@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-pub use data::{Corpus, Example, ThemeMap, NHS_FFT_THEME_MAP};
+pub use data::{Corpus, Example, ThemeMap, NHS_FFT_SOURCE, NHS_FFT_THEME_MAP};
 pub use train::{cross_group, cross_validate, train, CvReport, ThemeScore, TrainOptions};
 
 use crate::analyzer::SentimentLabel;
@@ -383,7 +383,9 @@ impl Model {
                     None => by_phrase.push((phrase, c)),
                 }
             }
-            by_phrase.retain(|(_, c)| *c > 0.0);
+            // Function words carry weight only through the n-grams they share; they explain
+            // nothing to a reader.
+            by_phrase.retain(|(p, c)| *c > 0.0 && !p.split(' ').all(|w| STOP_WORDS.contains(&w)));
             by_phrase.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             let mut chosen: Vec<String> = Vec::new();
             for (p, _) in by_phrase {
@@ -424,6 +426,12 @@ impl Model {
         (label, score)
     }
 }
+
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "the", "and", "or", "to", "of", "in", "on", "at", "for", "with", "was", "were", "is", "are", "be",
+    "been", "i", "me", "my", "we", "us", "our", "you", "it", "its", "this", "that", "they", "them", "their", "he",
+    "she", "his", "her", "as", "so", "by", "from", "had", "have", "has", "all", "very", "s", "t",
+];
 
 struct Reader<'a> {
     bytes: &'a [u8],

@@ -276,7 +276,11 @@ fn train_on(corpus: &Corpus, opts: &TrainOptions, idx: &[usize], counts: &[Vec<(
         c_themes: opts.c_themes,
         c_sentiment: opts.c_sentiment,
         trained_on: idx.len() as u32,
-        source: opts.source.clone(),
+        source: if opts.source.is_empty() && corpus.nhs_fft {
+            super::NHS_FFT_SOURCE.to_owned()
+        } else {
+            opts.source.clone()
+        },
     };
     Model::from_parts(info, vocab, &weights, &bias)
 }
