@@ -1,7 +1,10 @@
-//! Text → hashed sparse features: word 1–2 grams and character 2–5 grams inside word
+//! Text → hashed sparse features: word 1–2 grams and character 3–5 grams inside word
 //! boundaries (each word padded with a space on both sides), as in scikit-learn's
 //! `char_wb` analyser. Feature keys are FNV-1a hashes folded to `BUCKET_BITS` bits, with
 //! the block (word or character) in the bit above, so no vocabulary strings ship.
+
+/// Shortest character n-gram.
+pub(crate) const MIN_CHAR_GRAM: usize = 3;
 
 /// Bits of a feature key that come from the hash.
 pub(crate) const BUCKET_BITS: u32 = 20;
@@ -76,7 +79,7 @@ pub(crate) fn occurrences(words: &[String], out: &mut Vec<Occurrence>) {
         bounds.extend(padded.char_indices().map(|(b, _)| b));
         bounds.push(padded.len());
         let chars = bounds.len() - 1;
-        for n in 2..=5usize {
+        for n in MIN_CHAR_GRAM..=5usize {
             if chars < n {
                 break;
             }
@@ -121,8 +124,8 @@ mod tests {
         let word_keys = occ.iter().filter(|o| o.key & CHAR_BLOCK == 0).count();
         // "good", "good care", "care"
         assert_eq!(word_keys, 3);
-        // " good " has 6 chars: 5 + 4 + 3 + 2 grams; " care " the same.
-        assert_eq!(occ.len() - word_keys, 28);
+        // " good " has 6 chars: 4 + 3 + 2 grams of 3, 4 and 5 chars; " care " the same.
+        assert_eq!(occ.len() - word_keys, 18);
         assert!(occ.iter().filter(|o| o.bigram).all(|o| o.word == 0));
         let c = counts(&occ);
         assert!(c.windows(2).all(|p| p[0].0 < p[1].0));

@@ -1,5 +1,5 @@
 //! The trained theme and sentiment model: linear classifiers over hashed word 1–2 grams and
-//! character 2–5 grams, one per theme (with a threshold chosen by cross-validation) and one
+//! character 3–5 grams, one per theme (with a threshold chosen by cross-validation) and one
 //! per sentiment class, plus the lexicon's sentiment score as two extra inputs.
 //!
 //! The shipped model (`themes/model/nhs-fft.model`) was trained on real Friends and Family
@@ -69,11 +69,11 @@ pub struct ModelInfo {
     pub source: String,
 }
 
-/// Feature key → row, by open addressing (keys are hashes already).
+/// Feature key → row, by open addressing (keys are hashes already). Key and row sit side
+/// by side, so a lookup touches one cache line.
 #[derive(Debug, Clone)]
 struct KeyTable {
-    slots: Vec<u32>,
-    rows: Vec<u32>,
+    slots: Vec<(u32, u32)>,
     shift: u32,
 }
 
@@ -83,14 +83,13 @@ impl KeyTable {
     fn new(keys: &[u32]) -> KeyTable {
         let cap = (keys.len() * 2).max(16).next_power_of_two();
         let shift = 32 - cap.trailing_zeros();
-        let mut t = KeyTable { slots: vec![EMPTY; cap], rows: vec![0; cap], shift };
+        let mut t = KeyTable { slots: vec![(EMPTY, 0); cap], shift };
         for (row, &k) in keys.iter().enumerate() {
             let mut s = t.slot(k);
-            while t.slots[s] != EMPTY {
+            while t.slots[s].0 != EMPTY {
                 s = (s + 1) & (cap - 1);
             }
-            t.slots[s] = k;
-            t.rows[s] = row as u32;
+            t.slots[s] = (k, row as u32);
         }
         t
     }
@@ -104,8 +103,8 @@ impl KeyTable {
         let mut s = self.slot(k);
         loop {
             match self.slots[s] {
-                EMPTY => return None,
-                x if x == k => return Some(self.rows[s]),
+                (EMPTY, _) => return None,
+                (x, row) if x == k => return Some(row),
                 _ => s = (s + 1) & mask,
             }
         }
@@ -138,11 +137,14 @@ impl Vocabulary {
     pub(crate) fn vector(&self, counts: &[(u32, u32)], extra: &[f32]) -> SparseVec {
         let mut v: SparseVec = Vec::with_capacity(counts.len() + 2);
         let (mut word_sq, mut char_sq) = (0.0_f32, 0.0_f32);
+        // Counts are sorted by key, so word features (block bit clear) come first.
+        let mut words_end = 0;
         for &(k, c) in counts {
             if let Some(row) = self.table.get(k) {
                 let x = (1.0 + (c as f32).ln()) * self.idf[row as usize];
                 if k & CHAR_BLOCK == 0 {
                     word_sq += x * x;
+                    words_end = v.len() + 1;
                 } else {
                     char_sq += x * x;
                 }
@@ -151,10 +153,9 @@ impl Vocabulary {
         }
         let word_scale = if word_sq > 0.0 { std::f32::consts::FRAC_1_SQRT_2 / word_sq.sqrt() } else { 0.0 };
         let char_scale = if char_sq > 0.0 { std::f32::consts::FRAC_1_SQRT_2 / char_sq.sqrt() } else { 0.0 };
-        for (row, x) in &mut v {
-            *x *= if self.keys[*row as usize] & CHAR_BLOCK == 0 { word_scale } else { char_scale };
+        for (i, (_, x)) in v.iter_mut().enumerate() {
+            *x *= if i < words_end { word_scale } else { char_scale };
         }
-        v.sort_unstable_by_key(|(r, _)| *r);
         let n = self.keys.len() as u32;
         for (i, x) in extra.iter().enumerate() {
             if *x != 0.0 {
@@ -170,7 +171,8 @@ impl Vocabulary {
 pub struct Model {
     info: ModelInfo,
     vocab: Vocabulary,
-    /// Row-major: `heads()` weights per input (n-gram rows, then the lexicon inputs).
+    /// Row-major: `heads()` weights per input (n-gram rows, then the lexicon inputs), the
+    /// file's i16 values × the head's step.
     weights: Vec<f32>,
     bias: Vec<f32>,
     /// Per-head quantisation steps (weights are stored as i16 × step).
@@ -349,7 +351,8 @@ impl Model {
         let mut occ: Vec<Occurrence> = Vec::new();
         features::occurrences(&words, &mut occ);
         let counts = features::counts(&occ);
-        let v = self.vocab.vector(&counts, &[]);
+        let mut v = self.vocab.vector(&counts, &[]);
+        v.sort_unstable_by_key(|(r, _)| *r);
         let heads = self.heads();
         let t = self.info.themes.len();
         let mut out = Vec::new();
