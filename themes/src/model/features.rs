@@ -5,6 +5,10 @@
 
 /// Shortest character n-gram.
 pub(crate) const MIN_CHAR_GRAM: usize = 3;
+/// Longest character n-gram.
+pub(crate) const MAX_CHAR_GRAM: usize = 5;
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// Bits of a feature key that come from the hash.
 pub(crate) const BUCKET_BITS: u32 = 20;
@@ -33,15 +37,15 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 }
 
 fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h: u64 = FNV_OFFSET;
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             h ^= 0x1f;
-            h = h.wrapping_mul(0x0100_0000_01b3);
+            h = h.wrapping_mul(FNV_PRIME);
         }
         for &b in *part {
             h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+            h = h.wrapping_mul(FNV_PRIME);
         }
     }
     h
@@ -79,13 +83,18 @@ pub(crate) fn occurrences(words: &[String], out: &mut Vec<Occurrence>) {
         bounds.extend(padded.char_indices().map(|(b, _)| b));
         bounds.push(padded.len());
         let chars = bounds.len() - 1;
-        for n in MIN_CHAR_GRAM..=5usize {
-            if chars < n {
-                break;
-            }
-            for s in 0..=chars - n {
-                let gram = &padded.as_bytes()[bounds[s]..bounds[s + n]];
-                out.push(Occurrence { key: fold(fnv1a(&[gram])) | CHAR_BLOCK, word: wi, bigram: false });
+        let bytes = padded.as_bytes();
+        // FNV-1a runs left to right, so the hash of an n-gram extends that of the (n-1)-gram
+        // starting at the same character.
+        for s in 0..chars.saturating_sub(MIN_CHAR_GRAM - 1) {
+            let mut h = FNV_OFFSET;
+            for (n, end) in (s + 1..=chars.min(s + MAX_CHAR_GRAM)).enumerate() {
+                for &byte in &bytes[bounds[end - 1]..bounds[end]] {
+                    h = (h ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+                }
+                if n + 1 >= MIN_CHAR_GRAM {
+                    out.push(Occurrence { key: fold(h) | CHAR_BLOCK, word: wi, bigram: false });
+                }
             }
         }
     }
