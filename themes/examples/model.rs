@@ -16,6 +16,9 @@ fn main() {
     if let Ok(c) = std::env::var("C_SENTIMENT") {
         opts.c_sentiment = c.parse().unwrap();
     }
+    if let Ok(c) = std::env::var("MARGIN") {
+        opts.lexicon_margin = c.parse().unwrap();
+    }
     if let Ok(c) = std::env::var("MIN_DF") {
         opts.min_df = c.parse().unwrap();
     }

@@ -338,6 +338,10 @@ impl Analyzer {
         lexicon_tagged.sort_unstable();
         lexicon_tagged.dedup();
         let Some(model) = &self.model else { return (lexicon_tagged, lexicon) };
+        if !text.chars().any(char::is_alphanumeric) {
+            // Nothing to go on: the model would only echo its priors.
+            return (Vec::new(), Sentiment::neutral());
+        }
         let input = LexiconInput {
             score: lexicon.score as f32,
             themes: if model.uses_lexicon() {
@@ -348,9 +352,12 @@ impl Analyzer {
         };
         let scores = model.scores(text, &input);
         let tagged = (0..self.taxonomy.themes().len())
-            .filter(|&t| match self.model_theme[t] {
-                Some(m) => scores.themes[m] >= 0.0,
-                None => lexicon_tagged.binary_search(&t).is_ok(),
+            .filter(|&t| {
+                let found = lexicon_tagged.binary_search(&t).is_ok();
+                match self.model_theme[t] {
+                    Some(m) => model.tagged(scores.themes[m], found),
+                    None => found,
+                }
             })
             .collect();
         let sentiment = match scores.sentiment {

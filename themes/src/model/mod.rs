@@ -58,6 +58,9 @@ pub struct ModelInfo {
     pub lexicon: bool,
     /// The lexicon themes whose matches are inputs (by id).
     pub lexicon_themes: Vec<String>,
+    /// A theme the lexicon's phrases also found is tagged down to this far below its
+    /// threshold.
+    pub lexicon_margin: f32,
     /// Features seen in fewer training comments than this were dropped.
     pub min_df: u32,
     /// Regularisation of the theme and sentiment classifiers.
@@ -315,6 +318,12 @@ impl Model {
             return Err(bad("feature keys out of order"));
         }
         Ok(Model { info, vocab: Vocabulary::new(keys, idf), weights, bias, steps })
+    }
+
+    /// Whether a theme is tagged, given its score (decision minus threshold) and
+    /// whether the lexicon's phrases found it.
+    pub fn tagged(&self, score: f32, lexicon_found: bool) -> bool {
+        score >= 0.0 || (lexicon_found && score >= -self.info.lexicon_margin)
     }
 
     /// Decision values for a text; `lexicon` is what the lexicon found in it (used when

@@ -24,8 +24,10 @@ pub struct TrainOptions {
     pub threshold_folds: usize,
     /// Seed of the visiting order and the folds.
     pub seed: u64,
-    /// Give the lexicon's sentiment score to the model as an input.
+    /// Give the lexicon's sentiment score and theme matches to the model as inputs.
     pub lexicon: bool,
+    /// Tag a theme the lexicon found down to this far below the model's threshold.
+    pub lexicon_margin: f32,
     /// Where the data came from, recorded in the model file.
     pub source: String,
 }
@@ -39,6 +41,7 @@ impl Default for TrainOptions {
             threshold_folds: 5,
             seed: 12,
             lexicon: true,
+            lexicon_margin: 0.0,
             source: String::new(),
         }
     }
@@ -272,6 +275,7 @@ fn train_on(corpus: &Corpus, opts: &TrainOptions, idx: &[usize], counts: &[Vec<(
         sentiment,
         lexicon: lex.is_some(),
         lexicon_themes,
+        lexicon_margin: if lex.is_some() { opts.lexicon_margin } else { 0.0 },
         min_df: opts.min_df,
         c_themes: opts.c_themes,
         c_sentiment: opts.c_sentiment,
@@ -354,8 +358,9 @@ fn score_split(
     for &i in test_idx {
         let e = &corpus.examples[i];
         let s = model.scores(&e.text, lex.as_ref().map(|(_, l)| &l[i]).unwrap_or(&none));
+        let found = |t: usize| lex.as_ref().is_some_and(|(_, l)| l[i].themes.contains(&corpus.themes[t]));
         for (t, d) in s.themes.iter().enumerate() {
-            match (*d >= 0.0, e.themes[t]) {
+            match (model.tagged(*d, found(t)), e.themes[t]) {
                 (true, true) => tally.tp[t] += 1,
                 (true, false) => tally.fp[t] += 1,
                 (false, true) => tally.fn_[t] += 1,
