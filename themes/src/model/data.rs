@@ -82,6 +82,9 @@ pub struct Corpus {
 pub const NHS_FFT_SOURCE: &str = "Friends and Family Test comments coded by NHS staff (v6 framework), \
      The-Strategy-Unit/pxtextmining datasets/v6framework_230831.csv; MIT licence, copyright NHS England";
 
+/// A theme id and the columns that make it.
+type ThemeColumns = (String, Vec<usize>);
+
 fn row_error(line: u64, column: &str, problem: impl Into<String>) -> Error {
     Error::TrainingData { line, column: column.to_owned(), problem: problem.into() }
 }
@@ -126,7 +129,7 @@ impl Corpus {
         };
         let group_col = find("Trust").or_else(|| find_ci("trust")).or_else(|| find_ci("group"));
         // (theme id, columns) and the text and sentiment columns.
-        let (themes, text_col, sentiment_col): (Vec<(String, Vec<usize>)>, usize, Option<usize>) = match map {
+        let (themes, text_col, sentiment_col): (Vec<ThemeColumns>, usize, Option<usize>) = match map {
             Some(m) => {
                 let text_name = m
                     .text_column
