@@ -19,6 +19,9 @@ fn main() {
     if let Ok(c) = std::env::var("MARGIN") {
         opts.lexicon_margin = c.parse().unwrap();
     }
+    if std::env::var("BALANCE").is_ok() {
+        opts.balance_classes = true;
+    }
     if let Ok(c) = std::env::var("MIN_DF") {
         opts.min_df = c.parse().unwrap();
     }

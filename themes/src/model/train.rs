@@ -28,6 +28,9 @@ pub struct TrainOptions {
     pub lexicon: bool,
     /// Tag a theme the lexicon found down to this far below the model's threshold.
     pub lexicon_margin: f32,
+    /// Weight each theme's examples so that both classes weigh the same (cross-validation
+    /// on the NHS data prefers no weighting, since the thresholds are tuned anyway).
+    pub balance_classes: bool,
     /// Where the data came from, recorded in the model file.
     pub source: String,
 }
@@ -42,6 +45,7 @@ impl Default for TrainOptions {
             seed: 12,
             lexicon: true,
             lexicon_margin: 0.0,
+            balance_classes: false,
             source: String::new(),
         }
     }
@@ -127,8 +131,12 @@ fn decision(w: &[f64], b: f64, row: &SparseVec) -> f64 {
     row.iter().map(|(j, x)| w[*j as usize] * f64::from(*x)).sum::<f64>() + b
 }
 
-/// Class-balanced costs: each class weighs as much as the other in total.
-fn balanced(c: f64, y: &[bool]) -> (f64, f64) {
+/// Costs of positive and negative examples: class-balanced (each class weighs as much as
+/// the other in total) or equal.
+fn costs(c: f64, y: &[bool], balance: bool) -> (f64, f64) {
+    if !balance {
+        return (c, c);
+    }
     let pos = y.iter().filter(|p| **p).count().max(1) as f64;
     let neg = (y.len() as f64 - pos).max(1.0);
     let n = y.len() as f64;
@@ -243,12 +251,12 @@ fn train_on(corpus: &Corpus, opts: &TrainOptions, idx: &[usize], counts: &[Vec<(
             let te: Vec<usize> = (0..idx.len()).filter(|&r| inner[r] == f).collect();
             let ty: Vec<bool> = tr.iter().map(|&r| y[r]).collect();
             let tr_rows: Vec<&SparseVec> = tr.iter().map(|&r| refs[r]).collect();
-            let (cp, cn) = balanced(opts.c_themes, &ty);
+            let (cp, cn) = costs(opts.c_themes, &ty, opts.balance_classes);
             let (w, b) = svm(&tr_rows, &ty, inputs, cp, cn, opts.seed.wrapping_add(t as u64));
             oof.extend(te.iter().map(|&r| (decision(&w, b, refs[r]), y[r])));
         }
         thresholds.push(best_threshold(&oof) as f32);
-        let (cp, cn) = balanced(opts.c_themes, &y);
+        let (cp, cn) = costs(opts.c_themes, &y, opts.balance_classes);
         let (w, b) = svm(&refs, &y, inputs, cp, cn, opts.seed.wrapping_add(t as u64));
         for (j, wj) in w.into_iter().enumerate() {
             weights[j * heads + t] = wj;
