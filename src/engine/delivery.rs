@@ -13,6 +13,12 @@ use crate::store::{DestKind, DueRow, OutboxAction};
 impl Engine {
     /// Deliveries due now for `platform`.
     pub async fn due_deliveries(&self, platform: Platform, limit: usize) -> Result<Vec<Delivery>> {
+        // Pushes to a whole discussion move on a batch at a time from here (engagement.rs).
+        if self.push_pending.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Err(e) = self.push_step().await {
+                tracing::error!(error = %e, "working through a push failed; it will be tried again");
+            }
+        }
         let now = self.clock.now_ms();
         let rows = self.store.due(platform, now, limit).await?;
         let mut out = Vec::with_capacity(rows.len());
