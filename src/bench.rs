@@ -6,20 +6,33 @@ use std::time::Instant;
 
 use anyhow::Context;
 use parley::config::Config;
-use parley::report::{read_comments, unix_week, Format};
+use parley::report::{read_comments, week_of_ms, Format};
 use themes::{PostRecord, SummaryBuilder, SummaryOptions};
 
 /// Inputs longer than this get a progress bar.
 const PROGRESS_FROM: usize = 2_000;
 
-pub fn analyse(
-    config: &Config,
-    input: Option<&Path>,
-    format: Option<Format>,
-    output: Option<&Path>,
-    force_csv: bool,
-    title: &str,
-) -> anyhow::Result<()> {
+/// What `parley analyse` was asked for, besides the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyseOptions<'a> {
+    /// The input file; standard input when `None`.
+    pub input: Option<&'a Path>,
+    /// A summary format; one JSON object per comment when `None`.
+    pub format: Option<Format>,
+    /// The output file; standard output when `None`.
+    pub output: Option<&'a Path>,
+    /// Read the input as CSV whatever its header.
+    pub force_csv: bool,
+    /// The summary's title.
+    pub title: &'a str,
+    /// `--small-numbers`: the threshold under which summary counts are hidden.
+    pub small_numbers: Option<u64>,
+    /// `--no-text`: leave the comment's text out of the JSON lines.
+    pub no_text: bool,
+}
+
+pub fn analyse(config: &Config, options: &AnalyseOptions<'_>) -> anyhow::Result<()> {
+    let AnalyseOptions { input, format, output, force_csv, title, small_numbers, no_text } = options.clone();
     let analyzer = config.themes.analyzer()?;
     let reader: Box<dyn BufRead> = match input {
         Some(path) => Box::new(std::io::BufReader::new(
@@ -38,7 +51,7 @@ pub fn analyse(
         );
         bar
     });
-    let this_week = unix_week(
+    let this_week = week_of_ms(
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0),
     );
     let mut out: Box<dyn Write> = match output {
@@ -47,13 +60,29 @@ pub fn analyse(
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let options = SummaryOptions { threshold: config.themes.small_number_threshold, ..SummaryOptions::default() };
+    let options = SummaryOptions {
+        threshold: small_numbers.unwrap_or(config.themes.small_number_threshold),
+        small_numbers_hint: Some(parley::report::ANALYSE_SMALL_NUMBERS_HINT.to_string()),
+        ..SummaryOptions::default()
+    };
     let mut builder = SummaryBuilder::with_options(title, analyzer.taxonomy(), options);
     for (i, comment) in comments.iter().enumerate() {
         let analysis = analyzer.analyse(&comment.text);
         match format {
             None => {
-                serde_json::to_writer(&mut out, &analysis)?;
+                // `line` and `text` first, then the analysis's own fields exactly as before
+                // (`themes`, `sentiment`), which scoring scripts read.
+                let fields = serde_json::to_string(&analysis)?;
+                let fields = fields.strip_prefix('{').unwrap_or(&fields);
+                write!(out, "{{\"line\":{}", comment.line)?;
+                if !no_text {
+                    out.write_all(b",\"text\":")?;
+                    serde_json::to_writer(&mut out, &comment.text)?;
+                }
+                if fields != "}" {
+                    out.write_all(b",")?;
+                }
+                out.write_all(fields.as_bytes())?;
                 out.write_all(b"\n")?;
             }
             Some(_) => builder.add(&PostRecord {

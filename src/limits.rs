@@ -98,12 +98,22 @@ impl Limits {
     /// Checks (and, when allowed, uses up) one `act` of `key`, and the discussion's slow
     /// mode when `slow_mode_secs` is set.
     pub fn check(&self, key: &ParticipantKey, act: Act, slow: Option<(DiscussionId, u64)>) -> Check {
+        self.check_inner(key, Some(act), slow)
+    }
+
+    /// Checks (and uses up) only a discussion's slow mode, for a message whose own limit
+    /// was checked already.
+    pub fn check_slow(&self, key: &ParticipantKey, slow: (DiscussionId, u64)) -> Check {
+        self.check_inner(key, None, Some(slow))
+    }
+
+    fn check_inner(&self, key: &ParticipantKey, act: Option<Act>, slow: Option<(DiscussionId, u64)>) -> Check {
         if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
             self.prune();
         }
         let now = self.clock.now();
         let mut wait = None;
-        if let Some(limiter) = self.acts.get(&act) {
+        if let Some(limiter) = act.and_then(|act| self.acts.get(&act)) {
             if let Err(not_until) = limiter.check_key(key) {
                 wait = Some(not_until.wait_time_from(now));
             }
@@ -216,14 +226,16 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: u64 = num.parse().ok().filter(|n| *n > 0)?;
-    let secs = match unit.trim() {
-        "" | "m" | "min" | "mins" | "minute" | "minutes" => n * 60,
-        "s" | "sec" | "secs" | "second" | "seconds" => n,
-        "h" | "hr" | "hrs" | "hour" | "hours" => n * 3600,
-        "d" | "day" | "days" => n * 86_400,
-        "w" | "week" | "weeks" => n * 604_800,
+    let unit_secs: u64 = match unit.trim() {
+        "" | "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 604_800,
         _ => return None,
     };
+    // Checked: a huge number must be refused, not wrap round to a short mute.
+    let secs = n.checked_mul(unit_secs)?;
     (secs <= 365 * 86_400).then(|| Duration::from_secs(secs))
 }
 
@@ -291,6 +303,12 @@ mod tests {
         assert_eq!(parse_duration("15"), Some(Duration::from_secs(900)));
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration("0m"), None);
+        // Issue 9.8: 94368760191893771 days wrapped round to a two-minute mute.
+        assert_eq!(parse_duration("94368760191893771d"), None);
+        assert_eq!(parse_duration("18446744073709551615w"), None);
+        assert_eq!(parse_duration("99999999999999999999999m"), None);
+        assert_eq!(parse_duration("366d"), None);
+        assert_eq!(parse_duration("365d"), Some(Duration::from_secs(365 * 86_400)));
         assert_eq!(human_duration(Duration::from_secs(45)), "45 seconds");
         assert_eq!(human_duration(Duration::from_secs(120)), "2 minutes");
         assert_eq!(human_duration(Duration::from_secs(3600)), "1 hour");

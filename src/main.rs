@@ -48,6 +48,10 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Hide counts under N (default: `[themes] small_number_threshold`, 5). For a local
+        /// trial with a few posts, 1 shows every count; keep 5 or more for anything published.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        small_numbers: Option<u64>,
     },
     /// Analyse comments gathered elsewhere: a text file with one comment a line, or a CSV
     /// with a `text` column (and optionally a `date` column, YYYY-MM-DD).
@@ -55,7 +59,8 @@ enum Command {
         /// The input file; standard input when left out.
         #[arg(long, short)]
         input: Option<PathBuf>,
-        /// jsonl: one JSON object per comment, in input order; the others: a summary.
+        /// jsonl: one JSON object per comment, in input order (`line`, `text`, `themes`,
+        /// `sentiment`); the others: a summary.
         #[arg(long, value_enum, default_value = "jsonl")]
         format: AnalyseFormat,
         /// Write to this file instead of standard output.
@@ -67,6 +72,13 @@ enum Command {
         /// Title of the summary.
         #[arg(long, default_value = "Comments")]
         title: String,
+        /// Hide summary counts under N (default: `[themes] small_number_threshold`, 5). For a
+        /// local trial, 1 shows every count; keep 5 or more for anything published.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        small_numbers: Option<u64>,
+        /// jsonl: leave each comment's text out (every line still has its `line` number).
+        #[arg(long)]
+        no_text: bool,
     },
     /// Measure parley's speed on this machine.
     Bench {
@@ -152,23 +164,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::CheckConfig => {
             let config = options.load_config()?;
+            // The adapters' settings as `parley run` will see them, environment included.
+            let adapters = config.adapters(&parley::config::process_env)?;
+            let mut platforms = Vec::new();
+            if adapters.matrix.is_some() {
+                platforms.push("Matrix");
+            }
+            if adapters.discord.is_some() {
+                platforms.push("Discord (not built yet)");
+            }
             println!(
-                "{}: OK ({} discussion(s), {} survey(s))",
+                "{}: OK ({}, {}; platforms for `parley run`: {})",
                 config.source,
-                config.discussions.len(),
-                config.surveys.len()
+                plural(config.discussions.len(), "discussion"),
+                plural(config.surveys.len(), "survey"),
+                if platforms.is_empty() { "none configured".to_string() } else { platforms.join(", ") }
             );
+            if adapters.discord.is_some() {
+                eprintln!("parley: {}.", adapters::DISCORD_NOT_BUILT);
+            }
             Ok(())
         }
         Command::Console => {
             let app = app::start(&options, vec![chat::Platform::Console]).await?;
-            if atty_stdin() {
-                eprintln!(
-                    "parley console — type lines as NAME: TEXT (for example  alice: !topics). \
-                     Console moderators: {:?}; commissioners: {:?}. Ctrl-D to quit.",
-                    app.config.console.moderators, app.config.console.commissioners
-                );
-            }
+            // On standard error, so that piped output stays the bot's messages only.
+            eprintln!("{}", parley::console::introduction(&app.config.console, atty_stdin()));
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
             let mut stdout = std::io::stdout();
             parley::console::run(app.engine.as_ref(), &app.config.console, stdin, &mut stdout)
@@ -177,25 +197,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.engine.store().close().await;
             Ok(())
         }
-        Command::Report { discussion, format, output } => {
+        Command::Report { discussion, format, output, small_numbers } => {
             let app = app::start(&options, Vec::new()).await?;
             let mut tx = app.engine.store().begin().await?;
             let Some(d) = tx.discussion_by_slug(&discussion.to_lowercase()).await? else {
                 anyhow::bail!("there is no discussion called {discussion:?}; `parley console` and !topics list them");
             };
-            let summary = parley::report::discussion_summary(
-                &mut tx,
-                app.engine.analyzer(),
-                &d,
-                app.config.themes.small_number_threshold,
-            )
-            .await?;
+            let threshold = small_numbers.unwrap_or(app.config.themes.small_number_threshold);
+            let summary = parley::report::discussion_summary(&mut tx, app.engine.analyzer(), &d, threshold).await?;
+            // Survey results, what the organisation said back and participation, beside the themes.
+            let engagement = app.engine.engagement(&mut tx, &d, threshold).await?;
             drop(tx);
-            write_output(output.as_deref(), &format.format().render(&summary))
+            let format = format.format();
+            write_output(output.as_deref(), &engagement.render_with(format, &format.render(&summary)))
         }
-        Command::Analyse { input, format, output, csv, title } => {
+        Command::Analyse { input, format, output, csv, title, small_numbers, no_text } => {
             let config = options.load_config()?;
-            bench::analyse(&config, input.as_deref(), format_for_analyse(format), output.as_deref(), csv, &title)
+            let options = bench::AnalyseOptions {
+                input: input.as_deref(),
+                format: format_for_analyse(format),
+                output: output.as_deref(),
+                force_csv: csv,
+                title: &title,
+                small_numbers,
+                no_text,
+            };
+            bench::analyse(&config, &options)
         }
         Command::Bench { what: BenchCommand::Summary { posts } } => {
             let config = options.load_config()?;
@@ -203,6 +230,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run => adapters::run(&options).await,
     }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 fn format_for_analyse(f: AnalyseFormat) -> Option<parley::report::Format> {

@@ -11,6 +11,11 @@ fn parley(data_dir: &std::path::Path) -> Command {
     for var in ["DATABASE_URL", "PARLEY_SECRET", "PARLEY_SECRET_FILE", "PARLEY_CONFIG", "PARLEY_DATA_DIR"] {
         cmd.env_remove(var);
     }
+    for (var, _) in std::env::vars() {
+        if var.starts_with("PARLEY_MATRIX_") || var.starts_with("PARLEY_DISCORD_") {
+            cmd.env_remove(var);
+        }
+    }
     cmd
 }
 
@@ -119,4 +124,118 @@ fn run_without_adapters_says_how_to_configure_one() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("parley console") && err.contains("PARLEY_MATRIX_HOMESERVER"), "{err}");
+}
+
+fn check_config(dir: &std::path::Path, toml: &str) -> (bool, String, String) {
+    let file = dir.join("parley.toml");
+    std::fs::write(&file, toml).unwrap();
+    let out = parley(dir).args(["check-config", "--config"]).arg(&file).output().unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn check_config_gives_line_column_and_key_for_every_section() {
+    // Issue 13.8.
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = check_config(dir.path(), "[bot]\nmax_post_chars = \"2000\"\n");
+    assert!(!ok);
+    assert!(err.contains("parley.toml: line 2, column 18: `bot.max_post_chars`"), "{err}");
+    assert!(!err.contains("byte"), "{err}");
+    let (ok, _, err) = check_config(dir.path(), "[matrix]\nhomeserver = \"https://m.example\"\nroom_id = \"!r:m\"\n");
+    assert!(!ok && err.contains("line 3, column 1: `matrix.room_id`: unknown field"), "{err}");
+    let (ok, _, err) = check_config(dir.path(), "[delivery]\nchannel_burst = 0\n");
+    assert!(!ok && err.contains("`delivery.channel_burst`"), "{err}");
+    // The environment is checked as `run` will use it.
+    let file = dir.path().join("parley.toml");
+    std::fs::write(&file, "[bot]\n").unwrap();
+    let out = parley(dir.path())
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .env("PARLEY_MATRIX_HOMESERVER", "https://m.example")
+        .env("PARLEY_MATRIX_USER", "@bot:m.example")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("`matrix.room` (or PARLEY_MATRIX_ROOM) is not set"), "{err}");
+    let (ok, out, _) = check_config(dir.path(), "[bot]\n");
+    assert!(ok && out.contains("0 discussions") && out.contains("none configured"), "{out}");
+}
+
+#[test]
+fn out_of_range_values_are_refused_before_anything_starts() {
+    // Issue 9.8: these passed check-config and then panicked (governor) or wrapped round.
+    let dir = tempfile::tempdir().unwrap();
+    for (toml, key) in [
+        ("[limits]\npost_every_secs = 9223372036854775807\n", "limits.post_every_secs"),
+        ("[limits]\nflood_mute_mins = 9223372036854775807\n", "limits.flood_mute_mins"),
+        (
+            "[[discussions]]\nslug = \"gp\"\ntitle = \"t\"\nprompt = \"p\"\nslow_mode_secs = 9223372036854775000\n",
+            "discussions[0].slow_mode_secs",
+        ),
+        ("[bot]\ncommand_prefix = \" !\"\n", "bot.command_prefix"),
+        ("[themes]\ntaxonomy_file = \"no-such-taxonomy.toml\"\n", "themes.taxonomy_file"),
+    ] {
+        let (ok, _, err) = check_config(dir.path(), toml);
+        assert!(!ok && err.contains(&format!("`{key}`")), "{toml}: {err}");
+        let file = dir.path().join("parley.toml");
+        let out = parley(dir.path()).args(["console", "--config"]).arg(&file).stdin(Stdio::null()).output().unwrap();
+        assert!(!out.status.success(), "{toml}");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{toml}");
+    }
+}
+
+#[test]
+fn run_says_that_discord_is_not_built_yet() {
+    // Issue 13.9: a [discord] section must not be ignored silently.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("parley.toml");
+    std::fs::write(
+        &file,
+        "[discord]\ntoken = \"t\"\nguild = \"1\"\nchannel = \"2\"\nmoderators_channel = \"3\"\n\
+         commissioners_channel = \"4\"\n",
+    )
+    .unwrap();
+    let out = parley(dir.path()).args(["run", "--config"]).arg(&file).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Discord") && err.contains("not built yet"), "{err}");
+    let out = parley(dir.path()).args(["check-config", "--config"]).arg(&file).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Discord (not built yet)"));
+    // From the environment alone, too.
+    let out = parley(dir.path()).arg("run").env("PARLEY_DISCORD_TOKEN", "t").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("PARLEY_DISCORD_GUILD"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn files_are_private_and_an_open_secret_file_is_warned_about() {
+    // Issue 9.15.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (_, err) = console(&data, "alice: !join gp-access\nalice: hello\n");
+    assert!(!err.contains("warning"), "{err}");
+    assert_eq!(mode(&data), 0o700);
+    for name in ["parley.db", "parley.db-wal", "parley.db-shm", "parley.db-journal", "secret"] {
+        let path = data.join(name);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+    // A secret file that others can read works, with a clear warning.
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "a-long-enough-secret-for-parley").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = parley(&dir.path().join("data2"))
+        .arg("console")
+        .env("PARLEY_SECRET_FILE", &secret)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("secret file") && err.contains("chmod 600"), "{err}");
 }

@@ -14,8 +14,9 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
     (Store::connect(&url).await.unwrap(), dir)
 }
 
-async fn postgres() -> (Store, ()) {
-    (Store::connect(&common::fresh_postgres().await).await.unwrap(), ())
+async fn postgres() -> (Store, common::TestDatabase) {
+    let db = common::fresh_postgres().await;
+    (Store::connect(&db).await.unwrap(), db)
 }
 
 fn key(s: &str) -> ParticipantKey {
@@ -235,9 +236,9 @@ async fn moderation_records(store: Store) {
         .await
         .unwrap();
     tx.set_post_reasons(post, "held by the filters").await.unwrap();
-    assert_eq!(tx.add_report(post, &b, "rude", 2).await.unwrap(), (true, 1));
-    assert_eq!(tx.add_report(post, &b, "again", 3).await.unwrap(), (false, 1));
-    assert_eq!(tx.add_report(post, &c, "rude", 4).await.unwrap(), (true, 2));
+    assert_eq!(tx.add_report(post, &b, "rude", true, 2).await.unwrap(), (true, 1));
+    assert_eq!(tx.add_report(post, &b, "again", true, 3).await.unwrap(), (false, 1));
+    assert_eq!(tx.add_report(post, &c, "rude", true, 4).await.unwrap(), (true, 2));
     let queue = tx.review_queue().await.unwrap();
     assert_eq!(queue.len(), 1);
     assert_eq!(
@@ -406,10 +407,10 @@ conformance!(postgres:
 /// The engine end to end on PostgreSQL too: a post and a reply, and a restart.
 #[tokio::test]
 async fn engine_runs_on_postgres() {
-    let url = common::fresh_postgres().await;
+    let db = common::fresh_postgres().await;
     let dir = tempfile::tempdir().unwrap();
     let config = parley::config::Config::load(None).unwrap();
-    let bot = common::TestBot::on(config, vec![Platform::Console], dir, url).await;
+    let bot = common::TestBot::on(config, vec![Platform::Console], dir, db.url.clone()).await;
     bot.drain().await;
     bot.say("alice", "!join gp-access").await;
     let out = bot.say("alice", "Posted on PostgreSQL").await;

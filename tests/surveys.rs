@@ -314,6 +314,48 @@ async fn results_from_twenty_participants_match_a_hand_count() {
         assert!(s.contains(line), "missing {line:?} in:\n{s}");
     }
     assert!(!s.contains("\"More appointments\""), "no quotes under the threshold: {s}");
+
+    // The same numbers in every format of `parley report`.
+    use parley::report::Format;
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    let d = tx.discussion_by_slug("gp-access").await.unwrap().unwrap();
+    let summary = parley::report::discussion_summary(&mut tx, bot.engine.analyzer(), &d, 5).await.unwrap();
+    let engagement = bot.engine.engagement(&mut tx, &d, 5).await.unwrap();
+    drop(tx);
+    let render = |f: Format| engagement.render_with(f, &f.render(&summary));
+    let json: serde_json::Value = serde_json::from_str(&render(Format::Json)).unwrap();
+    assert_eq!(json["participation"]["participants"], 20, "{json}");
+    assert_eq!(json["participation"]["completed"], 20);
+    assert!(json["themes"].is_array(), "the theme summary is still there");
+    let q1 = &json["surveys"][0]["questions"][0];
+    assert_eq!((q1["responses"].clone(), q1["answers"][0]["count"].clone()), (20.into(), 9.into()));
+    assert_eq!((q1["answers"][0]["percent"].clone(), q1["answers"][1]["count"].clone()), (45.into(), "*".into()));
+    assert_eq!(json["surveys"][0]["questions"][2]["mean"], 3.35);
+    assert_eq!(json["surveys"][0]["questions"][2]["median"], 3.5);
+    let csv = render(Format::Csv);
+    assert!(
+        csv.contains("survey_scale,gp-experience,How easy was it to get an appointment when you needed one?,mean,3.35"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(
+            "survey_answer,gp-experience,How have you tried to get an appointment in the last year?,NHS App,*"
+        ),
+        "{csv}"
+    );
+    assert!(csv.contains("participation,,,survey completions,20"), "{csv}");
+    let md = render(Format::Markdown);
+    assert!(md.contains("## Two-way engagement") && md.contains("- mean 3.35, median 3.5"), "{md}");
+    let html = render(Format::Html);
+    for part in [
+        "<h2>Survey: Your GP practice in two minutes",
+        "<h2>Participation</h2>",
+        "Survey funnel",
+        "Posts by hour of day",
+    ] {
+        assert!(html.contains(part), "{part}");
+    }
+    assert!(html.find("<h2>Participation</h2>") < html.find("</main>"), "inside the page");
 }
 
 #[tokio::test]

@@ -95,6 +95,9 @@ impl PhraseList {
         if let Some(alt) = &streams.alternate {
             scan(alt);
         }
+        for visual in &streams.visual {
+            scan(visual);
+        }
     }
 
     /// The worst entry found, if any.
@@ -109,6 +112,9 @@ impl PhraseList {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Vocabulary {
     words: Vec<String>,
+    /// Every word of four letters or more in any entry (single words and the words of
+    /// phrases), for rebuilding split words (`fu ck`, `kill your self`).
+    joinable: Vec<String>,
 }
 
 impl Vocabulary {
@@ -123,11 +129,23 @@ impl Vocabulary {
                 words.push(e.phrase.clone());
             }
         }
-        Vocabulary { words }
+        let mut joinable: Vec<String> = Vec::new();
+        for e in lists.iter().flat_map(|l| l.entries.iter()) {
+            for w in e.phrase.split(' ') {
+                if w.len() >= 4 && !joinable.iter().any(|j| j == w) {
+                    joinable.push(w.to_string());
+                }
+            }
+        }
+        Vocabulary { words, joinable }
     }
 }
 
 impl MaskVocabulary for Vocabulary {
+    fn is_word(&self, word: &str) -> bool {
+        self.joinable.iter().any(|w| w == word)
+    }
+
     fn unmask(&self, masked: &str) -> Option<&str> {
         let stars = masked.chars().filter(|&c| c == '*').count();
         let len = masked.chars().count();

@@ -7,16 +7,26 @@
 //!
 //! # Order
 //!
-//! 1. **Crisis**, on the raw post, before anything else (see [`Crisis`]). A cry for help
-//!    must reach the core even when it also trips other checks: "I want to kill myself"
-//!    contains words an abuse filter would punish.
-//! 2. **Personal data** is redacted from the post as written ([`PersonalData`]); the result
-//!    is [`Verdict::text`], with one [`Reason`] and one [`Redaction`] per item.
-//! 3. **Normalisation** of the redacted text against evasion (NFKC-style folding,
-//!    look-alike letters, leetspeak, spacing tricks, masked and stretched words), into a
-//!    stream used only for matching.
-//! 4. **Abuse**: word lists with severities ([`Severity`]), matched whole-word on that
-//!    stream. Mild → publish (noted), moderate → hold, severe (slurs, threats, "kill
+//! 1. **Crisis**, on the raw post, before anything else (see [`Crisis`]), and again on
+//!    normalised copies of it (invisible characters removed, fillers read, look-alike
+//!    letters and leetspeak folded, "my self" rejoined), so that "k1ll my self" or a
+//!    zero-width space inside "suicidal" is still found; the strongest signal wins. A cry
+//!    for help must reach the core even when it also trips other checks: "I want to kill
+//!    myself" contains words an abuse filter would punish.
+//! 2. **Personal data** is matched on a scan copy of the post in which every separator a
+//!    person can type is made plain (no-break and zero-width spaces, dots, slashes, dashes,
+//!    fullwidth and other-script digits), and removed from the post *as written*
+//!    ([`PersonalData`]): NHS numbers, phone numbers, emails, postcodes, dates of birth,
+//!    people's names where the text signals one, and street addresses. The result is
+//!    [`Verdict::text`], with one [`Reason`] and one [`Redaction`] per item. A name given
+//!    to a member of staff is flagged ([`Verdict::names_staff`]) and held when
+//!    [`Policy::hold_named_staff`] says so.
+//! 3. **Normalisation** of the redacted text against evasion (NFKC-style folding, every
+//!    format character and filler, look-alike letters, leetspeak, spacing tricks and split
+//!    words, masked and stretched words, and the visual order of bidi text), into streams
+//!    used only for matching ([`normalise`]).
+//! 4. **Abuse**: word lists with severities ([`Severity`]), matched whole-word on those
+//!    streams. Mild → publish (noted), moderate → hold, severe (slurs, threats, "kill
 //!    yourself") → reject.
 //! 5. **Spam** on the redacted text: repeats of the author's recent posts, links outside the
 //!    allow-list, floods and promotional phrases → hold; shouting → noted, or held if the
@@ -25,6 +35,16 @@
 //!    found the action is capped at [`Action::Hold`]: a crisis post is never rejected,
 //!    whatever else it contains, so it always reaches a moderator or the discussion, and
 //!    the core signposts help from [`Verdict::crisis`].
+//!
+//! # For the core: blank posts and one-line publishing
+//!
+//! - [`is_blank`]`(text) -> bool`: the post shows nothing (only whitespace, zero-width and
+//!   other format characters, fillers, control characters or lone combining marks); refuse
+//!   it before moderation.
+//! - [`one_line`]`(text) -> Cow<str>`: the text with every line break (LF, CR, NEL, U+2028,
+//!   U+2029, VT, FF) and control character turned into a space and bidi embeddings,
+//!   overrides and isolates removed, so a post published after a `#N Name:` prefix cannot
+//!   forge a line of its own; apply it to [`Verdict::text`] when rendering a post on one line.
 //!
 //! ```
 //! use moderation::{Action, Moderator, Policy};
@@ -48,16 +68,15 @@
 
 mod abuse;
 mod crisis;
-mod normalise;
+mod names;
+pub mod normalise;
 mod personal_data;
 mod spam;
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use unicode_normalization::UnicodeNormalization;
-
-pub use personal_data::{PersonalData, Redaction};
+pub use normalise::{is_blank, one_line};
+pub use personal_data::{nhs_number_valid, PersonalData, Redaction};
 pub use spam::MIN_REPEAT_LEN;
 
 /// The embedded abuse list: `phrase<TAB>severity<TAB>category` lines.
@@ -115,8 +134,11 @@ impl Severity {
 pub struct Reason {
     /// A stable machine-readable code, e.g. `personal_data.phone`, `abuse.severe`, `crisis.suicide`.
     ///
-    /// Codes: `crisis.<kind>`; `personal_data.{nhs_number,phone,email,postcode,date_of_birth}`;
-    /// `abuse.{mild,moderate,severe}`; `spam.{repeated,link,shouting,flood,promotion}`.
+    /// Codes: `crisis.<kind>`;
+    /// `personal_data.{nhs_number,phone,email,postcode,date_of_birth,name,staff_name,address}`;
+    /// `abuse.{mild,moderate,severe}`; `spam.{repeated,link,shouting,flood,promotion}`;
+    /// `review.named_staff` (held because the post names a member of staff, when
+    /// [`Policy::hold_named_staff`] is set).
     pub code: String,
     /// A plain-language explanation that can be shown to the author or a moderator.
     pub explanation: String,
@@ -148,9 +170,9 @@ pub struct Crisis {
 pub struct Verdict {
     /// What to do.
     pub action: Action,
-    /// The text to store and publish: the input with personal data redacted. When the input
-    /// contained fullwidth or other non-ASCII digits it is first NFKC-normalised, so that
-    /// such digits cannot smuggle a phone number past redaction.
+    /// The text to store and publish: the input with personal data redacted (each piece
+    /// replaced in the input as written; matching sees through fullwidth and other-script
+    /// digits, invisible characters and unusual spaces).
     pub text: String,
     /// Crisis detected on the raw text; the core signposts help and alerts moderators,
     /// and never punishes such a post.
@@ -158,7 +180,7 @@ pub struct Verdict {
     /// Everything that contributed, including each redaction: crisis first, then personal
     /// data, abuse and spam.
     pub reasons: Vec<Reason>,
-    /// Each piece of personal data removed, in order, with its range in the scanned text.
+    /// Each piece of personal data removed, in order, with its range in the input.
     pub redactions: Vec<Redaction>,
 }
 
@@ -192,6 +214,13 @@ impl Verdict {
     /// Whether personal data was removed.
     pub fn is_redacted(&self) -> bool {
         !self.redactions.is_empty()
+    }
+
+    /// Whether the post named a member of staff ("Dr Patel", "the receptionist Karen"). The
+    /// name is redacted either way; with [`Policy::hold_named_staff`] the post is also held
+    /// (reason `review.named_staff`).
+    pub fn names_staff(&self) -> bool {
+        self.redactions.iter().any(|r| r.kind == PersonalData::StaffName)
     }
 
     /// Whether any reason has this code or starts with `code` followed by `.`
@@ -235,6 +264,10 @@ pub struct Policy {
     pub hold_crisis: bool,
     /// Crisis signals scoring below this are ignored. Default 0.5.
     pub crisis_threshold: f32,
+    /// Hold every post that names a member of staff ([`Verdict::names_staff`]) for a
+    /// moderator, with the reason `review.named_staff`. Default `false`: the name is
+    /// redacted and the post published.
+    pub hold_named_staff: bool,
 }
 
 impl Default for Policy {
@@ -245,6 +278,7 @@ impl Default for Policy {
             hold_shouting: false,
             hold_crisis: false,
             crisis_threshold: 0.5,
+            hold_named_staff: false,
         }
     }
 }
@@ -331,6 +365,18 @@ impl Moderator {
         Moderator { engine: Some(Arc::new(engine)) }
     }
 
+    /// The match streams that the abuse and spam lists are matched against (the logical
+    /// reading, its alternate and any visual-order readings), for fuzzing and tooling.
+    /// Empty for the pass-through.
+    pub fn match_streams(&self, text: &str) -> Vec<String> {
+        let Some(engine) = &self.engine else { return Vec::new() };
+        let n = normalise::normalise(text, &engine.vocabulary);
+        let mut out = vec![n.primary];
+        out.extend(n.alternate);
+        out.extend(n.visual);
+        out
+    }
+
     /// Whether this is the pass-through moderator.
     pub fn is_pass_through(&self) -> bool {
         self.engine.is_none()
@@ -351,21 +397,23 @@ impl Moderator {
     }
 }
 
-/// Whether `text` needs NFKC before redaction: fullwidth forms or non-ASCII digits.
-fn needs_nfkc(text: &str) -> bool {
-    !text.is_ascii()
-        && text.chars().any(|c| ('\u{FF00}'..='\u{FFEF}').contains(&c) || (c.is_numeric() && !c.is_ascii()))
-}
-
 impl Engine {
     fn assess(&self, raw: &str, recent: &[String]) -> Verdict {
         let mut reasons = Vec::new();
         let mut action = Action::Publish;
 
-        // 1. Crisis, on the raw text.
-        let crisis = self
-            .crisis
-            .detect(raw)
+        // 1. Crisis, on the raw text (nothing removed before it looks), then on normalised
+        // copies (invisible characters removed, leetspeak read, "my self" rejoined); the
+        // strongest signal wins.
+        let mut signal = self.crisis.detect(raw);
+        for copy in normalise::crisis_copies(raw) {
+            if let Some(s) = self.crisis.detect(&copy) {
+                if signal.as_ref().is_none_or(|b| s.score > b.score) {
+                    signal = Some(s);
+                }
+            }
+        }
+        let crisis = signal
             .filter(|s| s.score >= self.policy.crisis_threshold)
             .map(|s| Crisis { kind: s.kind.to_string(), score: s.score });
         if let Some(c) = &crisis {
@@ -376,18 +424,25 @@ impl Engine {
             ));
         }
 
-        // 2. Personal data, on the post as written.
-        let scanned: Cow<'_, str> = if needs_nfkc(raw) { Cow::Owned(raw.nfkc().collect()) } else { Cow::Borrowed(raw) };
+        // 2. Personal data, matched on a normalised scan copy, removed from the post as written.
         let mut redactions = Vec::new();
-        self.personal.scan(&scanned, &mut redactions);
+        self.personal.scan(raw, &mut redactions);
         let text = if redactions.is_empty() {
-            scanned.into_owned()
+            raw.to_string()
         } else {
             action = Action::PublishRedacted;
             for r in &redactions {
                 reasons.push(Reason::new(r.kind.code(), r.kind.explanation(), 1.0));
             }
-            personal_data::apply(&scanned, &redactions)
+            if self.policy.hold_named_staff && redactions.iter().any(|r| r.kind == PersonalData::StaffName) {
+                action = Action::Hold;
+                reasons.push(Reason::new(
+                    "review.named_staff",
+                    "The post names a member of staff, so a moderator looks at it first.",
+                    0.6,
+                ));
+            }
+            personal_data::apply(raw, &redactions)
         };
 
         // 3-4. Normalise, then abuse and promotion lists.

@@ -1,21 +1,41 @@
-//! Normalisation against evasion, used only for matching word lists.
+//! Normalisation against evasion, and the text-safety helpers the core needs.
 //!
-//! The output is a *match stream*: lower-case words separated by single spaces, with a
-//! space at each end (`" you are a twat "`), so that list entries padded the same way
-//! match whole words only ("Scunthorpe" never contains the word it contains).
+//! Public helpers (see each function for details):
+//!
+//! - [`is_blank`]: whether a post shows nothing at all (only whitespace, format characters,
+//!   fillers or lone combining marks), so the core can refuse it.
+//! - [`one_line`]: a copy that is safe to publish on a single line (no line breaks of any
+//!   kind, no bidi overrides), so a post cannot forge a new `#N Name:` line.
+//! - [`is_invisible`]: the characters that render as nothing and are removed before matching.
+//!
+//! The rest is used only for matching. The output is a *match stream*: lower-case words
+//! separated by single spaces, with a space at each end (`" you are a twat "`), so that list
+//! entries padded the same way match whole words only ("Scunthorpe" never contains the
+//! word it contains).
 //!
 //! Steps, in order: compatibility decomposition (NFKD, which includes every NFKC folding:
 //! fullwidth, mathematical and circled letters) with combining marks and invisible
-//! characters dropped, lower-casing, confusable letters (Cyrillic, Greek, small capitals)
-//! mapped to Latin, tokenising, joining runs of three or more single-character tokens
-//! (`f u c k`, `f.u.c.k`, `f-u-c-k`), leetspeak inside tokens that contain a letter
-//! (`sh1t`, `$hit`, `@ss`), masked letters resolved against the vocabulary (`c*nt`), and
-//! letter runs of three or more collapsed (`fuuuuck`).
+//! characters (every format character, general category Cf: zero-width spaces and joiners,
+//! bidi controls, tag characters; and other default-ignorable characters) dropped, Hangul
+//! and Braille fillers read as spaces, lower-casing, confusable letters (Cyrillic, Greek,
+//! small capitals) mapped to Latin, tokenising, joining runs of three or more
+//! single-character tokens (`f u c k`, `f.u.c.k`, `f-u-c-k`), joining two or three short
+//! tokens that together make a listed word (`fu ck`, `tw at`, unless every part is an
+//! ordinary word or a contraction, so "he'll" and "it's hit" stay apart), leetspeak inside
+//! tokens that contain a letter (`sh1t`, `$hit`, `@ss`), masked letters resolved against
+//! the vocabulary (`c*nt`), and letter runs of three or more collapsed (`fuuuuck`).
 //!
 //! Because a run can stand for a single or a double letter (`fuuuck`, `kiiill`) and `1`
 //! for `i` or `l`, a second *alternate* stream is made when either ambiguity occurs.
-//! The stream is never shown to anyone; redaction works on the raw text.
+//! When the text has right-to-left characters or bidi controls, it is also read in its
+//! *visual* order (how it is displayed: a right-to-left override shows `kcuf` as `fuck`),
+//! and that reading is normalised the same way into further streams.
+//! The streams are never shown to anyone; redaction works on the raw text.
 
+use std::borrow::Cow;
+
+use unicode_bidi::{bidi_class, BidiClass, BidiInfo};
+use unicode_general_category::{get_general_category, GeneralCategory};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
 /// The match streams of one text.
@@ -25,14 +45,158 @@ pub(crate) struct Normalised {
     pub(crate) primary: String,
     /// Runs collapsed to two letters, `1` read as `l`; only when that differs.
     pub(crate) alternate: Option<String>,
+    /// The streams of the text in visual (display) order, when that differs from the
+    /// logical order (right-to-left overrides and embeddings, right-to-left scripts).
+    pub(crate) visual: Vec<String>,
 }
 
-/// Characters that render as nothing and are used to split words invisibly.
-fn is_invisible(c: char) -> bool {
+/// Whether `c` renders as nothing and can be used to split or hide words invisibly:
+/// every format character (general category Cf: soft hyphen, zero-width space, joiners,
+/// bidi marks, embeddings, overrides and isolates, the Arabic letter mark, tag characters,
+/// word joiner, BOM, interlinear annotation), and the other default-ignorable characters
+/// (combining grapheme joiner, Mongolian variation selectors, Khmer inherent vowels,
+/// variation selectors, unassigned default-ignorables).
+pub fn is_invisible(c: char) -> bool {
+    if c.is_ascii() {
+        return false;
+    }
     matches!(
         c,
-        '\u{00AD}' | '\u{034F}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
-    )
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    ) || get_general_category(c) == GeneralCategory::Format
+}
+
+/// Whether `c` is a filler: a letter or symbol that renders as blank space (the Hangul
+/// fillers U+115F, U+1160, U+3164, U+FFA0 and the blank Braille pattern U+2800). Read as a
+/// space when matching.
+pub fn is_filler(c: char) -> bool {
+    matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}')
+}
+
+/// Whether a post shows nothing at all: it is empty or made only of whitespace, invisible
+/// characters ([`is_invisible`]: zero-width spaces, bidi controls, tag characters, …),
+/// fillers ([`is_filler`]), control characters and combining marks with nothing to combine
+/// with. The core should refuse such a post (there is nothing to publish) rather than
+/// publish an empty-looking line.
+///
+/// ```
+/// assert!(moderation::is_blank("\u{200B}\u{200B} \u{2066}\u{3164}\n"));
+/// assert!(!moderation::is_blank("\u{200B}ok"));
+/// ```
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| c.is_whitespace() || c.is_control() || is_invisible(c) || is_filler(c) || is_combining_mark(c))
+}
+
+/// Whether `c` ends a line anywhere a post may be shown: LF, VT, FF, CR, NEL, LINE SEPARATOR
+/// and PARAGRAPH SEPARATOR.
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\u{000B}' | '\u{000C}' | '\r' | '\u{0085}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Whether `c` is a bidi embedding, override or isolate (or their terminators), which can
+/// reorder how the rest of a line is displayed.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Makes `text` safe to publish on one line after a prefix such as `#12 Brave Otter: `.
+///
+/// - Every line break (LF, CR, CRLF, VT, FF, NEL U+0085, LINE SEPARATOR U+2028, PARAGRAPH
+///   SEPARATOR U+2029) and every other control character becomes a space, and runs of
+///   them become one space, so a post cannot start a line of its own that looks like
+///   another participant's post.
+/// - Bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) are removed, so
+///   a post cannot reorder how its line (or its prefix) is displayed. Bidi *marks* (LRM,
+///   RLM, ALM), which right-to-left writers need, are kept.
+/// - Leading and trailing whitespace is trimmed.
+///
+/// Borrows when nothing needs changing. Apply it to [`crate::Verdict::text`] just before
+/// publishing (after moderation, so redaction ranges are unaffected).
+///
+/// ```
+/// let forged = "fine\u{2028}#7 Moderator: this discussion is closed";
+/// assert_eq!(moderation::one_line(forged), "fine #7 Moderator: this discussion is closed");
+/// assert_eq!(moderation::one_line("a\r\n\r\nb"), "a b");
+/// ```
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    let needs = |c: char| c.is_control() || is_line_break(c) || is_bidi_control(c);
+    let trimmed = text.trim();
+    if !trimmed.chars().any(needs) {
+        return Cow::Borrowed(trimmed);
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    let mut gap = false;
+    for c in trimmed.chars() {
+        if is_bidi_control(c) {
+            continue;
+        }
+        if (c.is_control() && c != '\t') || is_line_break(c) {
+            gap = true;
+            continue;
+        }
+        if gap {
+            if !out.ends_with(char::is_whitespace) && !c.is_whitespace() {
+                out.push(' ');
+            }
+            gap = false;
+        }
+        out.push(c);
+    }
+    // Removing controls can leave whitespace at either end.
+    let trimmed = out.trim();
+    if trimmed.len() != out.len() {
+        out = trimmed.to_string();
+    }
+    Cow::Owned(out)
+}
+
+/// Whether `text` needs a visual-order reading: it has right-to-left characters or bidi
+/// controls.
+fn has_bidi(text: &str) -> bool {
+    !text.is_ascii()
+        && text.chars().any(|c| {
+            !c.is_ascii()
+                && matches!(
+                    bidi_class(c),
+                    BidiClass::R
+                        | BidiClass::AL
+                        | BidiClass::RLE
+                        | BidiClass::RLO
+                        | BidiClass::RLI
+                        | BidiClass::LRE
+                        | BidiClass::LRO
+                        | BidiClass::LRI
+                        | BidiClass::FSI
+                )
+        })
+}
+
+/// `text` in visual (display) order, paragraph by paragraph; `None` when it is the same.
+fn visual_order(text: &str) -> Option<String> {
+    if !has_bidi(text) {
+        return None;
+    }
+    let info = BidiInfo::new(text, None);
+    let mut out = String::with_capacity(text.len());
+    for para in &info.paragraphs {
+        out.push_str(&info.reorder_line(para, para.range.clone()));
+        out.push('\n');
+    }
+    (out.trim_end_matches('\n') != text).then_some(out)
 }
 
 /// Maps a lower-case look-alike to its Latin letter.
@@ -112,6 +276,10 @@ fn push_folded(c: char, out: &mut String) {
     if is_combining_mark(c) || is_invisible(c) {
         return;
     }
+    if is_filler(c) {
+        out.push(' ');
+        return;
+    }
     for lower in c.to_lowercase() {
         out.push(confusable(lower));
     }
@@ -131,6 +299,87 @@ pub(crate) fn fold(text: &str, out: &mut String) {
             decompose_compatible(c, |d| push_folded(d, out));
         }
     }
+}
+
+/// Copies of `text` for crisis detection, besides the raw text: invisible characters
+/// removed, fillers read as spaces, compatibility forms and look-alike letters folded,
+/// lower-cased, leetspeak read inside words that have a letter (`k1ll`, `su1c1dal`; a `1`
+/// both as `i` and as `l`, so up to two copies), and a split `my self` / `your self`
+/// rejoined. Punctuation, apostrophes and sentence breaks are kept (the crisis patterns,
+/// negations and guards need them). Empty when no copy would differ from the raw text.
+pub(crate) fn crisis_copies(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    if text.is_ascii()
+        && !bytes.iter().any(|b| b.is_ascii_digit() || matches!(b, b'@' | b'$'))
+        && !contains_ignore_ascii_case(text, " self")
+    {
+        return Vec::new();
+    }
+    // Fillers are marked, then read both as nothing ("ki\u{3164}ll") and as spaces.
+    const FILLER: char = '\u{1}';
+    let mut marked = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            marked.push(if c == FILLER { ' ' } else { c.to_ascii_lowercase() });
+        } else if is_filler(c) {
+            marked.push(FILLER);
+        } else if matches!(c, '\u{2019}' | '\u{2018}' | '\u{02BC}') {
+            marked.push(c);
+        } else {
+            decompose_compatible(c, |d| push_folded(d, &mut marked));
+        }
+    }
+    let foldings: Vec<String> = if marked.contains(FILLER) {
+        vec![marked.replace(FILLER, ""), marked.replace(FILLER, " ")]
+    } else {
+        vec![marked]
+    };
+    let mut copies = Vec::with_capacity(2);
+    let mut has_one = false;
+    for (folded, one) in foldings.iter().flat_map(|f| [(f, 'i'), (f, 'l')]) {
+        if one == 'l' && !has_one {
+            continue;
+        }
+        let mut out = String::with_capacity(folded.len());
+        let mut rest = folded.as_str();
+        while let Some(c) = rest.chars().next() {
+            if is_token_char(c) {
+                let end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
+                let token = &rest[..end];
+                if token.chars().any(char::is_alphabetic) {
+                    has_one |= token.contains('1');
+                    out.extend(token.chars().map(|c| leet(c, one)));
+                } else {
+                    out.push_str(token);
+                }
+                rest = &rest[end..];
+            } else {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        for (split, joined) in [
+            (" my self", " myself"),
+            (" your self", " yourself"),
+            (" him self", " himself"),
+            (" her self", " herself"),
+            (" them selves", " themselves"),
+            (" them self", " themself"),
+        ] {
+            if out.contains(split) {
+                out = out.replace(split, joined);
+            }
+        }
+        let same = text.is_ascii() && out.eq_ignore_ascii_case(text);
+        if !same && !copies.contains(&out) {
+            copies.push(out);
+        }
+    }
+    copies
+}
+
+fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
+    haystack.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// `sh!t`: a `!` between two letters stands for `i`.
@@ -165,37 +414,93 @@ fn leet(c: char, one: char) -> char {
 pub(crate) trait MaskVocabulary {
     /// A vocabulary word that `masked` (containing `*`) could stand for.
     fn unmask(&self, masked: &str) -> Option<&str>;
+
+    /// Whether `word` (already normalised) is a single-word vocabulary entry that is worth
+    /// rebuilding from split parts (`fu ck`).
+    fn is_word(&self, _word: &str) -> bool {
+        false
+    }
 }
 
-/// Normalises `text` into match streams. `vocab` resolves masked words.
+/// Ordinary short words and contraction tails. Two or three tokens are joined into a
+/// listed word only when at least one of them is *not* one of these, so "he'll", "it's
+/// hit", "as she", "bit chilly" stay as they are.
+const ORDINARY: &[&str] = &[
+    "a", "i", "s", "t", "d", "m", "o", "ll", "re", "ve", "nt", "am", "an", "as", "at", "be", "by", "do", "go", "he",
+    "if", "in", "is", "it", "me", "my", "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we", "ye", "all",
+    "and", "are", "arm", "art", "ask", "bit", "but", "can", "cap", "cat", "did", "dog", "for", "get", "got", "had",
+    "has", "her", "hey", "him", "his", "hit", "how", "its", "let", "may", "not", "now", "off", "one", "our", "out",
+    "own", "pit", "rap", "sat", "saw", "say", "see", "she", "sit", "the", "too", "two", "was", "way", "who", "why",
+    "yes", "yet", "you", "also", "back", "been", "call", "came", "come", "cock", "each", "even", "from", "gave",
+    "good", "hand", "have", "here", "hole", "into", "just", "know", "like", "made", "make", "many", "more", "most",
+    "much", "must", "need", "only", "over", "said", "same", "some", "such", "take", "than", "that", "them", "then",
+    "they", "this", "time", "told", "very", "want", "well", "went", "were", "what", "when", "will", "with", "your",
+];
+
+/// Whether `sep`, the text between two tokens, lets them be read as one word: short, and
+/// no apostrophe (a contraction) or sentence punctuation.
+fn joinable_gap(sep: &str) -> bool {
+    sep.chars().count() <= 3 && !sep.chars().any(|c| matches!(c, '\'' | ',' | '!' | '?' | ';' | ':' | '"' | '\n'))
+}
+
+/// If `parts` (two or three adjacent tokens) together make a listed word and at least one
+/// part is not an ordinary word, that word.
+fn joined_word(parts: &[&str], vocab: &dyn MaskVocabulary, buf: &mut String) -> bool {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    if !(4..=16).contains(&total) || parts.iter().all(|p| ORDINARY.contains(p)) {
+        return false;
+    }
+    buf.clear();
+    for p in parts {
+        buf.extend(p.chars().map(|c| leet(c, 'i')));
+    }
+    vocab.is_word(buf)
+}
+
+/// Normalises `text` into match streams. `vocab` resolves masked and split words.
 pub(crate) fn normalise(text: &str, vocab: &dyn MaskVocabulary) -> Normalised {
+    let mut streams = normalise_logical(text, vocab);
+    if let Some(visual) = visual_order(text) {
+        let v = normalise_logical(&visual, vocab);
+        if v.primary != streams.primary {
+            streams.visual.push(v.primary);
+        }
+        streams.visual.extend(v.alternate);
+    }
+    streams
+}
+
+fn normalise_logical(text: &str, vocab: &dyn MaskVocabulary) -> Normalised {
     let mut folded = String::with_capacity(text.len() + 8);
     fold(text, &mut folded);
     if folded.contains('!') {
         folded = bang_as_i(&folded);
     }
 
-    // Tokens as slices of `folded`.
-    let mut tokens: Vec<&str> = Vec::with_capacity(folded.len() / 4 + 1);
+    // Tokens as ranges of `folded`.
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(folded.len() / 4 + 1);
     let mut start = None;
     for (i, c) in folded.char_indices() {
         match (is_token_char(c), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
-                tokens.push(&folded[s..i]);
+                spans.push((s, i));
                 start = None;
             }
             _ => {}
         }
     }
     if let Some(s) = start {
-        tokens.push(&folded[s..]);
+        spans.push((s, folded.len()));
     }
+    let tokens: Vec<&str> = spans.iter().map(|&(a, b)| &folded[a..b]).collect();
+    let gap = |i: usize| joinable_gap(&folded[spans[i].1..spans[i + 1].0]);
 
-    // Join runs of three or more single-character tokens: spacing tricks.
-    let mut words: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(tokens.len());
+    // Join runs of three or more single-character tokens, and split words: spacing tricks.
+    let mut words: Vec<Cow<'_, str>> = Vec::with_capacity(tokens.len());
+    let mut buf = String::new();
     let mut i = 0;
-    while i < tokens.len() {
+    'tokens: while i < tokens.len() {
         let single = |t: &str| t.chars().count() == 1;
         if single(tokens[i]) {
             let mut j = i;
@@ -203,12 +508,19 @@ pub(crate) fn normalise(text: &str, vocab: &dyn MaskVocabulary) -> Normalised {
                 j += 1;
             }
             if j - i >= 3 {
-                words.push(std::borrow::Cow::Owned(tokens[i..j].concat()));
+                words.push(Cow::Owned(tokens[i..j].concat()));
                 i = j;
                 continue;
             }
         }
-        words.push(std::borrow::Cow::Borrowed(tokens[i]));
+        for n in [3, 2] {
+            if i + n <= tokens.len() && (i..i + n - 1).all(gap) && joined_word(&tokens[i..i + n], vocab, &mut buf) {
+                words.push(Cow::Owned(tokens[i..i + n].concat()));
+                i += n;
+                continue 'tokens;
+            }
+        }
+        words.push(Cow::Borrowed(tokens[i]));
         i += 1;
     }
 
@@ -221,17 +533,12 @@ pub(crate) fn normalise(text: &str, vocab: &dyn MaskVocabulary) -> Normalised {
     } else {
         None
     };
-    Normalised { primary, alternate }
+    Normalised { primary, alternate, visual: Vec::new() }
 }
 
 /// Renders words into a padded stream. `alternate` reads `1` as `l` and keeps runs as
 /// two letters; `ambiguous` is set when that reading could differ.
-fn render(
-    words: &[std::borrow::Cow<'_, str>],
-    vocab: &dyn MaskVocabulary,
-    alternate: bool,
-    ambiguous: &mut bool,
-) -> String {
+fn render(words: &[Cow<'_, str>], vocab: &dyn MaskVocabulary, alternate: bool, ambiguous: &mut bool) -> String {
     let mut out = String::with_capacity(words.iter().map(|w| w.len() + 1).sum::<usize>() + 2);
     out.push(' ');
     let mut word = String::new();
@@ -367,5 +674,14 @@ mod tests {
         assert_eq!(p("f**k off"), " fuck off ");
         assert_eq!(p("*really* cross"), " really cross ");
         assert_eq!(p("s**"), " s ");
+    }
+
+    /// Found by the `normalise` fuzz target: removing a bidi control exposed a space, so
+    /// `one_line` was not idempotent.
+    #[test]
+    fn one_line_is_idempotent_after_removing_controls() {
+        let once = one_line("\u{202E} kcuf off\u{2066}\n");
+        assert_eq!(once, "kcuf off");
+        assert_eq!(one_line(&once), once);
     }
 }

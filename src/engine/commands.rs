@@ -196,14 +196,15 @@ impl Command {
         }
     }
 
-    /// The rate-limit class a participant's use of it counts against, checked before it
-    /// runs; `None` for posts, which are limited per discussion when they are made.
+    /// The rate-limit class a participant's message counts against, checked before it
+    /// runs, whoever sends it and whatever becomes of it (a discussion's slow mode is
+    /// checked when a post is made). `None` only for `!forget`, which is never refused.
     pub fn rate_class(&self) -> Option<Act> {
         match self {
-            Command::Participant(ParticipantCommand::Post { .. })
-            | Command::Participant(ParticipantCommand::Text(_))
-            | Command::Participant(ParticipantCommand::Reply { .. }) => None,
+            Command::Participant(ParticipantCommand::Post { .. } | ParticipantCommand::Text(_)) => Some(Act::Post),
+            Command::Participant(ParticipantCommand::Reply { .. }) => Some(Act::Reply),
             Command::Participant(ParticipantCommand::Report { .. }) => Some(Act::Report),
+            Command::Participant(ParticipantCommand::Forget) => None,
             _ => Some(Act::Command),
         }
     }

@@ -28,7 +28,7 @@ impl Engine {
             Some(d) => {
                 let summary = crate::report::discussion_summary(tx, &self.analyzer, &d, self.small_numbers).await?;
                 let mut text = summary.to_chat();
-                text.push_str(&self.engagement(tx, &d).await?.to_chat());
+                text.push_str(&self.engagement(tx, &d, self.small_numbers).await?.to_chat());
                 Answer::Summary(text).into()
             }
         })

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use chat::{Action, Delivery, DeliveryId, Destination, Inbound, Outbound, Outcome, Platform};
 use tokio::sync::Notify;
 
+use super::replies::Alert;
 use super::Engine;
 use crate::error::Result;
-use crate::store::{DestKind, DueRow, OutboxAction};
+use crate::store::{DestKind, DueRow, NewOutbox, OutboxAction, OutboxDest};
 
 impl Engine {
     /// Deliveries due now for `platform`.
@@ -33,9 +34,9 @@ impl Engine {
                 // Nothing to do on this platform (e.g. removing a message never sent there).
                 Ok(None) => self.store.mark_delivered(id, None, now).await?,
                 Err(e) => {
-                    // Undecryptable address: retrying cannot help; keep the row for inspection.
-                    tracing::error!(outbox = id, error = %e, "outbox row cannot be delivered");
-                    self.store.mark_failed(id, i64::MAX / 2).await?;
+                    // Undecryptable address: retrying cannot help.
+                    tracing::error!(outbox = id, error = %e, "outbox row cannot be delivered; set aside");
+                    self.store.set_aside(id, now).await?;
                 }
             }
         }
@@ -75,8 +76,12 @@ impl Engine {
                 self.wakeup.notify_waiters();
             }
             Outcome::Rejected { reason } => {
-                self.store.mark_delivered(id.0, None, now).await?;
-                tracing::warn!(outbox = id.0, %reason, "the platform can never take this message; not retrying");
+                tracing::warn!(outbox = id.0, %reason, "the platform can never take this message; set aside");
+                self.set_aside(id, None, now).await?;
+            }
+            Outcome::Failed { .. } if self.store.attempts(id.0).await? + 1 >= MAX_ATTEMPTS => {
+                tracing::error!(outbox = id.0, attempts = MAX_ATTEMPTS, "delivery kept failing; set aside");
+                self.set_aside(id, Some(MAX_ATTEMPTS), now).await?;
             }
             Outcome::Failed { retry_after } => {
                 let attempts = self.store.attempts(id.0).await?;
@@ -88,6 +93,37 @@ impl Engine {
                 tracing::warn!(outbox = id.0, attempts = attempts + 1, delay_ms = delay, "delivery failed; will retry");
             }
         }
+        Ok(())
+    }
+}
+
+/// Attempts after which a delivery that keeps failing is set aside (about 25 minutes of
+/// back-off with the default settings).
+pub const MAX_ATTEMPTS: i64 = 12;
+
+impl Engine {
+    /// Sets a delivery aside for good and tells the moderators, through a short message on
+    /// every platform but the failing one when the failing message was itself for them (so
+    /// that a broken moderators' room cannot start a loop). A participant's DM that the
+    /// platform refuses (they left, or blocked the bot) is only logged.
+    async fn set_aside(&self, id: DeliveryId, attempts: Option<i64>, now: i64) -> Result<()> {
+        let Some((kind, platform)) = self.store.set_aside(id.0, now).await? else { return Ok(()) };
+        if kind == DestKind::Direct && attempts.is_none() {
+            return Ok(());
+        }
+        let failing = Platform::parse(&platform);
+        let targets: Vec<Platform> =
+            self.platforms.iter().copied().filter(|p| kind != DestKind::Moderators || Some(*p) != failing).collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let text = self.voice().alert(&Alert::SetAside { kind, platform, attempts });
+        let mut tx = self.store.begin().await?;
+        for target in targets {
+            tx.enqueue(&NewOutbox::message(target, OutboxDest::Moderators, &text, now)).await?;
+        }
+        tx.commit().await?;
+        self.wakeup.notify_waiters();
         Ok(())
     }
 }

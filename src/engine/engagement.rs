@@ -222,8 +222,8 @@ impl Engine {
 
     /// Survey results, the organisation's messages and participation, for `!summary` and
     /// `parley report`.
-    pub async fn engagement(&self, tx: &mut Tx, d: &crate::store::Discussion) -> Result<Engagement> {
-        let surveys = self.survey_results(tx, d).await?;
+    pub async fn engagement(&self, tx: &mut Tx, d: &crate::store::Discussion, threshold: u64) -> Result<Engagement> {
+        let surveys = self.survey_results(tx, d, threshold).await?;
         let mut funnel = (0, 0, 0);
         for s in &self.surveys {
             let f = tx.survey_funnel(&s.id, d.id).await?;
@@ -231,12 +231,17 @@ impl Engine {
         }
         let organisation =
             tx.org_messages(d.id).await?.iter().map(|m| OrgLine::new(m, |id| self.theme_label(id))).collect();
-        let participation = Metrics::new(&tx.participation(d.id).await?, funnel, self.small_numbers);
+        let participation = Metrics::new(&tx.participation(d.id).await?, funnel, threshold);
         Ok(Engagement { surveys, organisation, participation })
     }
 
     /// Results of every survey linked to `d` or with invitations through it.
-    pub async fn survey_results(&self, tx: &mut Tx, d: &crate::store::Discussion) -> Result<Vec<SurveyResults>> {
+    pub async fn survey_results(
+        &self,
+        tx: &mut Tx,
+        d: &crate::store::Discussion,
+        threshold: u64,
+    ) -> Result<Vec<SurveyResults>> {
         let mut out = Vec::new();
         for s in &self.surveys {
             let funnel = tx.survey_funnel(&s.id, d.id).await?;
@@ -244,7 +249,7 @@ impl Engine {
                 continue;
             }
             let answers = tx.survey_answers(&s.id, d.id).await?;
-            out.push(crate::surveys::results(s, funnel, &answers, self.small_numbers, |id| self.theme_label(id)));
+            out.push(crate::surveys::results(s, funnel, &answers, threshold, |id| self.theme_label(id)));
         }
         Ok(out)
     }

@@ -34,6 +34,7 @@ use commands::{Command, Common};
 use context::{Ctx, Origin, Room};
 use replies::{HelpFor, Refusal, Reply, Voice};
 
+pub use delivery::MAX_ATTEMPTS;
 pub use posting::thread_line;
 
 /// Settings the engine needs from the configuration.
@@ -100,6 +101,8 @@ pub struct Engine {
     /// A push may be unfinished (set at start, so a restart resumes it, and by `!push`
     /// and `!update`; cleared when none is left).
     push_pending: std::sync::atomic::AtomicBool,
+    /// Repeated crisis messages: one alert, then a count.
+    crisis_alerts: participant::CrisisAlerts,
 }
 
 impl std::fmt::Debug for Engine {
@@ -142,6 +145,7 @@ impl Engine {
             surveys: config.surveys.clone(),
             push_batch: std::sync::atomic::AtomicUsize::new(engagement::PUSH_BATCH),
             push_pending: std::sync::atomic::AtomicBool::new(true),
+            crisis_alerts: participant::CrisisAlerts::default(),
         };
         let now = engine.clock.now_ms();
         let mut tx = engine.store.begin().await?;
@@ -195,6 +199,7 @@ impl Engine {
 
     /// Handles one inbound message; errors are logged and the sender gets a plain apology.
     pub async fn handle_inbound(&self, inbound: Inbound) {
+        let inbound = clean(inbound);
         let platform = inbound.platform;
         let command = commands::parse(&inbound.text, &self.settings.prefix);
         let outcome = match Self::read_only(&inbound, &command) {
@@ -292,6 +297,27 @@ impl Engine {
         };
         Ok(Some(reply))
     }
+}
+
+/// Removes what no database may store from everything an adapter hands over: PostgreSQL
+/// refuses NUL in text, and nothing a participant types may fail a whole transaction (a
+/// crisis message included).
+fn clean(mut inbound: Inbound) -> Inbound {
+    fn strip(s: &mut String) {
+        if s.contains('\0') {
+            s.retain(|c| c != '\0');
+        }
+    }
+    strip(&mut inbound.text);
+    strip(&mut inbound.event_id);
+    strip(&mut inbound.sender.id);
+    if let Conversation::Direct { address } = &mut inbound.conversation {
+        strip(address);
+    }
+    if let Some(reply_to) = &mut inbound.reply_to {
+        strip(reply_to);
+    }
+    inbound
 }
 
 /// Staff requests that only read: answered from a read transaction outside the lock.

@@ -30,9 +30,16 @@ impl Engine {
     ) -> Result<Prelude> {
         let participant = cx.tx.participant(key, cx.now).await?;
         cx.tx.save_contact(key, cx.origin.platform, sealed, cx.now).await?;
-        self.crisis_first(cx, command, participant.current_discussion).await?;
+        self.crisis_first(cx, key, command, participant.current_discussion).await?;
         let refusal = match command.rate_class() {
-            Some(act) => self.limit(cx, key, act, None).await?,
+            // Plain text while a survey is in progress answers it: limited as a command.
+            Some(Act::Post)
+                if matches!(command, Command::Participant(ParticipantCommand::Text(_)))
+                    && self.active_survey(cx, key).await?.is_some() =>
+            {
+                self.limit(cx, key, Act::Command).await?
+            }
+            Some(act) => self.limit(cx, key, act).await?,
             None => None,
         };
         Ok(Prelude { participant, refusal })
@@ -108,7 +115,13 @@ impl Engine {
     /// Crisis detection comes before everything else — rate limits, mutes, bans, validation,
     /// even having joined a discussion: whoever writes something that suggests they are in
     /// crisis gets the signposting privately, and the moderators an urgent alert.
-    async fn crisis_first(&self, cx: &mut Ctx, command: &Command, current: Option<DiscussionId>) -> Result<()> {
+    async fn crisis_first(
+        &self,
+        cx: &mut Ctx,
+        key: &ParticipantKey,
+        command: &Command,
+        current: Option<DiscussionId>,
+    ) -> Result<()> {
         let Some(text) = command.participant_text() else { return Ok(()) };
         if text.trim().is_empty() {
             return Ok(());
@@ -116,8 +129,12 @@ impl Engine {
         let verdict = self.moderator.assess(text, &[]);
         let Some(crisis) = &verdict.crisis else { return Ok(()) };
         self.say(cx, &Reply::CrisisSignposting).await?;
+        // One urgent alert, then at most one every few minutes with a count, however many
+        // messages come: moderators must not be flooded, nor miss that it goes on.
+        let Some(earlier) = self.crisis_alerts.due(key, cx.now) else { return Ok(()) };
         let slug = self.current(cx, current).await?.map(|d| d.slug);
-        self.alert(cx, &Alert::Crisis { kind: crisis.kind.to_string(), slug, text: verdict.text.clone() }).await
+        let alert = Alert::Crisis { kind: crisis.kind.to_string(), slug, text: verdict.text.clone(), earlier };
+        self.alert(cx, &alert).await
     }
 
     pub(super) async fn current(&self, cx: &mut Ctx, id: Option<DiscussionId>) -> Result<Option<Discussion>> {
@@ -127,32 +144,37 @@ impl Engine {
         }
     }
 
-    /// The participant's pseudonym in `d`, assigning one on first use. Collisions inside
-    /// the discussion move on to the next candidate.
+    /// The participant's pseudonym in `d`, assigning one on first use: their own derived
+    /// name, or when that is taken, random candidates (never a numbered sequence that would
+    /// link one person's successive names).
     pub(super) async fn pseudonym_for(&self, cx: &mut Ctx, d: &Discussion, key: &ParticipantKey) -> Result<String> {
         if let Some(name) = cx.tx.pseudonym(d.id, key).await? {
             return Ok(name);
         }
-        let mut attempt = 0;
+        let own = self.identity.pseudonym(key, &d.slug, 0);
+        if cx.tx.claim_pseudonym(d.id, &own, key, cx.now).await? {
+            return Ok(own);
+        }
+        let mut tries = 0;
         loop {
-            let name = self.identity.pseudonym(key, &d.slug, attempt);
+            let name = self.identity.random_pseudonym(tries);
             if cx.tx.claim_pseudonym(d.id, &name, key, cx.now).await? {
                 return Ok(name);
             }
-            attempt += 1;
+            tries += 1;
         }
     }
 
-    /// Checks a rate limit; returns the refusal to send, if any. A flood mutes the
-    /// participant and alerts the moderators.
-    pub(super) async fn limit(
-        &self,
-        cx: &mut Ctx,
-        key: &ParticipantKey,
-        act: Act,
-        slow: Option<(DiscussionId, u64)>,
-    ) -> Result<Option<Refusal>> {
-        match self.limits.check(key, act, slow) {
+    /// Checks a rate limit; returns the refusal to send, if any.
+    pub(super) async fn limit(&self, cx: &mut Ctx, key: &ParticipantKey, act: Act) -> Result<Option<Refusal>> {
+        let check = self.limits.check(key, act, None);
+        self.refuse(cx, key, check).await
+    }
+
+    /// The refusal for a limit check, if any. A flood mutes the participant and alerts the
+    /// moderators.
+    pub(super) async fn refuse(&self, cx: &mut Ctx, key: &ParticipantKey, check: Check) -> Result<Option<Refusal>> {
+        match check {
             Check::Allowed => Ok(None),
             Check::Wait(wait) => Ok(Some(Refusal::SlowDown(wait))),
             Check::Flood(mute) => {
@@ -187,8 +209,14 @@ impl Engine {
             Some(post) if matches!(post.status, PostStatus::Published | PostStatus::Hidden) => post,
             _ => return Ok(Refusal::NoSuchPost { number, slug: d.slug.clone(), purpose: Purpose::Report }.into()),
         };
-        let reason: String = reason.chars().take(300).collect();
-        let (added, count) = cx.tx.add_report(post.id, key, &reason, cx.now).await?;
+        // A reason is participant text like any other: personal data is redacted before it
+        // is stored or shown to moderators.
+        let redacted = self.moderator.assess(reason, &[]).text;
+        let reason: String = redacted.chars().take(300).collect();
+        // Everyone may report, but an author's report of their own post, or a banned
+        // participant's, does not count towards hiding it.
+        let counts = post.participant.as_ref() != Some(key) && !cx.tx.sanctions(key).await?.banned;
+        let (added, count) = cx.tx.add_report(post.id, key, &reason, counts, cx.now).await?;
         if !added {
             return Ok(Refusal::AlreadyReported(number).into());
         }
@@ -211,5 +239,45 @@ impl Engine {
             Alert::Report { slug: d.slug.clone(), number, count, threshold, reason, body: post.body.clone(), hidden };
         self.alert(cx, &alert).await?;
         Ok(Reply::Reported { number, slug: d.slug.clone() })
+    }
+}
+
+/// When each participant's crisis messages were last alerted, so that repeated messages
+/// give one alert and then a count instead of a flood. Kept in memory: bounded, and a
+/// restart at worst sends one more alert.
+#[derive(Debug, Default)]
+pub(super) struct CrisisAlerts {
+    seen: std::sync::Mutex<std::collections::HashMap<ParticipantKey, (i64, u32)>>,
+}
+
+impl CrisisAlerts {
+    /// Follow-up alerts come at most this often per participant.
+    const EVERY_MS: i64 = 10 * 60_000;
+    /// Entries kept at most before old ones are dropped.
+    const MAX_ENTRIES: usize = 10_000;
+
+    /// `Some(n)` when an alert is due now, `n` being the messages not alerted since the
+    /// last one; `None` when this message only adds to the count.
+    pub(super) fn due(&self, key: &ParticipantKey, now: i64) -> Option<u32> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= Self::MAX_ENTRIES {
+            seen.retain(|_, (at, _)| now - *at < Self::EVERY_MS);
+        }
+        match seen.get_mut(key) {
+            Some((at, skipped)) if now - *at < Self::EVERY_MS => {
+                *skipped += 1;
+                None
+            }
+            Some((at, skipped)) => {
+                let earlier = *skipped;
+                *at = now;
+                *skipped = 0;
+                Some(earlier)
+            }
+            None => {
+                seen.insert(key.clone(), (now, 0));
+                Some(0)
+            }
+        }
     }
 }

@@ -7,7 +7,6 @@ use super::replies::{self, Alert, Posted, Purpose, Refusal, ThreadMessage, Voice
 use super::Engine;
 use crate::error::Result;
 use crate::ids::{ParticipantKey, PostId, PostNumber};
-use crate::limits::Act;
 use crate::store::{Discussion, NewOutbox, NewPost, OutboxAction, OutboxDest, PostStatus};
 
 /// The longest `#N Name, replying to #M: ` prefix a thread line can have: two 12-digit
@@ -50,13 +49,16 @@ impl Engine {
             let wait = std::time::Duration::from_millis((sanctions.muted_until - cx.now) as u64);
             return Ok(Err(Refusal::Muted(wait)));
         }
-        let act = if parent.is_some() { Act::Reply } else { Act::Post };
-        let slow = self.settings.slow_mode.get(&d.slug).map(|secs| (d.id, *secs));
-        if let Some(refusal) = self.limit(cx, key, act, slow).await? {
-            return Ok(Err(refusal));
+        // The post's own rate limit was checked with the message; here the discussion's.
+        if let Some(&secs) = self.settings.slow_mode.get(&d.slug) {
+            let check = self.limits.check_slow(key, (d.id, secs));
+            if let Some(refusal) = self.refuse(cx, key, check).await? {
+                return Ok(Err(refusal));
+            }
         }
         let text = text.trim();
-        if text.is_empty() {
+        // Zero-width spaces, fillers and the like show nothing: nothing to publish.
+        if moderation::is_blank(text) {
             return Ok(Err(Refusal::EmptyPost));
         }
         let len = text.chars().count();

@@ -1,25 +1,31 @@
 //! How participant text is shown in public: made inert so that nobody can ping a room or
 //! a user through the bot, whatever the adapter does on top.
 
-/// Word joiner: invisible, and breaks mention keywords and Discord mention syntax.
-const WJ: char = '\u{2060}';
+/// Stands in for `@` where it would start a mention: the fullwidth commercial at reads the
+/// same to people, and no platform takes it for a mention.
+const AT: char = '\u{FF20}';
+/// Stands in for `<` where it would open Discord mention syntax (`<@…>`, `<#…>`, `<:…>`).
+const ANGLE: char = '\u{2039}';
 
 /// Neutralises mentions: `@everyone`, `@here`, `@room`, `@user:server`, Discord's
-/// `<@123>`, `<@&123>`, `<#123>`. The text reads the same to people.
+/// `<@123>`, `<@&123>`, `<#123>`, and drops what has no business in a post: control
+/// characters other than newlines and tabs, and every invisible format character (zero-width
+/// spaces and joiners, bidi controls, tag characters), which could hide or reorder text.
+/// The text reads the same to people, and contains no invisible character of its own.
 pub fn inert(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    let mut chars = text.chars().peekable();
+    let mut chars = text
+        .chars()
+        .filter(|&c| !(c.is_control() && c != '\n' && c != '\t') && !moderation::normalise::is_invisible(c))
+        .peekable();
     while let Some(c) = chars.next() {
-        out.push(c);
         let next = chars.peek().copied();
         match (c, next) {
-            ('@', Some(n)) if n.is_alphanumeric() || n == '_' => out.push(WJ),
-            ('<', Some('@' | '#' | ':')) => out.push(WJ),
-            _ => {}
+            ('@', Some(n)) if n.is_alphanumeric() || n == '_' => out.push(AT),
+            ('<', Some('@' | '#' | ':' | '\u{FF20}')) => out.push(ANGLE),
+            _ => out.push(c),
         }
     }
-    // Control characters other than newlines and tabs have no business in a post.
-    out.retain(|c| !c.is_control() || c == '\n' || c == '\t');
     out
 }
 
@@ -32,9 +38,16 @@ mod tests {
         for raw in ["@everyone look", "hi @here", "@room", "<@123456>", "<@&42>", "<#9>", "@alice:example.org"] {
             let out = inert(raw);
             assert_ne!(out, raw);
-            assert_eq!(out.replace(WJ, ""), raw);
+            assert_eq!(out.replace(AT, "@").replace(ANGLE, "<"), raw);
         }
         assert_eq!(inert("email me @ 5pm"), "email me @ 5pm");
         assert_eq!(inert("a\u{7}b\nc"), "ab\nc");
+    }
+
+    #[test]
+    fn invisible_characters_cannot_rebuild_a_mention() {
+        assert_eq!(inert("@\u{200B}everyone"), "\u{FF20}everyone");
+        assert_eq!(inert("<\u{2060}@123>"), "\u{2039}\u{FF20}123>");
+        assert_eq!(inert("kill your\u{202E}self"), "kill yourself");
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::ids::PostNumber;
 use crate::limits::human_duration;
-use crate::store::{AuditEntry, Discussion, PostStatus, QueuedPost};
+use crate::store::{AuditEntry, DestKind, Discussion, PostStatus, QueuedPost};
 
 use super::render;
 
@@ -312,8 +312,11 @@ pub enum Alert {
         kind: String,
         /// The participant's current discussion.
         slug: Option<String>,
-        /// The redacted text.
+        /// The redacted text (an excerpt is shown).
         text: String,
+        /// Crisis messages from the same participant not alerted separately since the
+        /// last alert.
+        earlier: u32,
     },
     /// A post held for review.
     Held {
@@ -347,6 +350,15 @@ pub enum Alert {
     },
     /// A participant was muted automatically for flooding.
     Flood(Duration),
+    /// A message was set aside: the platform refused it, or it failed every attempt.
+    SetAside {
+        /// Where it was going.
+        kind: DestKind,
+        /// The platform, as stored.
+        platform: String,
+        /// The attempts made, when it failed that often (`None`: refused outright).
+        attempts: Option<i64>,
+    },
 }
 
 /// A message in a discussion's public thread.
@@ -418,7 +430,8 @@ impl Voice<'_> {
                 }
                 let mut out = String::from("Open discussions:");
                 for d in discussions {
-                    out.push_str(&format!("\n{} — {}: {}", d.slug, d.title, d.prompt));
+                    let (title, prompt) = (moderation::one_line(&d.title), moderation::one_line(&d.prompt));
+                    out.push_str(&format!("\n{} — {}: {}", d.slug, render::inert(&title), render::inert(&prompt)));
                 }
                 out.push_str(&format!("\nSend {p}join SLUG to take part."));
                 out
@@ -566,14 +579,19 @@ impl Voice<'_> {
                  then just type your message to post it, or {p}post TEXT\n\
                  {p}reply #N TEXT — answer post #N\n\
                  {p}whoami — your made-up name in this discussion\n\
-                 {p}forget — erase your contact details and unlink your posts from you"
+                 {p}survey — start or carry on a survey you were invited to ({p}survey stop to leave it)\n\
+                 {p}stop — no more survey invitations or updates ({p}start to have them again)\n\
+                 {p}forget — erase your contact details and survey answers, and unlink your posts from you"
             ),
             HelpFor::Commissioner => format!(
                 "Commissioner commands:\n\
                  {p}topics — open discussions\n\
                  {p}open SLUG TITLE | PROMPT — open a discussion (or reopen a closed one)\n\
                  {p}close SLUG — close a discussion\n\
-                 {p}summary SLUG — themes, sentiment and quotes from a discussion"
+                 {p}summary SLUG — themes, sentiment, quotes, survey results and participation\n\
+                 {p}push SURVEY SLUG — invite everyone who took part in a discussion to a survey\n\
+                 {p}update SLUG TEXT — \"you said, we did\": to the thread and every participant, as the organisation\n\
+                 {p}respond SLUG#N TEXT — answer post N in its thread, as the organisation"
             ),
             HelpFor::ModeratorRoom => {
                 format!(
@@ -697,16 +715,23 @@ impl Voice<'_> {
     pub fn alert(&self, alert: &Alert) -> String {
         let p = self.prefix;
         match alert {
-            Alert::Crisis { kind, slug, text } => {
+            Alert::Crisis { kind, slug, text, earlier } => {
                 let place = match slug {
                     Some(slug) => format!("from a participant in \"{slug}\""),
                     None => "from a participant".to_string(),
                 };
-                format!(
+                let mut alert = format!(
                     "URGENT — possible crisis ({kind}) in a message {place}. They have been sent crisis signposting \
                      privately. Text: {}",
-                    render::inert(text)
-                )
+                    render::inert(&excerpt(text, ALERT_EXCERPT_CHARS))
+                );
+                if *earlier > 0 {
+                    alert.push_str(&format!(
+                        "\nThe same participant sent {earlier} more message(s) like this since the last alert; each \
+                         was answered with signposting."
+                    ));
+                }
+                alert
             }
             Alert::Held { slug, number, pseudonym, body, why } => format!(
                 "Held for review: {slug}#{n} by {pseudonym}: {}\nWhy: {why}\nUse {p}approve {slug}#{n} or {p}reject \
@@ -730,6 +755,22 @@ impl Voice<'_> {
                 }
                 alert
             }
+            Alert::SetAside { kind, platform, attempts } => {
+                let what = match kind {
+                    DestKind::Direct => "a participant's direct messages",
+                    DestKind::Thread => "a discussion thread",
+                    DestKind::Moderators => "the moderators' room",
+                    DestKind::Commissioners => "the commissioners' room",
+                };
+                let why = match attempts {
+                    Some(n) => format!("failed {n} times"),
+                    None => "was refused by the platform".to_string(),
+                };
+                format!(
+                    "A message for {what} on {platform} {why} and has been set aside; it will not be retried. \
+                     parley's log has the details."
+                )
+            }
             Alert::Flood(mute) => format!(
                 "A participant sent a flood of messages and was muted automatically for {}. No posts were published \
                  from the flood.",
@@ -741,19 +782,28 @@ impl Voice<'_> {
     /// The text of a message in a public thread.
     pub fn thread(&self, message: &ThreadMessage) -> String {
         match message {
+            // Commissioners' words are made inert too: a title must not ping a room either.
             ThreadMessage::Root(d) => format!(
                 "{} — {}\n{}\nTake part anonymously: send me a direct message with {}join {}",
-                d.slug, d.title, d.prompt, self.prefix, d.slug
+                d.slug,
+                render::inert(&moderation::one_line(&d.title)),
+                render::inert(&d.prompt),
+                self.prefix,
+                d.slug
             ),
             ThreadMessage::Closed => "This discussion is now closed. Thank you to everyone who took part.".into(),
-            ThreadMessage::Update(body) => {
-                format!("UPDATE FROM THE ORGANISATION (not anonymous) — you said, we did:\n{}", render::inert(body))
-            }
-            ThreadMessage::Response { number, body } => {
-                format!("RESPONSE FROM THE ORGANISATION (not anonymous) to {number}: {}", render::inert(body))
-            }
+            // The organisation's words, labelled; one line, like posts.
+            ThreadMessage::Update(body) => format!(
+                "UPDATE FROM THE ORGANISATION (not anonymous) — you said, we did: {}",
+                render::inert(&moderation::one_line(body))
+            ),
+            ThreadMessage::Response { number, body } => format!(
+                "RESPONSE FROM THE ORGANISATION (not anonymous) to {number}: {}",
+                render::inert(&moderation::one_line(body))
+            ),
+            // Always exactly one line, so that no post can forge a `#N Name:` line.
             ThreadMessage::Post { number, pseudonym, parent, body } => {
-                let body = render::inert(body);
+                let body = render::inert(&moderation::one_line(body));
                 match parent {
                     Some(parent) => format!("{number} {pseudonym}, replying to {parent}: {body}"),
                     None => format!("{number} {pseudonym}: {body}"),
@@ -812,6 +862,17 @@ fn question_text(q: &QuestionPrompt, p: &str) -> String {
     }
     out.push_str(&format!("\n({p}survey stop to leave the survey.)"));
     out
+}
+
+/// The most of a participant's text an alert quotes.
+const ALERT_EXCERPT_CHARS: usize = 500;
+
+/// `text` cut to `max` characters, with "…" when it was cut.
+fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
 }
 
 fn posted_text(p: &Posted) -> String {
@@ -896,6 +957,9 @@ pub fn redaction_summary(redactions: &[moderation::Redaction]) -> String {
             moderation::PersonalData::Email => "an email address",
             moderation::PersonalData::Postcode => "a postcode",
             moderation::PersonalData::DateOfBirth => "a date of birth",
+            moderation::PersonalData::Name => "a name",
+            moderation::PersonalData::StaffName => "a member of staff's name",
+            moderation::PersonalData::Address => "an address",
         })
         .collect();
     kinds.dedup();

@@ -11,7 +11,6 @@ use super::replies::{Posted, QuestionPrompt, Refusal, Reply, SurveyInvite};
 use super::Engine;
 use crate::error::Result;
 use crate::ids::ParticipantKey;
-use crate::limits::Act;
 use crate::store::{Discussion, Invitation};
 use crate::surveys::{parse_answer, Parsed, QuestionKind, SurveyConfig};
 
@@ -148,9 +147,6 @@ impl Engine {
         text: &str,
     ) -> Result<Reply> {
         let Some(def) = self.survey_def(&inv.survey_id) else { return Ok(Reply::NoSurvey) };
-        if let Some(refusal) = self.limit(cx, key, Act::Command, None).await? {
-            return Ok(refusal.into());
-        }
         let n = inv.next_question;
         let Some(q) = def.questions.get(n) else {
             cx.tx.answer(&def.id, key, n, None, n, true, cx.now).await?;

@@ -79,6 +79,23 @@ impl Identity {
         }
     }
 
+    /// A random candidate pseudonym, for when the participant's own is taken in a
+    /// discussion (another participant has it, or they used `!forget` and it stays
+    /// reserved). Random, so that successive names of one person cannot be linked and
+    /// finding a free one costs the same however often they return; after `tries` failed
+    /// candidates a random number is added, so a crowded discussion still finds one fast.
+    pub fn random_pseudonym(&self, tries: u32) -> String {
+        use rand::Rng;
+        let mut rng = rand::rngs::OsRng;
+        let adjective = words::ADJECTIVES[rng.gen_range(0..words::ADJECTIVES.len())];
+        let animal = words::ANIMALS[rng.gen_range(0..words::ANIMALS.len())];
+        if tries < 16 {
+            format!("{adjective} {animal}")
+        } else {
+            format!("{adjective} {animal} {}", rng.gen_range(10..10_000))
+        }
+    }
+
     /// A passphrase for an adapter's own local store (e.g. the Matrix state and crypto
     /// stores, which hold member lists), derived from the secret so that nothing else has
     /// to be kept safe.

@@ -334,6 +334,21 @@ impl Tx {
             .bind(&key.0)
             .execute(&mut *self.tx)
             .await?;
+        // Their reports stay for the moderators, each under a fresh random reporter, so they
+        // no longer lead to the participant (nor to each other).
+        let reported = sqlx::query("SELECT post_id FROM reports WHERE reporter_key = $1")
+            .bind(&key.0)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        for row in reported {
+            let post: i64 = row.try_get("post_id")?;
+            sqlx::query("UPDATE reports SET reporter_key = $1 WHERE post_id = $2 AND reporter_key = $3")
+                .bind(format!("forgotten:{}", hex::encode(rand::random::<[u8; 16]>())))
+                .bind(post)
+                .bind(&key.0)
+                .execute(&mut *self.tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM participants WHERE key = $1").bind(&key.0).execute(&mut *self.tx).await?;
         self.forget_surveys(key).await?;
         Ok(posts)
@@ -483,6 +498,14 @@ impl Store {
     pub async fn mark_failed(&self, id: i64, next_attempt_at: i64) -> Result<i64> {
         let mut conn = self.pool.acquire().await?;
         outbox::mark_failed(&mut conn, id, next_attempt_at).await
+    }
+
+    /// Sets a row aside for good (a dead letter) after the platform refused it or too many
+    /// attempts failed. Returns its destination kind and platform, or `None` when it was
+    /// delivered meanwhile.
+    pub async fn set_aside(&self, id: i64, now: i64) -> Result<Option<(DestKind, String)>> {
+        let mut conn = self.pool.acquire().await?;
+        outbox::set_aside(&mut conn, id, now).await
     }
 
     /// Hands a row out again at `at`, without counting an attempt (outbound pacing).

@@ -84,27 +84,30 @@ impl Tx {
     }
 
     /// Adds a report; `false` when this reporter already reported this post. Returns the
-    /// number of distinct reporters afterwards.
+    /// number of distinct reporters that count towards hiding it afterwards (a report that
+    /// does not `count` — the author's own, a banned reporter's — is kept for moderators).
     pub async fn add_report(
         &mut self,
         post: PostId,
         reporter: &ParticipantKey,
         reason: &str,
+        counts: bool,
         now: i64,
     ) -> Result<(bool, i64)> {
         let added = sqlx::query(
-            "INSERT INTO reports (post_id, reporter_key, reason, created_at) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO reports (post_id, reporter_key, reason, created_at, counted) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (post_id, reporter_key) DO NOTHING",
         )
         .bind(post.0)
         .bind(&reporter.0)
         .bind(reason)
         .bind(now)
+        .bind(counts as i64)
         .execute(&mut *self.tx)
         .await?
         .rows_affected()
             == 1;
-        let row = sqlx::query("SELECT COUNT(*) FROM reports WHERE post_id = $1")
+        let row = sqlx::query("SELECT COUNT(*) FROM reports WHERE post_id = $1 AND counted = 1")
             .bind(post.0)
             .fetch_one(&mut *self.tx)
             .await?;

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::ids::{DiscussionId, PostId};
 
 /// How long a handed-out row stays reserved before another attempt may take it.
-const LEASE_MS: i64 = 60_000;
+const LEASE_MS: i64 = chat::DELIVERY_LEASE.as_millis() as i64;
 
 /// Where a queued message goes.
 #[derive(Debug, Clone)]
@@ -298,7 +298,10 @@ pub(super) async fn mark_delivered(
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?;
-    let (Some(row), Some(message_id)) = (row, message_id) else { return Ok(()) };
+    let Some(message_id) = message_id else { return Ok(()) };
+    let Some(row) = row else {
+        return take_down_late_delivery(tx, id, message_id, now).await;
+    };
     let platform: String = row.try_get("platform")?;
     let action = OutboxAction::parse(&row.try_get::<String, _>("action")?)?;
     let discussion: Option<i64> = row.try_get("discussion_id")?;
@@ -331,6 +334,62 @@ pub(super) async fn mark_delivered(
     Ok(())
 }
 
+/// A publication that was cancelled (its post hidden or removed) while an adapter was
+/// already sending it: now that it is known to have gone out, record its message and queue
+/// its removal, so that no copy stays visible whatever the timing.
+async fn take_down_late_delivery(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    id: i64,
+    message_id: &str,
+    now: i64,
+) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT platform, discussion_id, post_id FROM outbox \
+         WHERE id = $1 AND cancelled = 1 AND action = 'send' AND post_id IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let platform: String = row.try_get("platform")?;
+    let discussion: Option<i64> = row.try_get("discussion_id")?;
+    let post: i64 = row.try_get("post_id")?;
+    sqlx::query(
+        "INSERT INTO post_messages (post_id, platform, message_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (post_id, platform) DO UPDATE SET message_id = $3",
+    )
+    .bind(post)
+    .bind(&platform)
+    .bind(message_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO outbox (platform, dest_kind, discussion_id, post_id, action, body, attempts, next_attempt_at, \
+         created_at) VALUES ($1, 'thread', $2, $3, 'remove', '', 0, $4, $4)",
+    )
+    .bind(&platform)
+    .bind(discussion)
+    .bind(post)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Sets a row aside for good (a dead letter): it is never handed out again. Returns what
+/// it was, for the moderators' notice, or `None` when it was delivered meanwhile.
+pub(super) async fn set_aside(conn: &mut AnyConnection, id: i64, now: i64) -> Result<Option<(DestKind, String)>> {
+    let row = sqlx::query(
+        "UPDATE outbox SET delivered_at = $1, dead = 1, sealed_address = NULL \
+         WHERE id = $2 AND delivered_at IS NULL RETURNING dest_kind, platform",
+    )
+    .bind(now)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((DestKind::parse(&r.try_get::<String, _>("dest_kind")?)?, r.try_get("platform")?))).transpose()
+}
+
 pub(super) async fn mark_failed(conn: &mut AnyConnection, id: i64, next_attempt_at: i64) -> Result<i64> {
     let row = sqlx::query(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 \
@@ -354,8 +413,8 @@ pub(super) async fn cancel_pending_sends(
     now: i64,
 ) -> Result<u64> {
     let done = sqlx::query(
-        "UPDATE outbox SET delivered_at = $1, sealed_address = NULL WHERE post_id = $2 AND action = 'send' \
-         AND delivered_at IS NULL",
+        "UPDATE outbox SET delivered_at = $1, sealed_address = NULL, cancelled = 1 WHERE post_id = $2 \
+         AND action = 'send' AND delivered_at IS NULL",
     )
     .bind(now)
     .bind(post.0)

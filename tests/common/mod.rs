@@ -19,10 +19,51 @@ pub fn postgres_admin_url() -> String {
     std::env::var("PARLEY_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// Creates a fresh, uniquely named PostgreSQL database and returns its URL.
-pub async fn fresh_postgres() -> String {
+/// A PostgreSQL database made for one test: dropped when this guard is dropped, also when
+/// the test fails (the guard is dropped while the panic unwinds). Dereferences to its URL.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    pub name: String,
+}
+
+impl std::ops::Deref for TestDatabase {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Drop may run inside a tokio runtime (where blocking on another is refused): a
+        // thread of its own with a small runtime. FORCE ends connections the test left open.
+        let (admin, name) = (postgres_admin_url(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut conn)
+                    .await
+                    .ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not drop the test database {}; the next test run drops it", self.name);
+        }
+    }
+}
+
+/// Creates a fresh, uniquely named PostgreSQL database; the returned guard drops it. The
+/// first call in a test process also drops databases left behind by earlier runs.
+pub async fn fresh_postgres() -> TestDatabase {
     use sqlx::Connection;
     static N: AtomicU64 = AtomicU64::new(0);
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let admin = postgres_admin_url();
     let name = format!(
         "parley_test_{}_{}_{}",
@@ -33,10 +74,25 @@ pub async fn fresh_postgres() -> String {
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL must be running for this test ({admin}): {e}"));
+    if !SWEPT.swap(true, Ordering::SeqCst) {
+        drop_stale_databases().await;
+    }
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-    drop_stale_databases(&mut conn).await;
+    let _ = conn.close().await;
     let base = admin.rsplit_once('/').unwrap().0;
-    format!("{base}/{name}")
+    TestDatabase { url: format!("{base}/{name}"), name }
+}
+
+/// Whether a test database still exists (for the cleanup tests).
+pub async fn postgres_database_exists(name: &str) -> bool {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    n > 0
 }
 
 /// A bot driven in-process with a manual clock, printing like the console adapter.
@@ -133,19 +189,32 @@ pub fn pseudonym_of(line: &str) -> String {
     rest[..end].to_string()
 }
 
-/// Drops test databases left by runs more than an hour old (a database still in use
-/// refuses to be dropped, which is fine).
-async fn drop_stale_databases(conn: &mut sqlx::PgConnection) {
+/// Drops test databases left behind by earlier runs: those whose test process (named in
+/// the database name) is no longer running on this machine, and any more than an hour old.
+/// A database still in use refuses to be dropped (no FORCE here), which is fine.
+pub async fn drop_stale_databases() {
+    use sqlx::Connection;
+    let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await else { return };
+    let conn = &mut conn;
     use sqlx::Row;
-    let cutoff = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() - 3_600_000;
-    let rows = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'parley_test_%'")
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let rows = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'parley\\_test\\_%'")
         .fetch_all(&mut *conn)
         .await
         .unwrap_or_default();
+    let local = {
+        let url = postgres_admin_url();
+        url.contains("@127.0.0.1") || url.contains("@localhost") || url.contains("@[::1]")
+    };
     for row in rows {
         let name: String = row.get(0);
-        let millis = name.split('_').nth(3).and_then(|m| m.parse::<u128>().ok()).unwrap_or(u128::MAX);
-        if millis < cutoff {
+        let mut parts = name.split('_').skip(2);
+        let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
+        let millis = parts.next().and_then(|m| m.parse::<u128>().ok());
+        let (Some(pid), Some(millis)) = (pid, millis) else { continue };
+        let process_gone =
+            local && pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if process_gone || millis + 3_600_000 < now {
             let _ =
                 sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut *conn).await;
         }

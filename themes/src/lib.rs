@@ -58,8 +58,9 @@ pub use analyzer::{Analysis, Analyzer, DetailedAnalysis, Sentiment, SentimentLab
 pub use emerging::{emerging_themes, EmergingTheme, EmergingThemes};
 pub use render::escape_html;
 pub use summary::{
-    week_label, Count, EmergingSummary, PostRecord, Quote, SentimentSplit, Summary, SummaryBuilder, SummaryOptions,
-    SurveyAnswer, SurveyResult, SurveySummary, ThemeSummary, WeekCount,
+    monday_of_week, monday_week, monday_week_of_date, week_label, Count, EmergingSummary, PostRecord, Quote,
+    SentimentSplit, Summary, SummaryBuilder, SummaryOptions, SurveyAnswer, SurveyResult, SurveySummary, ThemeSummary,
+    WeekCount,
 };
 pub use taxonomy::{Taxonomy, Theme, DEFAULT_TAXONOMY_TOML};
 

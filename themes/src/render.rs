@@ -82,10 +82,18 @@ fn with_percent(c: &Count, p: Option<u64>) -> String {
     }
 }
 
-fn suppression_note(threshold: u64) -> String {
-    format!(
-        "Counts under {threshold} are shown as \"<{threshold}\"; \"*\" marks a count withheld so that a small number cannot be worked out from the others."
-    )
+fn suppression_note(threshold: u64, hint: Option<&str>) -> String {
+    if threshold <= 1 {
+        return "Every count is shown, small numbers included: do not publish this report as it is.".to_owned();
+    }
+    let mut note = format!(
+        "Counts under {threshold} are hidden, shown as \"<{threshold}\", so that small groups cannot be singled out; \"*\" marks a count withheld so that a small number cannot be worked out from the others."
+    );
+    if let Some(hint) = hint {
+        note.push(' ');
+        note.push_str(hint);
+    }
+    note
 }
 
 impl Summary {
@@ -123,6 +131,7 @@ impl Summary {
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
         let _ = writeln!(md, "# {}\n", escape_md(&self.title));
+        let _ = writeln!(md, "_{}_\n", suppression_note(self.threshold, self.small_numbers_hint.as_deref()));
         let _ = writeln!(
             md,
             "**{}** posts from **{}** participants; {} matched no theme.\n",
@@ -179,7 +188,6 @@ impl Summary {
             }
             md.push('\n');
         }
-        let _ = writeln!(md, "_{}_", suppression_note(self.threshold));
         md
     }
 
@@ -274,7 +282,9 @@ svg text {{ font-family: Arial, Helvetica, sans-serif; }}
 <body>
 <header><h1>{title}</h1><div>Themes for commissioners</div></header>
 <main>
-"#
+<p class="note">{note}</p>
+"#,
+            note = escape_html(&suppression_note(self.threshold, self.small_numbers_hint.as_deref()))
         );
         let overall = self
             .sentiment
@@ -373,8 +383,7 @@ svg text {{ font-family: Arial, Helvetica, sans-serif; }}
         }
         let _ = write!(
             h,
-            "<p class=\"note\">{} {} posts matched no theme.</p>\n</main>\n</body>\n</html>\n",
-            escape_html(&suppression_note(self.threshold)),
+            "<p class=\"note\">{} posts matched no theme.</p>\n</main>\n</body>\n</html>\n",
             escape_html(&self.untagged.to_string())
         );
         h
@@ -596,7 +605,8 @@ mod tests {
         assert!(md.contains("| Staff attitude | <5 | <5 | – | – | – |"), "{md}");
         // 3 positive and 0 neutral: their sum could be worked out from the total, so the
         // negative count is withheld as well.
-        assert!(md.contains("| Waiting times | 40 | 12 | <5 | <5 | * |"), "{md}");
+        // The zero is shown (issue 13.5): it singles nobody out.
+        assert!(md.contains("| Waiting times | 40 | 12 | <5 | 0 (0%) | * |"), "{md}");
         assert!(md.contains("| 2024-W10 | * |\n| 2024-W11 | 20 |\n| 2024-W12 | <5 |"), "{md}");
         assert!(md.contains("- Yes: <5") && md.contains("- Not sure: *"), "{md}");
         let json = s.to_json();

@@ -15,8 +15,8 @@ use crate::taxonomy::Taxonomy;
 pub struct PostRecord<'a, S = String> {
     /// Opaque per-discussion participant hash; only used to count distinct people.
     pub participant: u64,
-    /// Week number: an ISO week as `yyyyww` (e.g. 202405) or a Unix week (days since
-    /// 1970-01-01 divided by 7); see [`week_label`].
+    /// Week number: an ISO week as `yyyyww` (e.g. 202405) or a Monday week (weeks since
+    /// Monday 1969-12-29, see [`monday_week`]); see [`week_label`].
     pub week: i64,
     /// The published, redacted text (only kept if chosen as a quote candidate).
     pub text: &'a str,
@@ -47,6 +47,9 @@ pub struct SummaryOptions {
     pub quote_chars: (usize, usize),
     /// Preferred quote length (in characters); outside it a candidate is penalised.
     pub preferred_chars: (usize, usize),
+    /// How to change the threshold where the summary is made (e.g. "`parley analyse
+    /// --small-numbers N`"), said once with the note on small numbers.
+    pub small_numbers_hint: Option<String>,
 }
 
 impl Default for SummaryOptions {
@@ -57,12 +60,13 @@ impl Default for SummaryOptions {
             reservoir: 64,
             quote_chars: (20, 500),
             preferred_chars: (60, 240),
+            small_numbers_hint: None,
         }
     }
 }
 
-/// A count as published: the exact number when it is at least the threshold, otherwise
-/// "<N" (primary suppression) or "*" (withheld so that a small number cannot be worked
+/// A count as published: the exact number when it is zero or at least the threshold,
+/// otherwise "<N" (primary suppression) or "*" (withheld so that a small number cannot be worked
 /// out by subtraction). The raw number never leaves the crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Count {
@@ -80,7 +84,8 @@ enum Visibility {
 
 impl Count {
     pub(crate) fn new(raw: u64, threshold: u64) -> Count {
-        let visibility = if raw < threshold { Visibility::Small } else { Visibility::Shown };
+        // Zero is shown: "nobody" singles nobody out (issue 13.5).
+        let visibility = if raw < threshold && raw != 0 { Visibility::Small } else { Visibility::Shown };
         Count { raw, threshold, visibility }
     }
 
@@ -131,7 +136,8 @@ pub(crate) fn protect(raws: &[u64], threshold: u64) -> Vec<Count> {
         if hidden == 0 || hidden >= threshold {
             break;
         }
-        let next = cells.iter_mut().filter(|c| c.is_shown()).min_by_key(|c| c.raw);
+        // Withholding a zero would hide nothing: withhold the smallest non-zero cell.
+        let next = cells.iter_mut().filter(|c| c.is_shown() && c.raw > 0).min_by_key(|c| c.raw);
         match next {
             Some(c) => c.visibility = Visibility::Withheld,
             None => break,
@@ -238,6 +244,9 @@ pub struct EmergingSummary {
 pub struct Summary {
     pub title: String,
     pub threshold: u64,
+    /// How to change the threshold, for the note on small numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub small_numbers_hint: Option<String>,
     pub posts: Count,
     pub participants: Count,
     /// `None` when the discussion has fewer posts than the threshold.
@@ -488,6 +497,7 @@ impl SummaryBuilder {
         Summary {
             title: self.title,
             threshold: t,
+            small_numbers_hint: self.options.small_numbers_hint.clone(),
             posts,
             participants: Count::new(self.participants.len() as u64, t),
             sentiment,
@@ -569,48 +579,50 @@ fn is_iso_week(w: i64) -> bool {
     (190_001..=299_953).contains(&w) && (1..=53).contains(&(w % 100))
 }
 
-fn iso_weeks_in_year(y: i64) -> i64 {
-    // A year has 53 ISO weeks when 1 January is a Thursday, or a Wednesday in a leap year.
-    let dow = |y: i64| (y + y.div_euclid(4) - y.div_euclid(100) + y.div_euclid(400)).rem_euclid(7);
-    if dow(y) == 4 || dow(y - 1) == 3 {
-        53
-    } else {
-        52
-    }
-}
+/// Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
 fn next_iso_week(w: i64) -> i64 {
     let (y, n) = (w / 100, w % 100);
-    if n >= iso_weeks_in_year(y) {
+    let weeks = i32::try_from(y).map_or(52, |y| i64::from(time::util::weeks_in_year(y)));
+    if n >= weeks {
         (y + 1) * 100 + 1
     } else {
         w + 1
     }
 }
 
+/// The Monday week of a day (days since 1970-01-01): weeks start on Monday, as ISO 8601
+/// weeks do, and week 0 starts on Monday 1969-12-29.
+pub fn monday_week(days_since_epoch: i64) -> i64 {
+    (days_since_epoch + 3).div_euclid(7)
+}
+
+/// The Monday week of a date.
+pub fn monday_week_of_date(date: time::Date) -> i64 {
+    monday_week(i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY)
+}
+
+/// The Monday that starts a [`monday_week`].
+pub fn monday_of_week(week: i64) -> Option<time::Date> {
+    let day = week.checked_mul(7)?.checked_sub(3)?.checked_add(UNIX_EPOCH_JULIAN_DAY)?;
+    time::Date::from_julian_day(i32::try_from(day).ok()?).ok()
+}
+
 /// A readable label for a week number: ISO `yyyyww` values become "2024-W05"; other
-/// values are Unix weeks (days since 1970-01-01 / 7) and become the date the week
-/// starts, e.g. "2024-01-18".
+/// values are [`monday_week`]s and become their ISO week and the Monday it starts on,
+/// e.g. "2026-W48 (Mon 2026-11-23)".
 pub fn week_label(week: i64) -> String {
     if is_iso_week(week) {
         return format!("{}-W{:02}", week / 100, week % 100);
     }
-    let (y, m, d) = civil_from_days(week.saturating_mul(7));
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    match monday_of_week(week) {
+        Some(monday) => {
+            let (year, iso_week, _) = monday.to_iso_week_date();
+            format!("{year}-W{iso_week:02} (Mon {monday})")
+        }
+        None => format!("week {week}"),
+    }
 }
 
 #[cfg(test)]
@@ -620,7 +632,9 @@ mod tests {
     #[test]
     fn counts_below_threshold_are_suppressed() {
         assert_eq!(Count::new(4, 5).to_string(), "<5");
-        assert_eq!(Count::new(0, 5).to_string(), "<5");
+        assert_eq!(Count::new(0, 5).to_string(), "0", "zero singles nobody out");
+        assert_eq!(Count::new(0, 1).to_string(), "0");
+        assert_eq!(Count::new(1, 5).to_string(), "<5");
         assert_eq!(Count::new(5, 5).to_string(), "5");
         assert_eq!(serde_json::to_string(&Count::new(3, 5)).unwrap(), "\"<5\"");
         assert_eq!(serde_json::to_string(&Count::new(30, 5)).unwrap(), "30");
@@ -631,9 +645,9 @@ mod tests {
         let cells = protect(&[3, 20, 40], 5);
         let shown: Vec<_> = cells.iter().map(|c| c.to_string()).collect();
         assert_eq!(shown, ["<5", "*", "40"]);
-        // Zeros are not disclosive, so they do not force more suppression.
+        // Zeros are not disclosive: shown, and they do not force more suppression.
         let shown: Vec<_> = protect(&[0, 20, 40], 5).iter().map(|c| c.to_string()).collect();
-        assert_eq!(shown, ["<5", "20", "40"]);
+        assert_eq!(shown, ["0", "20", "40"]);
         let shown: Vec<_> = protect(&[2, 2, 40], 5).iter().map(|c| c.to_string()).collect();
         assert_eq!(shown, ["<5", "<5", "*"]);
         assert!(Count::new(3, 5).percent_of(&Count::new(60, 5)).is_none());
@@ -643,8 +657,23 @@ mod tests {
     #[test]
     fn week_labels() {
         assert_eq!(week_label(202405), "2024-W05");
-        assert_eq!(week_label(0), "1970-01-01");
-        assert_eq!(week_label(19_745 / 7), "2024-01-18");
+        // Issue 13.7: weeks started on Thursdays (1970-01-01 was one). They start on Monday.
+        assert_eq!(week_label(0), "1970-W01 (Mon 1969-12-29)");
+        assert_eq!(week_label(monday_week(19_745)), "2024-W04 (Mon 2024-01-22)");
+        // Thursday 2026-11-26 is in the week of Monday 2026-11-23, with its Sunday.
+        let day = |y, m, d| {
+            let date = time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap();
+            i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY
+        };
+        let week = monday_week(day(2026, 11, 26));
+        assert_eq!(week_label(week), "2026-W48 (Mon 2026-11-23)");
+        assert_eq!(monday_week(day(2026, 11, 23)), week);
+        assert_eq!(monday_week(day(2026, 11, 29)), week);
+        assert_eq!(monday_week(day(2026, 11, 22)), week - 1);
+        assert_eq!(monday_week(day(2026, 11, 30)), week + 1);
+        assert_eq!(monday_week_of_date(time::Date::from_calendar_date(2026, time::Month::November, 26).unwrap()), week);
+        assert_eq!(monday_of_week(week).unwrap().weekday(), time::Weekday::Monday);
+        assert_eq!(week_label(i64::MAX), format!("week {}", i64::MAX));
         assert_eq!(next_iso_week(202052), 202053);
         assert_eq!(next_iso_week(202053), 202101);
         assert_eq!(next_iso_week(202352), 202401);

@@ -291,6 +291,11 @@ pub trait Core: Send + Sync {
     fn wakeup(&self) -> Arc<tokio::sync::Notify>;
 }
 
+/// How long a delivery handed to an adapter stays reserved for it: another process sharing
+/// the database may take it over only after this. An adapter must finish a whole batch
+/// (every attempt of every delivery, with its timeouts) well within it.
+pub const DELIVERY_LEASE: Duration = Duration::from_secs(300);
+
 /// How an adapter's delivery loop is tuned.
 #[derive(Debug, Clone, Copy)]
 pub struct LoopSettings {

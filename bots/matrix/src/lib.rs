@@ -60,7 +60,12 @@ pub use config::{Config, DEFAULT_POWER_LEVEL_THRESHOLD};
 pub use content::escape_html;
 
 /// Deliveries asked of the core at a time.
-const BATCH: usize = 50;
+const BATCH: usize = 5;
+// A whole batch, each delivery tried twice with its timeout, must end inside the lease, or
+// another process could take a delivery over while this one still sends it.
+const _: () = assert!(BATCH as u64 * 2 * DELIVERY_TIMEOUT.as_secs() < chat::DELIVERY_LEASE.as_secs());
+/// Inbound messages waiting for the core, at most.
+const INBOUND_QUEUE: usize = 256;
 /// How often the outbox is polled when no wakeup comes.
 const TICK: Duration = Duration::from_secs(1);
 /// Long-poll timeout of `/sync`.
@@ -149,7 +154,9 @@ where
     };
     let Started { client, fresh } = started;
 
-    let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
+    // Bounded: when the core falls behind, the sync loop waits instead of queuing without
+    // limit (nothing is dropped; the homeserver keeps what is not synced yet).
+    let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let ctx = tokio::select! {
@@ -359,7 +366,7 @@ where
     }
 }
 
-fn install_handlers(ctx: &Arc<Ctx>, inbound_tx: mpsc::UnboundedSender<Inbound>) {
+fn install_handlers(ctx: &Arc<Ctx>, inbound_tx: mpsc::Sender<Inbound>) {
     let own = ctx.own_user.clone();
     ctx.client.add_event_handler(move |ev: StrippedRoomMemberEvent, room: Room| {
         let own = own.clone();
@@ -376,7 +383,7 @@ fn install_handlers(ctx: &Arc<Ctx>, inbound_tx: mpsc::UnboundedSender<Inbound>) 
         async move {
             let Some(ctx) = weak.upgrade() else { return };
             if let Some(inbound) = to_inbound(&ctx, ev, &room).await {
-                let _ = tx.send(inbound);
+                let _ = tx.send(inbound).await;
             }
         }
     });
@@ -489,11 +496,7 @@ fn strip_reply_fallback(body: &str) -> String {
     rest.join("\n")
 }
 
-async fn inbound_worker(
-    ctx: &Ctx,
-    mut rx: mpsc::UnboundedReceiver<Inbound>,
-    mut stop: watch::Receiver<bool>,
-) -> Result<()> {
+async fn inbound_worker(ctx: &Ctx, mut rx: mpsc::Receiver<Inbound>, mut stop: watch::Receiver<bool>) -> Result<()> {
     loop {
         tokio::select! {
             biased;
@@ -579,6 +582,8 @@ enum DeliveryError {
     Http(#[from] matrix_sdk::HttpError),
     #[error("the bot is not in the destination room")]
     NotInRoom,
+    #[error("the direct-message room has other members now")]
+    NotADirectRoom,
     #[error("malformed {0}")]
     BadId(&'static str),
 }
@@ -603,7 +608,7 @@ async fn deliver(ctx: &Ctx, delivery: &Delivery) -> Outcome {
 /// Errors that retrying cannot fix.
 fn is_permanent(e: &DeliveryError) -> bool {
     let kind = match e {
-        DeliveryError::NotInRoom | DeliveryError::BadId(_) => return true,
+        DeliveryError::NotInRoom | DeliveryError::NotADirectRoom | DeliveryError::BadId(_) => return true,
         DeliveryError::Sdk(e) => e.client_api_error_kind(),
         DeliveryError::Http(e) => e.client_api_error_kind(),
     };
@@ -613,6 +618,7 @@ fn is_permanent(e: &DeliveryError) -> bool {
 fn error_kind(e: &DeliveryError) -> &'static str {
     match e {
         DeliveryError::NotInRoom => "not in room",
+        DeliveryError::NotADirectRoom => "not a direct room",
         DeliveryError::BadId(_) => "malformed id",
         DeliveryError::Sdk(matrix_sdk::Error::Http(h)) => http_kind(h),
         DeliveryError::Http(h) => http_kind(h),
@@ -682,6 +688,13 @@ async fn try_deliver(ctx: &Ctx, delivery: &Delivery) -> Result<Option<String>, D
         Destination::Commissioners => ctx.rooms.commissioners.clone(),
     };
     let room = joined_room(ctx, &room_id).await?;
+    // A DM room that someone else has joined since is no longer private: never write a
+    // participant's answers into it.
+    if matches!(out.destination, Destination::Direct { .. })
+        && room.joined_members_count() + room.invited_members_count() > 2
+    {
+        return Err(DeliveryError::NotADirectRoom);
+    }
 
     if let Action::Remove { message_id } = &out.action {
         let event_id = parse_event_id(message_id)?;

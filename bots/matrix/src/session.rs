@@ -152,9 +152,29 @@ fn save(path: &Path, saved: &Saved) -> Result<()> {
     let bytes =
         serde_json::to_vec_pretty(saved).map_err(|source| Error::SessionFile { path: path.to_owned(), source })?;
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    restrict(&tmp, 0o600)?;
+    write_private(&tmp, &bytes)?;
     std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// Writes a new file that only this user can read from the moment it exists (0600 at
+/// creation, not restricted afterwards: the tokens are never readable by others).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    // A leftover from a crash may have other permissions; create_new then refuses races.
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(path)(e)),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io(path))?;
+    file.write_all(bytes).map_err(io(path))?;
+    file.sync_all().map_err(io(path))
 }
 
 #[cfg(unix)]
@@ -166,4 +186,24 @@ fn restrict(path: &Path, mode: u32) -> Result<()> {
 #[cfg(not(unix))]
 fn restrict(_path: &Path, _mode: u32) -> Result<()> {
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn the_session_file_is_private_from_creation() {
+        // Issue 9.15: session.json was written with the default mode, then restricted.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session.json.tmp");
+        std::fs::write(&path, b"stale").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"{\"tokens\": 1}").unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"tokens\": 1}");
+    }
 }
