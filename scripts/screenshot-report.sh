@@ -67,6 +67,6 @@ POSTS
 "$parley" --data-dir "$work" report --discussion gp-access --format html --output "$work/report.html"
 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
-  --user-data-dir="$work/chrome" --window-size=1200,6000 --screenshot="$out" "file://$work/report.html" 2>/dev/null
+  --user-data-dir="$work/chrome" --window-size=1200,4600 --screenshot="$out" "file://$work/report.html" 2>/dev/null
 [ -z "$html_out" ] || cp "$work/report.html" "$html_out"
 echo "screenshot: $out"

@@ -321,9 +321,10 @@ enum Shown {
 }
 
 impl Cell {
-    /// `raw`, suppressed when under `threshold`.
+    /// `raw`, suppressed when under `threshold` (zero is not disclosive and is shown, as
+    /// in the theme summary).
     pub fn new(raw: u64, threshold: u64) -> Cell {
-        Cell { raw, threshold, shown: if raw < threshold { Shown::Small } else { Shown::Yes } }
+        Cell { raw, threshold, shown: if raw > 0 && raw < threshold { Shown::Small } else { Shown::Yes } }
     }
 
     /// The number, when it may be published.
@@ -377,7 +378,8 @@ pub fn protect(raws: &[u64], threshold: u64) -> Vec<Cell> {
         if hidden == 0 || hidden >= threshold {
             break;
         }
-        match cells.iter_mut().filter(|c| c.shown().is_some()).min_by_key(|c| c.raw) {
+        // Withholding a zero would hide nothing.
+        match cells.iter_mut().filter(|c| c.shown().is_some() && c.raw > 0).min_by_key(|c| c.raw) {
             Some(c) => c.shown = Shown::Withheld,
             None => break,
         }
@@ -534,8 +536,15 @@ pub fn results(
                         })
                         .collect();
                     if responses.shown().is_some() {
-                        out.quotes =
-                            mine.iter().filter(|a| a.quotable).rev().take(QUOTES).map(|a| a.answer.clone()).collect();
+                        // The latest distinct answers.
+                        for a in mine.iter().rev().filter(|a| a.quotable) {
+                            if out.quotes.len() == QUOTES {
+                                break;
+                            }
+                            if !out.quotes.iter().any(|q| q.eq_ignore_ascii_case(&a.answer)) {
+                                out.quotes.push(a.answer.clone());
+                            }
+                        }
                     }
                 }
             }
@@ -760,7 +769,9 @@ mod tests {
         let shown: Vec<String> = protect(&[3, 12, 40], 5).iter().map(|c| c.to_string()).collect();
         assert_eq!(shown, ["<5", "*", "40"]);
         let shown: Vec<String> = protect(&[0, 20, 40], 5).iter().map(|c| c.to_string()).collect();
-        assert_eq!(shown, ["<5", "20", "40"]);
+        assert_eq!(shown, ["0", "20", "40"]);
+        let shown: Vec<String> = protect(&[0, 4, 40], 5).iter().map(|c| c.to_string()).collect();
+        assert_eq!(shown, ["0", "<5", "*"]);
         let shown: Vec<String> = protect(&[6, 5, 9], 5).iter().map(|c| c.to_string()).collect();
         assert_eq!(shown, ["6", "5", "9"]);
     }

@@ -296,7 +296,8 @@ async fn results_from_twenty_participants_match_a_hand_count() {
         "  Fairly good: *",
         "  Neither good nor poor: <5",
         "  Fairly poor: <5",
-        "  Very poor: <5",
+        // Zero is not disclosive, so it is shown.
+        "  Very poor: 0",
         "Q2 How have you tried to get an appointment in the last year? — 15 responses",
         "  Phone: 12 (80%)",
         "  Online: 6 (40%)",
