@@ -383,3 +383,74 @@ async fn invalid_survey_definitions_are_rejected_naming_the_key() {
         assert!(err.contains(key), "{key}: {err}");
     }
 }
+
+/// 10,000 past participants on Matrix: the push goes in transactions of at most a batch,
+/// inbound messages are handled between batches, and the invitations are spread out at the
+/// platform's pace instead of all being due at once.
+#[tokio::test]
+async fn a_push_to_ten_thousand_goes_in_bounded_batches_paced_for_the_platform() {
+    use parley::ids::PostNumber;
+    use parley::store::{NewPost, PostStatus};
+    const PEOPLE: usize = 10_000;
+    let bot = TestBot::with_config(no_auto_invitations(), vec![Platform::Matrix]).await;
+    let now = 1_790_000_000_000;
+    let id = bot.engine.identity();
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    let d = tx.discussion_by_slug("gp-access").await.unwrap().unwrap();
+    for i in 0..PEOPLE {
+        let key = id.participant_key(Platform::Matrix, &format!("@person{i}:example.org"));
+        tx.participant(&key, now).await.unwrap();
+        tx.save_contact(&key, Platform::Matrix, &id.seal(&format!("!dm{i}:example.org")), now).await.unwrap();
+        tx.insert_post(&NewPost {
+            discussion: d.id,
+            number: PostNumber(i as i64 + 1),
+            participant: &key,
+            pseudonym: &format!("Name {i}"),
+            parent: None,
+            body: "It took three weeks",
+            status: PostStatus::Published,
+            created_at: now,
+            themes: "",
+            sentiment: 0,
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    bot.engine.handle(bot.inbound("comm1", "!push gp-experience gp-access")).await;
+    let mut steps = 0;
+    let mut pending = bot.engine.store().pending_count().await.unwrap();
+    loop {
+        let more = bot.engine.push_step().await.unwrap();
+        steps += 1;
+        let now_pending = bot.engine.store().pending_count().await.unwrap();
+        assert!(now_pending - pending <= 200 + 1, "one bounded batch per step");
+        pending = now_pending;
+        if steps == 10 {
+            // The engine handles participants' messages in the middle of the push.
+            bot.engine.handle(bot.inbound("someone", "!topics")).await;
+            let answered = bot.engine.store().pending_count().await.unwrap();
+            assert_eq!(answered, pending + 1, "the answer is queued at once");
+            pending = answered;
+        }
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(steps, PEOPLE / 200 + 1, "50 full batches and a last, empty one");
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    assert_eq!(tx.survey_funnel("gp-experience", d.id).await.unwrap().invited, PEOPLE as u64);
+    drop(tx);
+
+    // Matrix takes a burst, then one message a second: the invitations are due one a second.
+    let count_invitations = |due: &[chat::Delivery]| due.iter().filter(|d| d.outbound.text.contains(INVITE)).count();
+    let first = bot.engine.due(Platform::Matrix, 1_000).await;
+    assert!(count_invitations(&first) <= 5, "not all at once: {}", count_invitations(&first));
+    for d in &first {
+        bot.engine.report(d.id, chat::Outcome::Delivered { message_id: None }).await;
+    }
+    bot.clock.advance_ms(60_000);
+    let minute = bot.engine.due(Platform::Matrix, 1_000).await;
+    assert!((55..=66).contains(&count_invitations(&minute)), "about one a second: {}", count_invitations(&minute));
+}
