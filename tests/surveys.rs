@@ -9,7 +9,7 @@ use chat::{Core, Platform};
 use common::{lines_for, TestBot};
 use parley::config::Config;
 
-fn dm<'a>(lines: &'a [String], name: &str) -> String {
+fn dm(lines: &[String], name: &str) -> String {
     lines_for(lines, &format!("dm {name}")).join("\n")
 }
 
