@@ -12,6 +12,72 @@ use themes::{PostRecord, SummaryBuilder, SummaryOptions};
 /// Inputs longer than this get a progress bar.
 const PROGRESS_FROM: usize = 2_000;
 
+/// Words or phrases shown per tag by `--explain`.
+const EXPLAIN_WORDS: usize = 3;
+
+fn read_corpus(input: &Path, map: Option<&Path>) -> anyhow::Result<themes::model::Corpus> {
+    let map = match map {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Some(themes::model::ThemeMap::from_json(&text).with_context(|| path.display().to_string())?)
+        }
+        None => None,
+    };
+    let file = std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
+    themes::model::Corpus::from_csv(std::io::BufReader::new(file), map.as_ref())
+        .with_context(|| input.display().to_string())
+}
+
+/// `parley themes train`.
+pub fn themes_train(input: &Path, out: &Path, map: Option<&Path>, source: &str) -> anyhow::Result<()> {
+    let corpus = read_corpus(input, map)?;
+    let options = themes::model::TrainOptions { source: source.to_owned(), ..Default::default() };
+    let started = Instant::now();
+    let model = themes::model::train(&corpus, &options);
+    std::fs::write(out, model.to_bytes()).with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!(
+        "parley: trained on {} comments ({} themes: {}) in {:.1} s; wrote {}",
+        corpus.examples.len(),
+        corpus.themes.len(),
+        corpus.themes.join(", "),
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// `parley themes evaluate`.
+pub fn themes_evaluate(
+    input: &Path,
+    map: Option<&Path>,
+    folds: usize,
+    by_group: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(folds >= 2, "--folds must be at least 2");
+    let corpus = read_corpus(input, map)?;
+    anyhow::ensure!(corpus.examples.len() >= folds, "{} comments cannot make {folds} folds", corpus.examples.len());
+    let options = themes::model::TrainOptions::default();
+    let mut reports = vec![themes::model::cross_validate(&corpus, &options, folds)];
+    if by_group {
+        let mut groups: Vec<&str> = corpus.examples.iter().filter_map(|e| e.group.as_deref()).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        anyhow::ensure!(groups.len() >= 2, "--by-group needs a `Trust` or `group` column with at least two values");
+        for g in groups {
+            reports.push(themes::model::cross_group(&corpus, &options, g));
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        for r in reports {
+            println!("{r}");
+        }
+    }
+    Ok(())
+}
+
 /// What `parley analyse` was asked for, besides the configuration.
 #[derive(Debug, Clone, Default)]
 pub struct AnalyseOptions<'a> {
@@ -29,10 +95,12 @@ pub struct AnalyseOptions<'a> {
     pub small_numbers: Option<u64>,
     /// `--no-text`: leave the comment's text out of the JSON lines.
     pub no_text: bool,
+    /// `--explain`: the words or phrases that weighed most for each tag.
+    pub explain: bool,
 }
 
 pub fn analyse(config: &Config, options: &AnalyseOptions<'_>) -> anyhow::Result<()> {
-    let AnalyseOptions { input, format, output, force_csv, title, small_numbers, no_text } = options.clone();
+    let AnalyseOptions { input, format, output, force_csv, title, small_numbers, no_text, explain } = options.clone();
     let analyzer = config.themes.analyzer()?;
     let reader: Box<dyn BufRead> = match input {
         Some(path) => Box::new(std::io::BufReader::new(
@@ -66,13 +134,33 @@ pub fn analyse(config: &Config, options: &AnalyseOptions<'_>) -> anyhow::Result<
         ..SummaryOptions::default()
     };
     let mut builder = SummaryBuilder::with_options(title, analyzer.taxonomy(), options);
+    // Per theme: how much each explaining word weighed, over all comments.
+    let mut evidence: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> =
+        std::collections::BTreeMap::new();
     for (i, comment) in comments.iter().enumerate() {
-        let analysis = analyzer.analyse(&comment.text);
+        let (analysis, explanation) = if explain {
+            let e = analyzer.explain(&comment.text, EXPLAIN_WORDS);
+            (e.analysis.clone(), Some(e))
+        } else {
+            (analyzer.analyse(&comment.text), None)
+        };
+        if let (Some(e), Some(_)) = (&explanation, format) {
+            for ev in e.explain.iter().filter(|ev| analysis.themes.contains(&ev.tag)) {
+                let words = evidence.entry(ev.tag.clone()).or_default();
+                for w in &ev.words {
+                    *words.entry(w.clone()).or_default() += 1;
+                }
+            }
+        }
         match format {
             None => {
                 // `line` and `text` first, then the analysis's own fields exactly as before
-                // (`themes`, `sentiment`), which scoring scripts read.
-                let fields = serde_json::to_string(&analysis)?;
+                // (`themes`, `sentiment`, and `explain` with --explain), which scoring
+                // scripts read.
+                let fields = match &explanation {
+                    Some(e) => serde_json::to_string(e)?,
+                    None => serde_json::to_string(&analysis)?,
+                };
                 let fields = fields.strip_prefix('{').unwrap_or(&fields);
                 write!(out, "{{\"line\":{}", comment.line)?;
                 if !no_text {
@@ -107,6 +195,16 @@ pub fn analyse(config: &Config, options: &AnalyseOptions<'_>) -> anyhow::Result<
         let texts: Vec<&str> = comments.iter().map(|c| c.text.as_str()).collect();
         builder.set_emerging(themes::emerging_themes(&analyzer, &texts, 3, 10));
         out.write_all(format.render(&builder.finish()).as_bytes())?;
+        if explain {
+            // Words are counts over many comments, never quotes: safe to show.
+            eprintln!("parley: the words that most often decided each theme:");
+            for (theme, words) in &evidence {
+                let mut top: Vec<(&String, &u64)> = words.iter().collect();
+                top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                let list: Vec<String> = top.iter().take(8).map(|(w, n)| format!("{w} ({n})")).collect();
+                eprintln!("  {}: {}", analyzer.taxonomy().label(theme), list.join(", "));
+            }
+        }
     }
     out.flush()?;
     if output.is_some() {

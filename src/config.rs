@@ -154,6 +154,9 @@ pub struct ModerationConfig {
     /// Hold crisis posts for a moderator instead of publishing them (the author is
     /// signposted to help and the moderators alerted either way).
     pub hold_crisis: bool,
+    /// Hold a post that names a member of staff ("Dr Patel", "the receptionist Karen") for
+    /// a moderator; the name is removed either way.
+    pub hold_named_staff: bool,
 }
 
 impl Default for ModerationConfig {
@@ -162,6 +165,7 @@ impl Default for ModerationConfig {
             report_threshold: 3,
             allowed_link_domains: vec!["nhs.uk".into(), "gov.uk".into()],
             hold_crisis: true,
+            hold_named_staff: true,
         }
     }
 }
@@ -174,11 +178,15 @@ pub struct ThemesConfig {
     pub taxonomy_file: Option<PathBuf>,
     /// Counts below this are shown as "<N" in summaries.
     pub small_number_threshold: u64,
+    /// The theme and sentiment model: `builtin` (the shipped model, the default), `none`
+    /// (the taxonomy's phrases and the sentiment lexicon only), or a model file made by
+    /// `parley themes train`.
+    pub model: Option<String>,
 }
 
 impl Default for ThemesConfig {
     fn default() -> Self {
-        ThemesConfig { taxonomy_file: None, small_number_threshold: 5 }
+        ThemesConfig { taxonomy_file: None, small_number_threshold: 5, model: None }
     }
 }
 
@@ -213,7 +221,17 @@ impl ThemesConfig {
             source_name: "the configuration".into(),
             message: format!("`themes.taxonomy_file` {message}"),
         })?;
-        Ok(themes::Analyzer::new(taxonomy))
+        match self.model.as_deref().map(str::trim) {
+            None | Some("builtin") => Ok(themes::Analyzer::new(taxonomy)),
+            Some("none") => Ok(themes::Analyzer::lexicon_only(taxonomy)),
+            Some(path) => {
+                let fail = |message: String| Error::Config { source_name: path.to_owned(), message };
+                let bytes =
+                    std::fs::read(path).map_err(|e| fail(format!("`themes.model`: cannot read the file: {e}")))?;
+                let model = themes::Model::from_bytes(&bytes).map_err(|e| fail(format!("`themes.model`: {e}")))?;
+                Ok(themes::Analyzer::with_model(taxonomy, std::sync::Arc::new(model)))
+            }
+        }
     }
 }
 

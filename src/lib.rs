@@ -38,6 +38,7 @@ pub fn moderator_for(config: &config::Config) -> moderation::Moderator {
     let policy = moderation::Policy {
         allowed_domains: m.allowed_link_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
         hold_crisis: m.hold_crisis,
+        hold_named_staff: m.hold_named_staff,
         ..moderation::Policy::default()
     };
     moderation::Moderator::new(policy)

@@ -79,6 +79,15 @@ enum Command {
         /// jsonl: leave each comment's text out (every line still has its `line` number).
         #[arg(long)]
         no_text: bool,
+        /// Show, for each tag, the words or phrases that weighed most (jsonl: an `explain`
+        /// field per comment; summaries: the words behind each theme).
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Train and evaluate theme and sentiment models on coded comments.
+    Themes {
+        #[command(subcommand)]
+        what: ThemesCommand,
     },
     /// Measure parley's speed on this machine.
     Bench {
@@ -94,6 +103,51 @@ enum BenchCommand {
         /// How many posts to store.
         #[arg(long, default_value_t = 1_000_000)]
         posts: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ThemesCommand {
+    /// Train a model from coded comments and write the model file (point `[themes] model`
+    /// at it). The same CSV always gives the same file, byte for byte.
+    ///
+    /// The CSV is either in the NHS FFT format (`FFT answer`, `Comment sentiment` and the
+    /// framework's category columns, mapped by `--map`, default the shipped NHS map) or has a
+    /// `text` column, an optional `sentiment` column (positive, neutral, negative) and one
+    /// 0/1 column per theme id.
+    Train {
+        /// The coded comments (CSV).
+        #[arg(long, short)]
+        input: PathBuf,
+        /// Where to write the model.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// A mapping file like theme-map.json: theme id → the CSV columns that make it.
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Recorded in the model file: where the comments came from.
+        #[arg(long, default_value = "")]
+        source: String,
+    },
+    /// k-fold cross-validation: per-theme precision, recall and F1, and sentiment accuracy,
+    /// each fold scored by a model trained on the other folds only.
+    Evaluate {
+        /// The coded comments (CSV), as for `train`.
+        #[arg(long, short)]
+        input: PathBuf,
+        /// A mapping file like theme-map.json.
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Number of folds.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Also train on each group (the `Trust` or `group` column) alone and score the
+        /// others: how well the model carries over to another organisation's wording.
+        #[arg(long)]
+        by_group: bool,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -211,7 +265,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let format = format.format();
             write_output(output.as_deref(), &engagement.render_with(format, &format.render(&summary)))
         }
-        Command::Analyse { input, format, output, csv, title, small_numbers, no_text } => {
+        Command::Analyse { input, format, output, csv, title, small_numbers, no_text, explain } => {
             let config = options.load_config()?;
             let options = bench::AnalyseOptions {
                 input: input.as_deref(),
@@ -221,8 +275,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 title: &title,
                 small_numbers,
                 no_text,
+                explain,
             };
             bench::analyse(&config, &options)
+        }
+        Command::Themes { what: ThemesCommand::Train { input, out, map, source } } => {
+            bench::themes_train(&input, &out, map.as_deref(), &source)
+        }
+        Command::Themes { what: ThemesCommand::Evaluate { input, map, folds, by_group, json } } => {
+            bench::themes_evaluate(&input, map.as_deref(), folds, by_group, json)
         }
         Command::Bench { what: BenchCommand::Summary { posts } } => {
             let config = options.load_config()?;

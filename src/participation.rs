@@ -120,7 +120,7 @@ impl OrgLine {
             },
             themes: m.themes.split(',').filter(|t| !t.is_empty()).map(theme_label).collect(),
             text: m.body.clone(),
-            at: crate::engine::replies::format_time(m.created_at),
+            at: crate::report::format_utc_minute(m.created_at),
         }
     }
 }

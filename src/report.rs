@@ -23,12 +23,12 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// How to see smaller numbers in a local trial, for the note at the top of a report.
 pub const REPORT_SMALL_NUMBERS_HINT: &str =
-    "For a local trial with a handful of posts, `parley report --small-numbers 1` \
-     (or `[themes] small_number_threshold` in the configuration) shows every count; keep the default for anything \
-     you publish.";
+    "For a local trial with a handful of posts, parley report --small-numbers 1 \
+     (or small_number_threshold in the [themes] section of the configuration) shows every count; keep the default \
+     for anything you publish.";
 
 /// The same for `parley analyse`.
-pub const ANALYSE_SMALL_NUMBERS_HINT: &str = "For a local trial, `parley analyse --small-numbers 1` shows every \
+pub const ANALYSE_SMALL_NUMBERS_HINT: &str = "For a local trial, parley analyse --small-numbers 1 shows every \
      count; keep the default for anything you publish.";
 
 /// Output formats of `parley report` and `parley analyse`.

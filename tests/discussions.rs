@@ -321,6 +321,13 @@ async fn outbound_messages_are_paced_per_channel() {
     for d in &roots {
         bot.engine.report(d.id, Outcome::Delivered { message_id: Some(format!("$r{}", d.id.0)) }).await;
     }
+    // Joined first, so that the privacy notice is not part of the burst below.
+    let mut join = bot.inbound("alice", "!join gp-access");
+    join.platform = Platform::Matrix;
+    bot.engine.handle(join).await;
+    for d in bot.engine.due(Platform::Matrix, 100).await {
+        bot.engine.report(d.id, Outcome::Delivered { message_id: Some(format!("$j{}", d.id.0)) }).await;
+    }
     for i in 0..8 {
         let mut inbound = bot.inbound("alice", &format!("!post gp-access post {i}"));
         inbound.platform = Platform::Matrix;

@@ -384,6 +384,34 @@ macro_rules! conformance {
     };
 }
 
+async fn stored_posts_fall_in_monday_weeks(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("weeks", "Weeks", "?", 1).await.unwrap().unwrap();
+    let key = ParticipantKey("0123456789abcdef0123".into());
+    // Sunday 2026-11-29 23:30 UTC and Monday 2026-11-30 00:30 UTC.
+    for (n, at) in [(1, 1_795_995_000_000_i64), (2, 1_795_998_600_000)] {
+        tx.insert_post(&NewPost {
+            discussion: d.id,
+            number: PostNumber(n),
+            participant: &key,
+            pseudonym: "Amber Otter",
+            parent: None,
+            body: "text",
+            status: PostStatus::Published,
+            created_at: at,
+            themes: "",
+            sentiment: 0,
+        })
+        .await
+        .unwrap();
+    }
+    let mut weeks = Vec::new();
+    tx.for_each_published(d.id, 10, |p| weeks.push(p.week)).await.unwrap();
+    let day = |ms: i64| ms.div_euclid(86_400_000);
+    assert_eq!(weeks, vec![themes::monday_week(day(1_795_995_000_000)), themes::monday_week(day(1_795_998_600_000))]);
+    assert_eq!(weeks[1], weeks[0] + 1, "Sunday night and Monday morning are in different weeks");
+}
+
 conformance!(sqlite:
     inbound_events_are_deduplicated,
     discussions_open_close_and_list,
@@ -392,6 +420,7 @@ conformance!(sqlite:
     numbering_is_per_discussion,
     moderation_records,
     surveys_pushes_and_org_messages,
+    stored_posts_fall_in_monday_weeks,
 );
 
 conformance!(postgres:
@@ -402,6 +431,7 @@ conformance!(postgres:
     numbering_is_per_discussion,
     moderation_records,
     surveys_pushes_and_org_messages,
+    stored_posts_fall_in_monday_weeks,
 );
 
 /// The engine end to end on PostgreSQL too: a post and a reply, and a restart.

@@ -101,7 +101,7 @@ fn report_writes_every_format_from_a_console_session() {
 #[test]
 fn analyse_tags_comments_in_input_order() {
     let dir = tempfile::tempdir().unwrap();
-    let input = "Waited ages for an appointment\nThe pharmacist was brilliant\n\nParking costs a fortune\n";
+    let input = "Waited ages for an appointment\nThe pharmacist was brilliant\n\nNo parking spaces and the bus only runs hourly\n";
     let (ok, out, err) = parley(&["analyse"], dir.path(), Some(input));
     assert!(ok, "{err}");
     let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -110,6 +110,7 @@ fn analyse_tags_comments_in_input_order() {
     assert_eq!(rows[0]["sentiment"]["label"], "negative");
     assert_eq!(rows[1]["sentiment"]["label"], "positive");
     assert!(rows[2]["themes"].as_array().unwrap().is_empty());
+    assert_eq!(rows[2]["sentiment"]["label"], "neutral", "an empty line has nothing to go on");
     assert!(rows[3]["themes"].as_array().unwrap().iter().any(|t| t == "transport" || t == "cost"));
     assert!(rows[0]["sentiment"]["score"].is_number());
 
@@ -130,4 +131,80 @@ fn analyse_tags_comments_in_input_order() {
     assert!(!ok && err.contains("no `text` column"), "{err}");
     let (ok, _, err) = parley(&["analyse", "--input", "/nonexistent/file.txt"], dir.path(), None);
     assert!(!ok && err.contains("cannot open"), "{err}");
+}
+
+#[test]
+fn analyse_explain_names_the_words_behind_each_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = "The ambulance took over three hours to arrive\n";
+    let (ok, out, err) = parley(&["analyse", "--explain"], dir.path(), Some(input));
+    assert!(ok, "{err}");
+    let row: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let themes = row["themes"].as_array().unwrap();
+    assert!(themes.iter().any(|t| t == "waiting"), "{row}");
+    let explain = row["explain"].as_array().unwrap();
+    // One entry per theme, then one for the sentiment label.
+    assert_eq!(explain.len(), themes.len() + 1, "{row}");
+    let waiting = explain.iter().find(|e| e["tag"] == "waiting").unwrap();
+    let words: Vec<&str> = waiting["words"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert!(!words.is_empty() && words.iter().all(|w| input.to_lowercase().contains(w)), "{words:?}");
+    assert_eq!(explain.last().unwrap()["tag"], row["sentiment"]["label"]);
+}
+
+const CODED: &str = "text,sentiment,parking,food\n\
+    No spaces in the car park,negative,1,0\n\
+    The car park was full again,negative,1,0\n\
+    Parking costs too much,negative,1,0\n\
+    Plenty of parking,positive,1,0\n\
+    Easy parking near the door,positive,1,0\n\
+    The food was cold,negative,0,1\n\
+    Lovely hot meals,positive,0,1\n\
+    Sandwiches were stale,negative,0,1\n\
+    Good food and tea,positive,0,1\n\
+    No hot food after six,negative,0,1\n\
+    Everything was fine,positive,0,0\n\
+    It was okay,neutral,0,0\n";
+
+#[test]
+fn a_trust_trains_evaluates_and_uses_its_own_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("coded.csv");
+    std::fs::write(&csv, CODED).unwrap();
+    let model = dir.path().join("ours.model");
+    let args = ["themes", "train", "--input", csv.to_str().unwrap(), "--out", model.to_str().unwrap()];
+    let (ok, _, err) = parley(&args, dir.path(), None);
+    assert!(ok, "{err}");
+    let first = std::fs::read(&model).unwrap();
+    let (ok, _, err) = parley(&args, dir.path(), None);
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::read(&model).unwrap(), first, "retraining gives the same bytes");
+
+    let (ok, out, err) =
+        parley(&["themes", "evaluate", "--input", csv.to_str().unwrap(), "--folds", "3"], dir.path(), None);
+    assert!(ok, "{err}");
+    assert!(out.contains("3-fold cross-validation on 12 comments"), "{out}");
+    assert!(out.contains("parking") && out.contains("food") && out.contains("sentiment"), "{out}");
+
+    let config = dir.path().join("parley.toml");
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.toml")).unwrap();
+    let config_text = example.replace("[themes]\n", &format!("[themes]\nmodel = {:?}\n", model.to_str().unwrap()));
+    std::fs::write(&config, config_text).unwrap();
+    let (ok, out, err) = parley(
+        &["--config", config.to_str().unwrap(), "analyse"],
+        dir.path(),
+        Some("The car park was full\nThe meals were cold\n"),
+    );
+    assert!(ok, "{err}");
+    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(rows[0]["themes"].as_array().unwrap().iter().any(|t| t == "parking"), "{out}");
+    assert!(rows[1]["themes"].as_array().unwrap().iter().any(|t| t == "food"), "{out}");
+
+    // A bad CSV names the line and the column.
+    std::fs::write(&csv, "text,parking\nfine,0\nno spaces,yes\n").unwrap();
+    let (ok, _, err) = parley(&args, dir.path(), None);
+    assert!(!ok && err.contains("line 3") && err.contains("`parking`"), "{err}");
+    // And a file that is not a model is refused at start.
+    std::fs::write(&model, "not a model").unwrap();
+    let (ok, _, err) = parley(&["--config", config.to_str().unwrap(), "analyse"], dir.path(), Some("hello\n"));
+    assert!(!ok && err.contains("themes.model"), "{err}");
 }

@@ -6,6 +6,8 @@
 //! Aho-Corasick automaton finds every padded phrase in one pass, so "cockpit", "Scunthorpe",
 //! "analysis" and "assessment" cannot match a shorter listed word.
 
+use std::collections::HashSet;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use crate::normalise::{normalise, MaskVocabulary, Normalised};
@@ -114,7 +116,9 @@ pub(crate) struct Vocabulary {
     words: Vec<String>,
     /// Every word of four letters or more in any entry (single words and the words of
     /// phrases), for rebuilding split words (`fu ck`, `kill your self`).
-    joinable: Vec<String>,
+    joinable: HashSet<String>,
+    /// For each byte length up to 31, a bit per first letter `a`–`z` of the joinable words.
+    first_letters: [u32; 32],
 }
 
 impl Vocabulary {
@@ -129,21 +133,38 @@ impl Vocabulary {
                 words.push(e.phrase.clone());
             }
         }
-        let mut joinable: Vec<String> = Vec::new();
+        let mut joinable: HashSet<String> = HashSet::new();
         for e in lists.iter().flat_map(|l| l.entries.iter()) {
             for w in e.phrase.split(' ') {
-                if w.len() >= 4 && !joinable.iter().any(|j| j == w) {
-                    joinable.push(w.to_string());
+                if w.len() >= 4 {
+                    joinable.insert(w.to_string());
                 }
             }
         }
-        Vocabulary { words, joinable }
+        let mut first_letters = [0u32; 32];
+        for w in &joinable {
+            if let (Some(slot), Some(bit)) = (first_letters.get_mut(w.len()), letter_bit(w.chars().next())) {
+                *slot |= bit;
+            }
+        }
+        Vocabulary { words, joinable, first_letters }
     }
+}
+
+fn letter_bit(c: Option<char>) -> Option<u32> {
+    c.filter(char::is_ascii_lowercase).map(|c| 1 << (c as u32 - 'a' as u32))
 }
 
 impl MaskVocabulary for Vocabulary {
     fn is_word(&self, word: &str) -> bool {
-        self.joinable.iter().any(|w| w == word)
+        self.joinable.contains(word)
+    }
+
+    fn may_be_word(&self, len: usize, first: char) -> bool {
+        match (self.first_letters.get(len), letter_bit(Some(first))) {
+            (Some(slot), Some(bit)) => slot & bit != 0,
+            _ => false,
+        }
     }
 
     fn unmask(&self, masked: &str) -> Option<&str> {

@@ -660,6 +660,16 @@ mod timing {
             e.personal.scan(p, &mut r);
             std::hint::black_box(r);
         });
+        time("crisis_copies", &|p| {
+            for c in normalise::crisis_copies(p) {
+                std::hint::black_box(e.crisis.detect(&c));
+            }
+        });
+        time("names", &|p| {
+            let mut r = Vec::new();
+            e.personal.names_only(p, &mut r);
+            std::hint::black_box(r);
+        });
         time("normalise", &|p| {
             std::hint::black_box(normalise::normalise(p, &e.vocabulary));
         });

@@ -36,14 +36,22 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use crate::personal_data::compile;
+
+/// Compiles with ASCII-only case folding (`(?i)` without Unicode's extra folds such as the
+/// Kelvin sign), which keeps the lazy DFA small and fast for these long alternations.
+fn compile_ascii(pattern: &str) -> Result<Regex, regex::Error> {
+    compile(&pattern.replace("(?i)", "(?i-u)").replace("(?i:", "(?i-u:"))
+}
 use crate::PersonalData;
 
 /// Compiled cue patterns.
 #[derive(Debug, Clone)]
 pub(crate) struct NameScanner {
+    /// Title, self-introduction, relative and role cues in one pass: which to run.
+    cues: RegexSet,
     title: Regex,
     intro: Regex,
     relative: Regex,
@@ -51,6 +59,9 @@ pub(crate) struct NameScanner {
     signoff: Regex,
     im: Regex,
     name_the_role: Regex,
+    /// Whether a staff role is written anywhere ("the porter"): a cheap test before looking
+    /// for a name just before one.
+    any_role: Regex,
     address: Regex,
     flat: Regex,
 }
@@ -267,6 +278,10 @@ fn next_word(text: &str, pos: usize, lines: bool) -> Option<Word<'_>> {
     Some(Word { range: start..start + word.len(), text: word })
 }
 
+fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
+    haystack.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 fn lower(word: &str) -> String {
     word.to_lowercase().replace('’', "'")
 }
@@ -389,26 +404,41 @@ fn staff_nearby(text: &str, range: &Range<usize>) -> bool {
 
 impl NameScanner {
     pub(crate) fn new() -> Result<Self, regex::Error> {
+        let mut scanner = Self::patterns()?;
+        scanner.cues = RegexSet::new([
+            scanner.title.as_str(),
+            scanner.intro.as_str(),
+            scanner.relative.as_str(),
+            scanner.any_role.as_str(),
+        ])?;
+        Ok(scanner)
+    }
+
+    fn patterns() -> Result<Self, regex::Error> {
         Ok(NameScanner {
-            title: compile(
+            cues: RegexSet::empty(),
+            title: compile_ascii(
                 r"\b(?:(Dr|Doctor|DR|Mr|MR|Mrs|MRS|Ms|MS|Miss|Mx|Nurse|Sister|Matron|Prof|Professor|Midwife)|(dr|mr|mrs|ms|mx|prof))\b\.?",
             )?,
-            intro: compile(
+            intro: compile_ascii(
                 r"(?i)\b(?:my name is|my name's|my name’s|my names|name's|name’s|i'm called|i’m called|i am called|im called|(?:you can |just |please )?call me|they call me|i go by|i'm known as|i am known as)\b[ \t]*[:,\-]?",
             )?,
-            relative: compile(&format!(r"(?i)\bmy[ \t]+(?:{RELATIVES})\b[ \t]*,?"))?,
-            role: compile(&format!(
+            relative: compile_ascii(&format!(r"(?i)\bmy[ \t]+(?:{RELATIVES})\b[ \t]*,?"))?,
+            role: compile_ascii(&format!(
                 r"(?i)\b(?:the|a|an|our|my|your|his|her|their|this|that|one|another|lovely|rude|new|same)[ \t]+(?:(?:senior|junior|duty|head|practice|ward|staff|student|agency|locum|community|district|specialist|charge|lovely|rude|young|older|male|female|other|main|new|usual)[ \t]+)*(?:({ROLES})|({PERSONS}))(?:s)?\b[ \t]*,?[ \t]*(?:(called|named|who is called|who was called|whose name is|whose name was|by the name of)\b)?"
             ))?,
-            signoff: compile(
-                r"(?i)(?:\b(?:thanks|thank you|many thanks|thanks again|thanks so much|regards|kind regards|best regards|warm regards|warmest regards|best wishes|all the best|cheers|love|lots of love|yours sincerely|yours faithfully|yours truly|sincerely|take care|ta|from)\b[ \t]*[,.!:;\-–—]*[ \t]*(?:\r?\n[ \t]*)?|(?:^|[ \t\n])[\-–—~]+[ \t]*|\n[ \t]*)",
+            signoff: compile_ascii(
+                r"(?i)(?:\b(?:thanks|thank you|many thanks|thanks again|thanks so much|regards|kind regards|best regards|warm regards|warmest regards|best wishes|all the best|cheers|love|lots of love|yours sincerely|yours faithfully|yours truly|sincerely|take care|ta|from)\b[ \t]*(?:[,.!:;\-]|–|—)*[ \t]*(?:\r?\n[ \t]*)?|(?:^|[ \t\n])(?:[\-~]|–|—)+[ \t]*|\n[ \t]*)",
             )?,
-            im: compile(r"(?:^|[.!?\n][ \t]*)(?i:(?:hi|hello|hiya|hey)[ \t]*[,!.]?[ \t]*)?(?i:i'm|i’m|i am|im)[ \t]+")?,
-            name_the_role: compile(&format!(r"(?i)^[ \t]*,?[ \t]*(?:the|our|my|a|\()[ \t]*(?:{ROLES})\b"))?,
-            address: compile(
-                r"(?i)\b(?:(?:flat|apartment|apt|unit)\.?[ \t]*(?:no\.?[ \t]*)?[0-9]{1,4}[a-z]?[ \t]*,?[ \t]*)?[0-9]{1,4}[a-z]?(?:[ \t]*-[ \t]*[0-9]{1,4}[a-z]?)?[ \t]*,?[ \t]+((?:[a-z][a-z'’\-]*[ \t]+){1,3}?)(street|st|road|rd|avenue|ave|lane|ln|close|cl|drive|dr|way|crescent|cres|court|ct|place|pl|gardens|gdns|grove|gr|terrace|terr|tce|hill|row|walk|mews|square|sq|view|rise|green|parade|pde|boulevard|mount|vale|fold|gate|croft|wynd|park|meadow|meadows|fields|chase|wharf|quay|heights|approach|bank|end|side|yard|brow|garth|lea|dale)\b\.?",
+            im: compile_ascii(
+                r"(?:^|[.!?\n][ \t]*)(?i:(?:hi|hello|hiya|hey)[ \t]*[,!.]?[ \t]*)?(?i:i'm|i’m|i am|im)[ \t]+",
             )?,
-            flat: compile(
+            any_role: compile_ascii(&format!(r"(?i)\b(?:{ROLES}|{PERSONS})s?\b"))?,
+            name_the_role: compile_ascii(&format!(r"(?i)^[ \t]*,?[ \t]*(?:the|our|my|a|\()[ \t]*(?:{ROLES})\b"))?,
+            address: compile_ascii(
+                r"(?i)\b(?:(?:flat|apartment|apt|unit)\.?[ \t]*(?:no\.?[ \t]*)?[0-9]{1,4}[a-z]?[ \t]*,?[ \t]*)?[0-9]{1,4}[a-z]?(?:[ \t]*-[ \t]*[0-9]{1,4}[a-z]?)?[ \t]*,?[ \t]+((?:[a-z](?:[a-z'\-]|’)*[ \t]+){1,3}?)(street|st|road|rd|avenue|ave|lane|ln|close|cl|drive|dr|way|crescent|cres|court|ct|place|pl|gardens|gdns|grove|gr|terrace|terr|tce|hill|row|walk|mews|square|sq|view|rise|green|parade|pde|boulevard|mount|vale|fold|gate|croft|wynd|park|meadow|meadows|fields|chase|wharf|quay|heights|approach|bank|end|side|yard|brow|garth|lea|dale)\b\.?",
+            )?,
+            flat: compile_ascii(
                 r"(?:\b(?i:in|at|from|of|to|my|our|live|lives|living)[ \t]+(?i:flat|apartment|apt)|\b(?:Flat|FLAT|Apartment|Apt))\.?[ \t]*(?:(?i:no)\.?[ \t]*)?[0-9]{1,4}[A-Za-z]?\b",
             )?,
         })
@@ -419,11 +449,20 @@ impl NameScanner {
         if text.len() < 4 {
             return;
         }
-        self.titles(text, out);
-        self.intros(text, out);
-        self.roles(text, out);
+        // One pass finds which cue patterns can match at all.
+        let cues = self.cues.matches(text);
+        if cues.matched(0) {
+            self.titles(text, out);
+        }
+        if cues.matched(1) || cues.matched(2) {
+            self.intros(text, out);
+        }
+        let any_role = cues.matched(3);
+        if any_role {
+            self.roles(text, out);
+        }
         self.signature(text, out);
-        self.introduced(text, out);
+        self.introduced(text, out, any_role);
         if text.bytes().any(|b| b.is_ascii_digit()) {
             self.addresses(text, out);
         }
@@ -465,8 +504,13 @@ impl NameScanner {
     /// "I'm Sarah, 34, …", "Hi, I'm Tom and …", "I'm Sophie's dad": a capitalised name
     /// right after "I'm" at the start of a sentence, followed by a comma, "and", the end, or
     /// a possessive and a relative.
-    fn introduced(&self, text: &str, out: &mut Vec<(PersonalData, Range<usize>)>) {
-        for m in self.im.find_iter(text) {
+    fn introduced(&self, text: &str, out: &mut Vec<(PersonalData, Range<usize>)>, any_role: bool) {
+        let maybe_im = text.contains("'m ")
+            || text.contains("’m ")
+            || text.contains("'M ")
+            || contains_ignore_ascii_case(text, "i am ")
+            || contains_ignore_ascii_case(text, "im ");
+        for m in self.im.find_iter(if maybe_im { text } else { "" }) {
             let Some(range) = take_name(text, m.end(), Case::Capitalised, 2, false) else { continue };
             let rest = &text[range.end..];
             let fits = rest.starts_with([',', '.', '!']) || rest.trim().is_empty() || rest.starts_with(" and ") || {
@@ -480,6 +524,9 @@ impl NameScanner {
             }
         }
         // "Mike the porter", "Hannah, our health visitor": a name before a staff role.
+        if !any_role {
+            return;
+        }
         let mut at = 0;
         while let Some(m) = self.role_after_name_cue(text, at) {
             at = m.end;

@@ -308,11 +308,7 @@ pub(crate) fn fold(text: &str, out: &mut String) {
 /// rejoined. Punctuation, apostrophes and sentence breaks are kept (the crisis patterns,
 /// negations and guards need them). Empty when no copy would differ from the raw text.
 pub(crate) fn crisis_copies(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    if text.is_ascii()
-        && !bytes.iter().any(|b| b.is_ascii_digit() || matches!(b, b'@' | b'$'))
-        && !contains_ignore_ascii_case(text, " self")
-    {
+    if text.is_ascii() && !ascii_leet_word(text) && !contains_ignore_ascii_case(text, " self") {
         return Vec::new();
     }
     // Fillers are marked, then read both as nothing ("ki\u{3164}ll") and as spaces.
@@ -378,6 +374,25 @@ pub(crate) fn crisis_copies(text: &str) -> Vec<String> {
     copies
 }
 
+/// Whether an ASCII text has a word with both a letter and a leetspeak character (`k1ll`).
+fn ascii_leet_word(text: &str) -> bool {
+    let (mut letter, mut leetish) = (false, false);
+    for b in text.bytes() {
+        if b.is_ascii_alphabetic() {
+            letter = true;
+        } else if b.is_ascii_digit() || matches!(b, b'@' | b'$') {
+            leetish = true;
+        } else {
+            if letter && leetish {
+                return true;
+            }
+            letter = false;
+            leetish = false;
+        }
+    }
+    letter && leetish
+}
+
 fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
     haystack.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
@@ -420,6 +435,12 @@ pub(crate) trait MaskVocabulary {
     fn is_word(&self, _word: &str) -> bool {
         false
     }
+
+    /// A cheap test before [`MaskVocabulary::is_word`]: whether any word has this length in
+    /// bytes and this first letter.
+    fn may_be_word(&self, _len: usize, _first: char) -> bool {
+        true
+    }
 }
 
 /// Ordinary short words and contraction tails. Two or three tokens are joined into a
@@ -447,14 +468,19 @@ fn joinable_gap(sep: &str) -> bool {
 /// part is not an ordinary word, that word.
 fn joined_word(parts: &[&str], vocab: &dyn MaskVocabulary, buf: &mut String) -> bool {
     let total: usize = parts.iter().map(|p| p.len()).sum();
-    if !(4..=16).contains(&total) || parts.iter().all(|p| ORDINARY.contains(p)) {
+    if !(4..=16).contains(&total) {
+        return false;
+    }
+    let first = parts.first().and_then(|p| p.chars().next()).map_or(' ', |c| leet(c, 'i'));
+    if !vocab.may_be_word(total, first) {
         return false;
     }
     buf.clear();
     for p in parts {
         buf.extend(p.chars().map(|c| leet(c, 'i')));
     }
-    vocab.is_word(buf)
+    // The vocabulary look-up is a hash probe; listed words are rare, so check it first.
+    vocab.is_word(buf) && !parts.iter().all(|p| ORDINARY.contains(p))
 }
 
 /// Normalises `text` into match streams. `vocab` resolves masked and split words.

@@ -44,6 +44,8 @@ pub enum Audience {
 pub enum Common {
     /// `!help`
     Help,
+    /// `!help all`
+    HelpAll,
     /// `!topics`
     Topics,
 }
@@ -312,6 +314,7 @@ pub fn parse(text: &str, prefix: &str) -> Command {
     let word_lc = word.to_lowercase();
     let usage = Command::Usage;
     match word_lc.as_str() {
+        "help" if args.eq_ignore_ascii_case("all") => Command::Anyone(Common::HelpAll),
         "help" => Command::Anyone(Common::Help),
         "topics" => Command::Anyone(Common::Topics),
         "whoami" => Command::Participant(P::WhoAmI),

@@ -275,7 +275,8 @@ impl Engine {
             _ => None,
         };
         let reply = match command {
-            Command::Anyone(Common::Help) => Reply::Help(match (&me, staff) {
+            Command::Anyone(Common::HelpAll) if me.is_some() => Reply::Help(HelpFor::ParticipantAll),
+            Command::Anyone(Common::Help | Common::HelpAll) => Reply::Help(match (&me, staff) {
                 (Some(_), _) => HelpFor::Participant,
                 (None, Staff { room: StaffRoom::Commissioners, .. }) => HelpFor::Commissioner,
                 (None, Staff { moderator: true, .. }) => HelpFor::Moderator,

@@ -65,10 +65,20 @@ impl Engine {
                 }
             },
             ParticipantCommand::Post { text } => {
-                let open = cx.tx.discussions(true).await?;
-                let (slug, body) = super::commands::split_post_slug(&text, |s| open.iter().any(|d| d.slug == s));
+                // Any discussion's slug counts, so that a post meant for a closed one is
+                // refused rather than published somewhere else.
+                let known = cx.tx.discussions(false).await?;
+                let (slug, body) = super::commands::split_post_slug(&text, |s| known.iter().any(|d| d.slug == s));
                 let discussion = match slug {
-                    Some(s) => cx.tx.discussion_by_slug(&s.to_lowercase()).await?,
+                    Some(s) => {
+                        let d = cx.tx.discussion_by_slug(&s.to_lowercase()).await?;
+                        // `!post SLUG` makes SLUG the current discussion, as `!join` does.
+                        if let Some(d) = d.as_ref().filter(|d| d.is_open()) {
+                            self.notice_first(cx, me).await?;
+                            cx.tx.join(key, d.id).await?;
+                        }
+                        d
+                    }
                     None => self.current(cx, me.current_discussion).await?,
                 };
                 match discussion {
@@ -110,6 +120,14 @@ impl Engine {
                 None => Refusal::NotJoined.into(),
             },
         })
+    }
+
+    /// The privacy notice, before anything else, to a participant who has not seen it.
+    async fn notice_first(&self, cx: &mut Ctx, me: &Participant) -> Result<()> {
+        if me.seen_notice {
+            return Ok(());
+        }
+        self.say(cx, &Reply::PrivacyNotice).await
     }
 
     /// Crisis detection comes before everything else — rate limits, mutes, bans, validation,

@@ -85,8 +85,10 @@ pub enum Purpose {
 /// Which help text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HelpFor {
-    /// A participant in a DM.
+    /// A participant in a DM: the everyday commands, in plain words, with examples.
     Participant,
+    /// A participant asking for everything (`!help all`).
+    ParticipantAll,
     /// The commissioners' room.
     Commissioner,
     /// The moderators' room, for someone without the moderator role.
@@ -117,6 +119,8 @@ pub enum Reply {
     Refusal(Refusal),
     /// `!help`.
     Help(HelpFor),
+    /// The privacy notice on its own (before a first post sent without `!join`).
+    PrivacyNotice,
     /// `!topics`: the open discussions.
     Topics(Vec<Discussion>),
     /// After `!join`.
@@ -424,6 +428,7 @@ impl Voice<'_> {
         match reply {
             Reply::Refusal(r) => self.refusal(r),
             Reply::Help(who) => self.help(*who),
+            Reply::PrivacyNotice => self.privacy_notice.to_string(),
             Reply::Topics(discussions) => {
                 if discussions.is_empty() {
                     return "There are no open discussions at the moment. Please check again later.".into();
@@ -573,11 +578,27 @@ impl Voice<'_> {
         let p = self.prefix;
         match who {
             HelpFor::Participant => format!(
-                "parley lets you take part anonymously in NHS discussions. Nobody sees your account name.\n\
-                 {p}topics — see the open discussions\n\
+                "You can take part in NHS discussions here without anyone seeing who you are. Others see only a \
+                 made-up name.\n\
+                 To see what is being discussed, send: {p}topics\n\
+                 To choose a discussion, send {p}join and its short name, for example: {p}join gp-access\n\
+                 Then just type your message and send it. It is shared under your made-up name.\n\
+                 Each message gets a number, like #3. To answer message 3, send: {p}reply #3 I agree with this\n\
+                 If a message is unkind or unsafe, tell the moderators: {p}report #3 it names a nurse\n\
+                 To post in another discussion without joining it first: {p}post urgent-care The wait was 6 hours\n\
+                 To see your made-up name: {p}whoami\n\
+                 To remove your contact details and unlink everything you wrote from you: {p}forget\n\
+                 For every command in one list, send: {p}help all"
+            ),
+            HelpFor::ParticipantAll => format!(
+                "All participant commands:\n\
+                 {p}help — how to take part; {p}help all — this list\n\
+                 {p}topics — the open discussions\n\
                  {p}join SLUG — choose a discussion (for example {p}join gp-access)\n\
-                 then just type your message to post it, or {p}post TEXT\n\
+                 TEXT, or {p}post TEXT — post in your discussion\n\
+                 {p}post SLUG TEXT — post in discussion SLUG (it becomes your discussion)\n\
                  {p}reply #N TEXT — answer post #N\n\
+                 {p}report #N REASON — tell the moderators about post #N\n\
                  {p}whoami — your made-up name in this discussion\n\
                  {p}survey — start or carry on a survey you were invited to ({p}survey stop to leave it)\n\
                  {p}stop — no more survey invitations or updates ({p}start to have them again)\n\
@@ -931,19 +952,11 @@ fn log_text(entries: &[AuditEntry]) -> String {
     }
     let mut out = String::from("Latest moderation actions:");
     for e in entries {
-        let when = format_time(e.at);
+        let when = crate::report::format_utc_minute(e.at);
         let why = if e.reason.is_empty() { String::new() } else { format!(" — {}", render::inert(&e.reason)) };
         out.push_str(&format!("\n{when} {} {} {}{why}", e.actor, e.action, e.target));
     }
     out
-}
-
-/// "2026-11-27 10:15 UTC" from Unix milliseconds.
-pub fn format_time(ms: i64) -> String {
-    let Ok(at) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
-        return "(unknown time)".into();
-    };
-    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute())
 }
 
 /// The kinds of personal data removed from a post, in words: "a phone number and an email
@@ -977,8 +990,8 @@ pub fn redaction_summary(redactions: &[moderation::Redaction]) -> String {
 mod tests {
     #[test]
     fn formats_times() {
-        assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_time(1_700_000_000_000), "2023-11-14 22:13 UTC");
+        assert_eq!(crate::report::format_utc_minute(0), "1970-01-01 00:00 UTC");
+        assert_eq!(crate::report::format_utc_minute(1_700_000_000_000), "2023-11-14 22:13 UTC");
     }
 
     #[test]

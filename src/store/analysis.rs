@@ -14,7 +14,7 @@ pub struct AnalysedPost {
     /// The author key's first 16 hex digits as a number, or the post id when the author
     /// asked to be forgotten; only used to count distinct people.
     pub participant: u64,
-    /// Unix week (days since 1970-01-01 divided by 7).
+    /// Monday week ([`themes::monday_week`]: weeks start on Monday, UTC).
     pub week: i64,
     /// Redacted text; empty for posts outside the quote window.
     pub body: String,
@@ -45,7 +45,7 @@ impl Tx {
         .transpose()?
         .unwrap_or(0);
         let mut rows = sqlx::query(
-            "SELECT substr(participant_key, 1, 16) AS who, id, created_at / 604800000 AS week, sentiment, themes, \
+            "SELECT substr(participant_key, 1, 16) AS who, id, (created_at + 259200000) / 604800000 AS week, sentiment, themes, \
                     CASE WHEN id >= $2 THEN body END AS body \
              FROM posts WHERE discussion_id = $1 AND status = 'published'",
         )

@@ -108,6 +108,14 @@ impl Store {
                     .idle_timeout(None)
                     .max_lifetime(None)
                     .acquire_timeout(Duration::from_secs(30))
+                    // Deleted and overwritten rows (a `!forget`, a cleared address) are
+                    // zeroed in the file, not left behind in free pages.
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::Executor::execute(conn, "PRAGMA secure_delete = ON").await?;
+                            Ok(())
+                        })
+                    })
                     .connect_with(options)
                     .await?
             }

@@ -363,9 +363,13 @@ async fn take_down_late_delivery(
     .bind(message_id)
     .execute(&mut **tx)
     .await?;
+    // A removal queued when the post was taken down may still be waiting: it now finds the
+    // message, so a second one is only needed when it is gone.
     sqlx::query(
         "INSERT INTO outbox (platform, dest_kind, discussion_id, post_id, action, body, attempts, next_attempt_at, \
-         created_at) VALUES ($1, 'thread', $2, $3, 'remove', '', 0, $4, $4)",
+         created_at) SELECT $1, 'thread', $2, $3, 'remove', '', 0, $4, $4 \
+         WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE post_id = $3 AND platform = $1 AND action = 'remove' \
+                           AND delivered_at IS NULL)",
     )
     .bind(&platform)
     .bind(discussion)

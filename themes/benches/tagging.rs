@@ -16,13 +16,22 @@ fn comments() -> Vec<String> {
 
 fn tagging(c: &mut Criterion) {
     let analyzer = Analyzer::default();
+    let lexicon = Analyzer::lexicon_only(Taxonomy::default());
     let texts = comments();
     let mut g = c.benchmark_group("tagging");
     g.throughput(Throughput::Elements(texts.len() as u64));
+    // The default: the trained model plus the lexicon's inputs.
     g.bench_function("analyse (comments)", |b| {
         b.iter(|| {
             for t in &texts {
                 std::hint::black_box(analyzer.analyse(t));
+            }
+        })
+    });
+    g.bench_function("analyse, lexicon only (comments)", |b| {
+        b.iter(|| {
+            for t in &texts {
+                std::hint::black_box(lexicon.analyse(t));
             }
         })
     });

@@ -4,8 +4,11 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lexicon::{IDIOMS, INTENSIFIERS, NEGATORS, WORDS};
-use crate::taxonomy::Taxonomy;
+use std::sync::Arc;
+
+use crate::lexicon::Lexicon;
+use crate::model::{Evidence, LexiconInput, Model};
+use crate::taxonomy::{Taxonomy, Theme};
 use crate::text::{SegmentKind, Token, Tokenizer, Tokens};
 
 /// Three-way sentiment label.
@@ -153,9 +156,17 @@ impl<T> PhraseIndex<T> {
 
 /// Tags posts with themes and sentiment. Build once (it precomputes stems and indexes)
 /// and share; `analyse` takes `&self` and is safe to call from many threads.
+///
+/// By default the trained [`Model`] decides the themes it knows and the sentiment, with the
+/// lexicon's findings as extra inputs; taxonomy themes the model does not know (`digital`
+/// in the default taxonomy) come from the lexicon's phrases. [`Analyzer::lexicon_only`]
+/// is the phrase and lexicon analyser alone.
 #[derive(Debug)]
 pub struct Analyzer {
     taxonomy: Taxonomy,
+    model: Option<Arc<Model>>,
+    /// Per taxonomy theme: its index among the model's themes, if the model has it.
+    model_theme: Vec<Option<usize>>,
     pub(crate) tokenizer: Tokenizer,
     themes: PhraseIndex<u16>,
     excludes: PhraseIndex<u16>,
@@ -164,15 +175,25 @@ pub struct Analyzer {
     idioms: PhraseIndex<f32>,
     words: HashMap<String, f32>,
     word_stems: HashMap<String, f32>,
-    intensifiers: HashMap<&'static str, f32>,
-    negators: std::collections::HashSet<&'static str>,
+    intensifiers: HashMap<String, f32>,
+    negators: std::collections::HashSet<String>,
 }
 
 impl Default for Analyzer {
-    /// An analyser for the default taxonomy.
+    /// An analyser for the default taxonomy with the shipped model.
     fn default() -> Self {
         Analyzer::new(Taxonomy::default())
     }
+}
+
+/// A tag and the words that weighed most for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    #[serde(flatten)]
+    pub analysis: Analysis,
+    /// Per theme tag, then for the sentiment label: the words or phrases that weighed most
+    /// (model tags), or the taxonomy phrases that matched (lexicon tags).
+    pub explain: Vec<Evidence>,
 }
 
 const NEGATION_SCOPE: usize = 3;
@@ -202,7 +223,43 @@ fn normalise(x: f32) -> f64 {
 }
 
 impl Analyzer {
+    /// An analyser for `taxonomy` with the model shipped with parley.
     pub fn new(taxonomy: Taxonomy) -> Analyzer {
+        Analyzer::with_model(taxonomy, Model::embedded())
+    }
+
+    /// An analyser with a trained model (e.g. a trust's own, see [`crate::model::train`]).
+    /// Model themes missing from the taxonomy are added to it, labelled from their ids.
+    pub fn with_model(mut taxonomy: Taxonomy, model: Arc<Model>) -> Analyzer {
+        let missing: Vec<Theme> = model
+            .themes()
+            .iter()
+            .filter(|id| taxonomy.get(id).is_none())
+            .map(|id| Theme {
+                id: id.clone(),
+                label: label_from_id(id),
+                description: format!("Tagged by the trained model ({id})."),
+                phrases: Vec::new(),
+                exclude: Vec::new(),
+                near: Default::default(),
+            })
+            .collect();
+        if !missing.is_empty() {
+            taxonomy.extend_themes(missing);
+        }
+        let mut a = Analyzer::lexicon_only(taxonomy);
+        a.model_theme = a.taxonomy.themes().iter().map(|t| model.themes().iter().position(|m| *m == t.id)).collect();
+        a.model = Some(model);
+        a
+    }
+
+    /// The model this analyser uses, if any.
+    pub fn model(&self) -> Option<&Model> {
+        self.model.as_deref()
+    }
+
+    /// The phrase-matching and lexicon analyser, without a trained model.
+    pub fn lexicon_only(taxonomy: Taxonomy) -> Analyzer {
         let tokenizer = Tokenizer::default();
         let mut themes = PhraseIndex::default();
         let mut excludes = PhraseIndex::default();
@@ -223,24 +280,28 @@ impl Analyzer {
                 near_cues.insert(tokenizer.phrase_stems(p), idx);
             }
         }
+        let lexicon = Lexicon::embedded();
         let mut idioms = PhraseIndex::default();
-        for (p, v) in IDIOMS {
+        for (p, v) in &lexicon.idioms {
             idioms.insert(tokenizer.phrase_stems(p), *v);
         }
         let mut words = HashMap::new();
         let mut word_stems = HashMap::new();
-        for (w, v) in WORDS {
+        for (w, v) in &lexicon.words {
             match w.strip_suffix('*') {
                 Some(base) => {
                     word_stems.insert(tokenizer.stem(base), *v);
                 }
                 None => {
-                    words.insert((*w).to_owned(), *v);
+                    words.insert(w.clone(), *v);
                 }
             }
         }
+        let model_theme = vec![None; taxonomy.themes().len()];
         Analyzer {
             taxonomy,
+            model: None,
+            model_theme,
             tokenizer,
             themes,
             excludes,
@@ -249,8 +310,8 @@ impl Analyzer {
             idioms,
             words,
             word_stems,
-            intensifiers: INTENSIFIERS.iter().copied().collect(),
-            negators: NEGATORS.iter().copied().collect(),
+            intensifiers: lexicon.intensifiers.iter().map(|(w, v)| (w.clone(), *v)).collect(),
+            negators: lexicon.negators.iter().cloned().collect(),
         }
     }
 
@@ -263,16 +324,95 @@ impl Analyzer {
         let toks = self.tokenizer.tokenize(text);
         let hits = self.theme_hits(&toks.tokens);
         let seg = self.segment_valences(&toks);
-        let mut themes: Vec<u16> = hits.iter().map(|h| h.theme).collect();
-        themes.sort_unstable();
-        themes.dedup();
+        let (tagged, sentiment) = self.decide(text, &hits, overall(&toks, &seg));
         Analysis {
-            themes: themes
-                .into_iter()
-                .filter_map(|t| self.taxonomy.themes().get(usize::from(t)).map(|t| t.id.clone()))
-                .collect(),
-            sentiment: overall(&toks, &seg),
+            themes: tagged.into_iter().filter_map(|t| self.taxonomy.themes().get(t).map(|t| t.id.clone())).collect(),
+            sentiment,
         }
+    }
+
+    /// The tagged taxonomy themes (indexes, ascending) and the sentiment, from the model
+    /// where it has an answer and from the lexicon otherwise.
+    fn decide(&self, text: &str, hits: &[Hit<'_>], lexicon: Sentiment) -> (Vec<usize>, Sentiment) {
+        let mut lexicon_tagged: Vec<usize> = hits.iter().map(|h| usize::from(h.theme)).collect();
+        lexicon_tagged.sort_unstable();
+        lexicon_tagged.dedup();
+        let Some(model) = &self.model else { return (lexicon_tagged, lexicon) };
+        if !text.chars().any(char::is_alphanumeric) {
+            // Nothing to go on: the model would only echo its priors.
+            return (Vec::new(), Sentiment::neutral());
+        }
+        let input = LexiconInput {
+            score: lexicon.score as f32,
+            themes: if model.uses_lexicon() {
+                lexicon_tagged.iter().filter_map(|t| self.taxonomy.themes().get(*t).map(|t| t.id.clone())).collect()
+            } else {
+                Vec::new()
+            },
+        };
+        let scores = model.scores(text, &input);
+        let tagged = (0..self.taxonomy.themes().len())
+            .filter(|&t| {
+                let found = lexicon_tagged.binary_search(&t).is_ok();
+                match self.model_theme[t] {
+                    Some(m) => model.tagged(scores.themes[m], found),
+                    None => found,
+                }
+            })
+            .collect();
+        let sentiment = match scores.sentiment {
+            Some(d) => {
+                let (label, score) = Model::sentiment_of(d);
+                let s = Sentiment::from_score(score);
+                debug_assert_eq!(s.label, label);
+                s
+            }
+            None => lexicon,
+        };
+        (tagged, sentiment)
+    }
+
+    /// [`Analyzer::analyse`] with, for each tag, the words or phrases that weighed most.
+    pub fn explain(&self, text: &str, top: usize) -> Explanation {
+        let d = self.analyse_detailed(text);
+        let mut explain = Vec::new();
+        let model_tags: Vec<&str> = d
+            .themes
+            .iter()
+            .filter(|m| self.model.as_ref().is_some_and(|model| model.themes().contains(&m.theme)))
+            .map(|m| m.theme.as_str())
+            .collect();
+        let model_evidence = match &self.model {
+            Some(model) => {
+                let mut tags = model_tags.clone();
+                if model.has_sentiment() {
+                    tags.push(d.sentiment.label.as_str());
+                }
+                model.explain(text, &tags, top)
+            }
+            None => Vec::new(),
+        };
+        for m in &d.themes {
+            match model_evidence.iter().find(|e| e.tag == m.theme) {
+                Some(e) => explain.push(e.clone()),
+                None => explain
+                    .push(Evidence { tag: m.theme.clone(), words: m.matched.iter().take(top).cloned().collect() }),
+            }
+        }
+        match model_evidence.iter().find(|e| e.tag == d.sentiment.label.as_str()) {
+            Some(e) => explain.push(e.clone()),
+            None => {
+                let toks = self.tokenizer.tokenize(text);
+                let mut words: Vec<String> = Vec::new();
+                for t in toks.tokens.iter().filter(|t| self.is_sentiment_word(t)) {
+                    if !words.contains(&t.word) && words.len() < top {
+                        words.push(t.word.clone());
+                    }
+                }
+                explain.push(Evidence { tag: d.sentiment.label.as_str().to_owned(), words });
+            }
+        }
+        Explanation { analysis: d.into(), explain }
     }
 
     /// Like [`Analyzer::analyse`], with the sentiment of each theme taken from the parts of
@@ -281,6 +421,7 @@ impl Analyzer {
         let toks = self.tokenizer.tokenize(text);
         let hits = self.theme_hits(&toks.tokens);
         let seg = self.segment_valences(&toks);
+        let (tagged, sentiment) = self.decide(text, &hits, overall(&toks, &seg));
         let mut by_theme: Vec<(u16, Vec<u32>, Vec<String>)> = Vec::new();
         for h in &hits {
             let segment = toks.tokens[h.start].segment;
@@ -301,19 +442,34 @@ impl Analyzer {
             }
         }
         by_theme.sort_by_key(|(t, _, _)| *t);
-        let themes = by_theme
+        let themes = tagged
             .into_iter()
-            .filter_map(|(t, segs, matched)| {
-                let id = self.taxonomy.themes().get(usize::from(t))?.id.clone();
-                let sum: f32 = segs.iter().filter_map(|s| seg.get(*s as usize)).sum();
-                Some(ThemeMention { theme: id, sentiment: Sentiment::from_score(normalise(sum)), matched })
+            .filter_map(|t| {
+                let id = self.taxonomy.themes().get(t)?.id.clone();
+                // The sentiment of the sentence parts that mention it, when the lexicon found
+                // a mention; otherwise the post's.
+                match by_theme.iter().find(|(b, _, _)| usize::from(*b) == t) {
+                    Some((_, segs, matched)) => {
+                        let sum: f32 = segs.iter().filter_map(|s| seg.get(*s as usize)).sum();
+                        let s = if self.model.is_some() && sum == 0.0 {
+                            sentiment
+                        } else {
+                            Sentiment::from_score(normalise(sum))
+                        };
+                        Some(ThemeMention { theme: id, sentiment: s, matched: matched.clone() })
+                    }
+                    None => Some(ThemeMention { theme: id, sentiment, matched: Vec::new() }),
+                }
             })
             .collect();
-        DetailedAnalysis { themes, sentiment: overall(&toks, &seg) }
+        DetailedAnalysis { themes, sentiment }
     }
 
     /// Sentiment only.
     pub fn sentiment(&self, text: &str) -> Sentiment {
+        if self.model.as_ref().is_some_and(|m| m.has_sentiment()) {
+            return self.analyse(text).sentiment;
+        }
         let toks = self.tokenizer.tokenize(text);
         let seg = self.segment_valences(&toks);
         overall(&toks, &seg)
@@ -449,6 +605,16 @@ impl Analyzer {
     }
 }
 
+/// "out_of_hours" → "Out of hours".
+fn label_from_id(id: &str) -> String {
+    let words = id.replace('_', " ");
+    let mut c = words.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// A theme phrase found at a token position.
 pub(crate) struct Hit<'a> {
     pub theme: u16,
@@ -476,12 +642,17 @@ fn overall(toks: &Tokens, seg: &[f32]) -> Sentiment {
 mod tests {
     use super::*;
 
+    // These pin the lexicon and phrase rules; the trained model has its own tests.
+    fn lexicon() -> Analyzer {
+        Analyzer::lexicon_only(Taxonomy::default())
+    }
+
     fn label(text: &str) -> SentimentLabel {
-        Analyzer::default().sentiment(text).label
+        lexicon().sentiment(text).label
     }
 
     fn themes(text: &str) -> Vec<String> {
-        Analyzer::default().analyse(text).themes
+        lexicon().analyse(text).themes
     }
 
     #[test]
@@ -497,7 +668,7 @@ mod tests {
 
     #[test]
     fn sentiment_scores_are_bounded() {
-        let an = Analyzer::default();
+        let an = lexicon();
         for text in ["", "awful awful awful terrible disgrace shambles!!!", "brilliant lovely fantastic amazing"] {
             let s = an.sentiment(text);
             assert!((-1.0..=1.0).contains(&s.score), "{text}: {s:?}");
@@ -519,7 +690,7 @@ mod tests {
 
     #[test]
     fn intensifiers_strengthen() {
-        let an = Analyzer::default();
+        let an = lexicon();
         let plain = an.sentiment("the nurse was helpful").score;
         let strong = an.sentiment("the nurse was really helpful").score;
         let stronger = an.sentiment("the nurse was absolutely helpful").score;
@@ -562,7 +733,7 @@ mod tests {
     #[test]
     fn contrast_weights_the_second_half() {
         assert_eq!(label("The staff were nice but the wait was horrendous"), SentimentLabel::Negative);
-        let d = Analyzer::default().analyse_detailed("The staff were lovely but the wait was horrendous.");
+        let d = lexicon().analyse_detailed("The staff were lovely but the wait was horrendous.");
         let get = |id: &str| d.themes.iter().find(|m| m.theme == id).unwrap().sentiment.label;
         assert_eq!(get("staff_attitude"), SentimentLabel::Positive);
         assert_eq!(get("waiting"), SentimentLabel::Negative);
@@ -582,5 +753,48 @@ mod tests {
     fn excluded_phrases_do_not_trigger() {
         assert!(!themes("She fell asleep in the chair").contains(&"safety".to_owned()));
         assert!(themes("She had a fall on the ward").contains(&"safety".to_owned()));
+    }
+
+    #[test]
+    fn default_analyser_uses_the_trained_model() {
+        let an = Analyzer::default();
+        assert!(an.model().is_some());
+        let a = an.analyse("Waited over three hours for the ambulance to arrive, far too long");
+        assert!(a.themes.contains(&"waiting".to_owned()), "{a:?}");
+        assert_eq!(a.sentiment.label, SentimentLabel::Negative);
+        let a = an.analyse("The staff were kind, caring and polite. Thank you");
+        assert!(a.themes.contains(&"staff_attitude".to_owned()), "{a:?}");
+        assert_eq!(a.sentiment.label, SentimentLabel::Positive);
+        // A theme the model does not know still comes from the taxonomy's phrases.
+        let a = an.analyse("The NHS App keeps crashing when I log in");
+        assert!(a.themes.contains(&"digital".to_owned()), "{a:?}");
+        // Stored sentiment is a score; its label must survive the round trip.
+        for text in ["ok I suppose", "terrible", "brilliant", "", "the car park"] {
+            let s = an.analyse(text).sentiment;
+            assert_eq!(Sentiment::from_score(s.score).label, s.label, "{text}");
+        }
+    }
+
+    #[test]
+    fn explanations_name_words_from_the_text() {
+        let an = Analyzer::default();
+        let text = "Waited over three hours for the ambulance, the crew were lovely though";
+        let e = an.explain(text, 3);
+        assert_eq!(e.analysis, an.analyse(text));
+        assert_eq!(e.explain.len(), e.analysis.themes.len() + 1);
+        let lower = text.to_lowercase();
+        for ev in &e.explain {
+            assert!(!ev.words.is_empty() && ev.words.len() <= 3, "{ev:?}");
+            for w in &ev.words {
+                assert!(w.split(' ').all(|part| lower.contains(part)), "{w} not in the text");
+            }
+        }
+        let waiting = e.explain.iter().find(|ev| ev.tag == "waiting").unwrap();
+        assert!(waiting.words.iter().any(|w| w.contains("wait") || w.contains("hours")), "{waiting:?}");
+    }
+
+    #[test]
+    fn a_model_theme_missing_from_the_taxonomy_is_added() {
+        assert_eq!(label_from_id("out_of_hours"), "Out of hours");
     }
 }

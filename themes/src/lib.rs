@@ -6,12 +6,18 @@
 //! post, and later streams stored records into a [`SummaryBuilder`] to render a
 //! [`Summary`] for chat, Markdown, CSV, JSON or a single self-contained HTML file.
 //!
-//! - **Themes** come from a [`Taxonomy`] (the embedded patient-experience default, or a
-//!   user TOML file that extends or replaces it), matched on stemmed words and phrases.
-//! - **Sentiment** is lexicon based, aware of negation ("couldn't fault them"),
+//! - **Themes and sentiment** come from a trained [`Model`] (linear classifiers over word
+//!   and character n-grams, trained on Friends and Family Test comments coded by NHS
+//!   staff: see `model/README.md`), with the lexicon's findings as extra inputs. A trust can
+//!   train its own ([`model::train`]).
+//! - **Themes** belong to a [`Taxonomy`] (the embedded patient-experience default, or a
+//!   user TOML file that extends or replaces it); themes the model does not know are
+//!   matched on stemmed words and phrases.
+//! - **The lexicon** (`lexicon/sentiment.txt`) is aware of negation ("couldn't fault them"),
 //!   intensifiers, British usage ("shambles", "brilliant") and health-service idioms
-//!   ("fobbed off", "sent from pillar to post"); see [`Analyzer::analyse_detailed`] for
-//!   sentiment per theme mention.
+//!   ("fobbed off", "sent from pillar to post"); [`Analyzer::lexicon_only`] uses it alone.
+//!   See [`Analyzer::analyse_detailed`] for sentiment per theme mention and
+//!   [`Analyzer::explain`] for the words that weighed most for each tag.
 //! - **Emerging themes** ([`EmergingThemes`]) are recurring keyphrases the taxonomy missed.
 //! - **Small numbers**: every count in a [`Summary`] is a [`Count`] that renders values
 //!   under the threshold (default 5) as "<5", so no output can single out a small group.
@@ -20,7 +26,10 @@
 //! use themes::{Analyzer, PostRecord, SummaryBuilder, SurveyResult};
 //!
 //! let analyzer = Analyzer::default();
-//! let a = analyzer.analyse("Waited ages for an appointment, the receptionist was lovely though");
+//! let a = analyzer.analyse("Waited three hours for the ambulance, the crew were lovely though");
+//! assert!(a.themes.contains(&"waiting".to_string()));
+//! let lexicon = Analyzer::lexicon_only(themes::Taxonomy::default());
+//! let a = lexicon.analyse("Waited ages for an appointment, the receptionist was lovely though");
 //! assert_eq!(a.themes, ["access", "waiting", "staff_attitude"]);
 //! println!("{}", serde_json::to_string(&a).unwrap()); // {"themes":[…],"sentiment":{…}}
 //!
@@ -49,13 +58,17 @@
 mod analyzer;
 mod emerging;
 mod lexicon;
+pub mod model;
 mod render;
 mod summary;
 mod taxonomy;
 mod text;
 
-pub use analyzer::{Analysis, Analyzer, DetailedAnalysis, Sentiment, SentimentLabel, ThemeMention, NEUTRAL_BAND};
+pub use analyzer::{
+    Analysis, Analyzer, DetailedAnalysis, Explanation, Sentiment, SentimentLabel, ThemeMention, NEUTRAL_BAND,
+};
 pub use emerging::{emerging_themes, EmergingTheme, EmergingThemes};
+pub use model::{Evidence, Model};
 pub use render::escape_html;
 pub use summary::{
     monday_of_week, monday_week, monday_week_of_date, week_label, Count, EmergingSummary, PostRecord, Quote,
@@ -76,6 +89,12 @@ pub enum Error {
     /// A sentiment label other than positive, neutral or negative.
     #[error("unknown sentiment label `{0}` (expected positive, neutral or negative)")]
     InvalidSentiment(String),
+    /// A model file that cannot be read, or a bad mapping file.
+    #[error("{0}")]
+    Model(String),
+    /// A problem in a training CSV: `line` is the file's line, `column` its header.
+    #[error("line {line}, column `{column}`: {problem}")]
+    TrainingData { line: u64, column: String, problem: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -60,7 +60,12 @@ fn truncate(s: &str, max: usize) -> String {
 fn dominant(split: &SentimentSplit) -> Option<(SentimentLabel, u64)> {
     let cells = split.cells();
     let percents = [split.positive_percent, split.neutral_percent, split.negative_percent];
-    cells.iter().zip(percents).filter_map(|((label, _), p)| p.map(|p| (*label, p))).max_by_key(|(_, p)| *p)
+    // A shown zero is never the dominant sentiment ("0% neutral" when the others are hidden).
+    cells
+        .iter()
+        .zip(percents)
+        .filter_map(|((label, _), p)| p.filter(|p| *p > 0).map(|p| (*label, p)))
+        .max_by_key(|(_, p)| *p)
 }
 
 fn split_text(split: &Option<SentimentSplit>) -> String {
@@ -591,6 +596,14 @@ mod tests {
         });
         b.set_emerging(vec![crate::EmergingTheme { phrase: "blood test".into(), posts: 2, examples: vec![1, 2] }]);
         b.finish()
+    }
+
+    #[test]
+    fn a_shown_zero_is_never_the_dominant_sentiment() {
+        let s = sample();
+        // Waiting: positive <5, neutral 0, negative withheld; the discussion likewise.
+        assert!(!s.to_html().contains("0% neutral"));
+        assert!(!s.to_chat().contains("0% neutral"), "{}", s.to_chat());
     }
 
     #[test]

@@ -74,7 +74,7 @@ fn invalid(key: String, problem: impl Into<String>) -> Error {
     Error::InvalidTaxonomy { key, problem: problem.into() }
 }
 
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
@@ -162,6 +162,11 @@ impl Taxonomy {
 
     pub fn themes(&self) -> &[Theme] {
         &self.themes
+    }
+
+    /// Appends themes (ids not yet in the taxonomy).
+    pub(crate) fn extend_themes(&mut self, themes: Vec<Theme>) {
+        self.extend(Taxonomy { themes });
     }
 
     pub fn get(&self, id: &str) -> Option<&Theme> {

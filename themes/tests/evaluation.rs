@@ -13,7 +13,10 @@ struct Report {
 }
 
 fn evaluate(file: &str, verbose: bool) -> Report {
-    let analyzer = Analyzer::default();
+    evaluate_with(&Analyzer::lexicon_only(Taxonomy::default()), file, verbose)
+}
+
+fn evaluate_with(analyzer: &Analyzer, file: &str, verbose: bool) -> Report {
     let data = common::load(file);
     let ids: Vec<String> = Taxonomy::default().themes().iter().map(|t| t.id.clone()).collect();
     let mut tp = vec![0u32; ids.len()];
@@ -79,10 +82,24 @@ fn evaluate(file: &str, verbose: bool) -> Report {
     Report { macro_f1, sentiment_accuracy }
 }
 
+/// The phrase and lexicon rules were tuned on `tuning.jsonl` of this fictional set, so it
+/// measures them (the trained model is measured on real NHS comments: see
+/// `themes/model/README.md` and `tests/real_data.rs`).
 #[test]
 fn heldout_meets_goals() {
     let r = evaluate("heldout.jsonl", true);
     assert!(r.macro_f1 >= 0.75, "theme macro-F1 {:.3} below 0.75", r.macro_f1);
+    assert!(r.sentiment_accuracy >= 0.80, "sentiment accuracy {:.3} below 0.80", r.sentiment_accuracy);
+}
+
+/// The trained model (the default) never saw this fictional set, whose wording and coding
+/// differ from the NHS staff's: themes such as `cost`, `safety` and `mental_health` are
+/// rare in the real training data. Its sentiment holds up; theme agreement is lower than the
+/// lexicon's, which was tuned on this set's other half.
+#[test]
+fn trained_model_on_the_fictional_set() {
+    let r = evaluate_with(&Analyzer::default(), "heldout.jsonl", true);
+    assert!(r.macro_f1 >= 0.45, "theme macro-F1 {:.3} below 0.45", r.macro_f1);
     assert!(r.sentiment_accuracy >= 0.80, "sentiment accuracy {:.3} below 0.80", r.sentiment_accuracy);
 }
 
@@ -110,7 +127,7 @@ fn data_set_is_large_and_split() {
 #[test]
 fn explain() {
     let Ok(theme) = std::env::var("THEMES_EXPLAIN") else { return };
-    let analyzer = Analyzer::default();
+    let analyzer = Analyzer::lexicon_only(Taxonomy::default());
     for c in common::load("tuning.jsonl") {
         let d = analyzer.analyse_detailed(&c.text);
         if let Some(m) = d.themes.iter().find(|m| m.theme == theme) {

@@ -403,3 +403,38 @@ async fn access_token_login() {
     })
     .await;
 }
+
+/// A DM room that a third person joined after the conversation began is no longer private:
+/// the adapter refuses to deliver into it (checked when delivering, not only on arrival).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_delivery_into_a_dm_room_that_others_joined() {
+    support::init_tracing();
+    bounded(Duration::from_secs(240), async {
+        let dep = Deployment::new().await;
+        let data = tempfile::tempdir().unwrap();
+        let core = FakeCore::new(false);
+        let bot = Bot::start(dep.config(), data.path().to_owned(), core.clone()).await;
+
+        let alice = Participant::new(&dep.synapse, "alice").await;
+        let eve = Participant::new(&dep.synapse, "eve").await;
+        let room = alice.open_dm(&dep.bot_user, false).await;
+        alice.wait_joined(&room, &dep.bot_user).await;
+        alice.send(&room, "hello").await;
+        core.wait_inbound("hello").await;
+
+        // Alice (or anyone with the right) brings a third person into the "DM".
+        room.invite_user_by_id(&UserId::parse(&eve.user_id).unwrap()).await.unwrap();
+        eve.client.join_room_by_id(room.room_id()).await.unwrap();
+        alice.wait_joined(&room, &eve.user_id).await;
+        // Let the bot's sync see the new member (the long poll returns on new events).
+        tokio::time::sleep(Duration::from_secs(3)).await;
+
+        let answer = core.enqueue(direct(room.room_id(), "your private answer"));
+        let outcome = core.wait_outcome(answer).await;
+        assert!(matches!(outcome, Outcome::Rejected { .. }), "{outcome:?}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(eve.seen().iter().all(|s| s.body() != "your private answer"), "nothing reached the room");
+        bot.stop().await;
+    })
+    .await;
+}

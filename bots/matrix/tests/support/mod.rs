@@ -107,6 +107,11 @@ impl FakeCore {
         .await
     }
 
+    /// Waits until the delivery has any outcome.
+    pub async fn wait_outcome(&self, id: DeliveryId) -> Outcome {
+        eventually(&format!("an outcome of {id:?}"), WAIT, || async { self.outcomes_of(id).into_iter().next() }).await
+    }
+
     /// Waits until the adapter asked for work (it is then fully started).
     pub async fn wait_polled(&self) {
         let before = self.due_calls.load(Ordering::SeqCst);

@@ -1,0 +1,97 @@
+//! Property tests for what parley publishes: participant text made inert can ping nobody
+//! and hides nothing, and a post's thread line is always exactly one line.
+#![allow(clippy::unwrap_used)]
+
+use parley::engine::render::inert;
+use parley::engine::thread_line;
+use parley::ids::PostNumber;
+use proptest::prelude::*;
+
+/// Text built from the pieces attacks are made of, mixed with ordinary characters.
+fn hostile_text() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "@",
+        "everyone",
+        "here",
+        "room",
+        "<",
+        ">",
+        "#",
+        "&",
+        ":",
+        "123",
+        "alice",
+        " ",
+        "\n",
+        "\r",
+        "\t",
+        "\u{200B}",
+        "\u{200D}",
+        "\u{2060}",
+        "\u{FEFF}",
+        "\u{202E}",
+        "\u{2066}",
+        "\u{2069}",
+        "\u{061C}",
+        "\u{E0041}",
+        "\u{2028}",
+        "\u{2029}",
+        "\u{85}",
+        "\u{B}",
+        "\u{C}",
+        "\u{1B}[31m",
+        "\u{0}",
+        "\u{7}",
+        "\u{3164}",
+        "é",
+        "😀",
+        "#2 Fake Name: ",
+        "@alice:example.org",
+        "<@&456>",
+        "<#9>",
+        "_",
+    ]);
+    prop::collection::vec(prop_oneof![pieces.prop_map(str::to_string), any::<char>().prop_map(String::from)], 0..40)
+        .prop_map(|parts| parts.concat())
+}
+
+fn is_format(c: char) -> bool {
+    moderation::normalise::is_invisible(c)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn inert_text_pings_nobody_and_hides_nothing(text in hostile_text()) {
+        let out = inert(&text);
+        let chars: Vec<char> = out.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            prop_assert!(!is_format(c), "format character U+{:04X} in {:?}", c as u32, out);
+            prop_assert!(!c.is_control() || c == '\n' || c == '\t', "control U+{:04X} in {:?}", c as u32, out);
+            let next = chars.get(i + 1).copied();
+            if c == '@' {
+                prop_assert!(!next.is_some_and(|n| n.is_alphanumeric() || n == '_'), "a mention in {:?}", out);
+            }
+            if c == '<' {
+                prop_assert!(!matches!(next, Some('@' | '#' | ':')), "Discord mention syntax in {:?}", out);
+            }
+        }
+        for keyword in ["@everyone", "@here", "@room"] {
+            prop_assert!(!out.contains(keyword));
+        }
+    }
+
+    #[test]
+    fn a_thread_line_is_always_one_line(text in hostile_text(), n in 1i64..1_000_000, parent in proptest::option::of(1i64..1_000)) {
+        let line = thread_line(PostNumber(n), "Amber Otter", parent.map(PostNumber), &text);
+        for c in line.chars() {
+            prop_assert!(
+                !matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{B}' | '\u{C}'),
+                "line break U+{:04X} in {:?}", c as u32, line
+            );
+        }
+        let prefix = format!("#{n} Amber Otter");
+        prop_assert!(line.starts_with(&prefix), "{:?}", line);
+    }
+}
