@@ -496,7 +496,11 @@ fn strip_reply_fallback(body: &str) -> String {
     rest.join("\n")
 }
 
-async fn inbound_worker(ctx: &Ctx, mut rx: mpsc::Receiver<Inbound>, mut stop: watch::Receiver<bool>) -> Result<()> {
+async fn inbound_worker(
+    ctx: &Ctx,
+    mut rx: mpsc::Receiver<Inbound>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<()> {
     loop {
         tokio::select! {
             biased;
