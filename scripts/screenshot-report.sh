@@ -4,10 +4,13 @@
 # screenshots it in headless Chromium. Chromium is installed from Debian's `chromium` package
 # when it is missing (apt-get, as root or through sudo); elsewhere install Chromium or Google
 # Chrome yourself, or point PARLEY_CHROMIUM at its binary.
-# Usage: scripts/screenshot-report.sh [OUT.png]
+# The participants also answer the bundled survey and the organisation answers back, so the
+# page shows survey results, what the organisation said back and the participation metrics.
+# Usage: scripts/screenshot-report.sh [OUT.png] [OUT.html]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-target/report.png}"
+html_out="${2:-}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 find_chromium() {
@@ -40,6 +43,12 @@ parley=${CARGO_TARGET_DIR:-target}/debug/parley
     i=$((i + 1))
     echo "p$i: !join gp-access"
     echo "p$i: $line"
+    # The first post brings the survey invitation: single, multiple, scale, free text.
+    echo "p$i: !survey"
+    echo "p$i: $(( i % 3 + 1 ))"
+    echo "p$i: $(( i % 2 + 1 )),3"
+    echo "p$i: $(( i % 5 + 1 ))"
+    echo "p$i: More appointments in the evening and a shorter phone queue"
   done <<'POSTS'
 Waited three weeks for a GP appointment, the phone queue at 8am is hopeless
 Could not get an appointment for my son, had to go to A&E instead
@@ -52,9 +61,12 @@ The online booking form closes at 9am and the NHS App never shows slots
 My repeat prescription went missing between the surgery and the pharmacy
 Reception were kind and got me a same-day call back from the GP
 POSTS
+  echo "comm1: !respond gp-access#1 Thank you, we have asked the practice to add online booking at 8am"
+  echo "comm1: !update gp-access You said the 8am phone queue was too long: from January the practice takes calls from 7am"
 } | "$parley" --data-dir "$work" console >/dev/null
 "$parley" --data-dir "$work" report --discussion gp-access --format html --output "$work/report.html"
 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
-  --user-data-dir="$work/chrome" --window-size=1200,2200 --screenshot="$out" "file://$work/report.html" 2>/dev/null
+  --user-data-dir="$work/chrome" --window-size=1200,4600 --screenshot="$out" "file://$work/report.html" 2>/dev/null
+[ -z "$html_out" ] || cp "$work/report.html" "$html_out"
 echo "screenshot: $out"

@@ -307,28 +307,7 @@ pub struct DiscussionConfig {
     pub slow_mode_secs: u64,
 }
 
-/// `[[surveys]]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SurveyConfig {
-    /// Short name used in `!push`.
-    pub id: String,
-    /// Title shown to participants.
-    pub title: String,
-    /// The questions, in order.
-    pub questions: Vec<SurveyQuestion>,
-}
-
-/// `[[surveys.questions]]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SurveyQuestion {
-    /// The question.
-    pub text: String,
-    /// Choices; free text when empty.
-    #[serde(default)]
-    pub choices: Vec<String>,
-}
+pub use crate::surveys::{QuestionKind, SurveyConfig, SurveyQuestion};
 
 impl Config {
     /// Loads the file at `path`, or the bundled example when `path` is `None`.
@@ -471,22 +450,8 @@ impl Config {
                 format!("must be between 1 and {MAX_FLOOD_MUTE_MINS} (a year)"),
             ));
         }
-        let mut seen = HashSet::new();
-        for (i, s) in self.surveys.iter().enumerate() {
-            if let Err(why) = check_slug(&s.id) {
-                return Err(fail(&format!("surveys[{i}].id"), format!("= {:?}: {why}", s.id)));
-            }
-            if !seen.insert(s.id.as_str()) {
-                return Err(fail(&format!("surveys[{i}].id"), format!("= {:?}: this id is used twice", s.id)));
-            }
-            if s.questions.is_empty() {
-                return Err(fail(&format!("surveys[{i}].questions"), "must have at least one question".into()));
-            }
-            for (j, q) in s.questions.iter().enumerate() {
-                if q.text.trim().is_empty() {
-                    return Err(fail(&format!("surveys[{i}].questions[{j}].text"), "must not be empty".into()));
-                }
-            }
+        if let Err((key, problem)) = crate::surveys::validate(&self.surveys) {
+            return Err(fail(&key, problem));
         }
         for (key, names) in
             [("console.moderators", &self.console.moderators), ("console.commissioners", &self.console.commissioners)]

@@ -25,8 +25,10 @@ pub mod error;
 pub mod identity;
 pub mod ids;
 pub mod limits;
+pub mod participation;
 pub mod report;
 pub mod store;
+pub mod surveys;
 
 pub use error::{Error, Result};
 

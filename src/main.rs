@@ -248,15 +248,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let Some(d) = tx.discussion_by_slug(&discussion.to_lowercase()).await? else {
                 anyhow::bail!("there is no discussion called {discussion:?}; `parley console` and !topics list them");
             };
-            let summary = parley::report::discussion_summary(
-                &mut tx,
-                app.engine.analyzer(),
-                &d,
-                small_numbers.unwrap_or(app.config.themes.small_number_threshold),
-            )
-            .await?;
+            let threshold = small_numbers.unwrap_or(app.config.themes.small_number_threshold);
+            let summary = parley::report::discussion_summary(&mut tx, app.engine.analyzer(), &d, threshold).await?;
+            // Survey results, what the organisation said back and participation, beside the themes.
+            let engagement = app.engine.engagement(&mut tx, &d, threshold).await?;
             drop(tx);
-            write_output(output.as_deref(), &format.format().render(&summary))
+            let format = format.format();
+            write_output(output.as_deref(), &engagement.render_with(format, &format.render(&summary)))
         }
         Command::Analyse { input, format, output, csv, title, small_numbers, no_text, explain } => {
             let config = options.load_config()?;

@@ -281,6 +281,95 @@ async fn moderation_records(store: Store) {
     tx.commit().await.unwrap();
 }
 
+async fn surveys_pushes_and_org_messages(store: Store) {
+    use parley::store::{OrgMessage, PushKind};
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    let (a, b, c) = (key("a"), key("b"), key("c"));
+    for k in [&a, &b, &c] {
+        tx.participant(k, 1).await.unwrap();
+        let n = tx.next_post_number(d.id).await.unwrap();
+        tx.insert_post(&NewPost {
+            discussion: d.id,
+            number: n,
+            participant: k,
+            pseudonym: &format!("Name {}", n.0),
+            parent: None,
+            body: "text",
+            status: PostStatus::Published,
+            created_at: 2,
+            themes: "",
+            sentiment: 0,
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(tx.count_posts_in(d.id, &a).await.unwrap(), 1);
+
+    // Opt-outs.
+    assert!(!tx.opted_out(&a).await.unwrap());
+    tx.set_opted_out(&a, true).await.unwrap();
+    assert!(tx.opted_out(&a).await.unwrap());
+    tx.set_opted_out(&a, false).await.unwrap();
+    assert!(!tx.opted_out(&a).await.unwrap());
+    assert!(!tx.opted_out(&key("unknown")).await.unwrap());
+
+    // Invitations: once per survey and participant.
+    assert!(tx.invite("s1", &a, d.id, "post", 3).await.unwrap());
+    assert!(!tx.invite("s1", &a, d.id, "push", 4).await.unwrap());
+    assert!(tx.invite("s2", &a, d.id, "join", 5).await.unwrap());
+    let inv = tx.invitations(&a).await.unwrap();
+    assert_eq!(inv.iter().map(|i| i.survey_id.as_str()).collect::<Vec<_>>(), vec!["s1", "s2"]);
+    assert!(!inv[0].started && inv[0].next_question == 0);
+    tx.start_survey("s1", &a, 6).await.unwrap();
+    tx.answer("s1", &a, 0, Some(("2", "", false)), 1, false, 7).await.unwrap();
+    tx.answer("s1", &a, 1, None, 2, false, 8).await.unwrap();
+    tx.stop_survey("s1", &a, 9).await.unwrap();
+    let inv = tx.invitations(&a).await.unwrap();
+    assert!(inv[0].started && inv[0].stopped && !inv[0].completed && inv[0].next_question == 2);
+    tx.start_survey("s1", &a, 10).await.unwrap();
+    tx.answer("s1", &a, 2, Some(("more evening slots", "access", true)), 3, true, 11).await.unwrap();
+    let inv = tx.invitations(&a).await.unwrap();
+    assert!(inv[0].started && !inv[0].stopped && inv[0].completed);
+    let answers = tx.survey_answers("s1", d.id).await.unwrap();
+    assert_eq!(answers.len(), 2, "a skip stores no answer");
+    assert_eq!((answers[1].question, answers[1].answer.as_str(), answers[1].quotable), (2, "more evening slots", true));
+    tx.invite("s1", &b, d.id, "push", 12).await.unwrap();
+    let funnel = tx.survey_funnel("s1", d.id).await.unwrap();
+    assert_eq!((funnel.invited, funnel.started, funnel.completed), (2, 1, 1));
+    assert_eq!(tx.count_answers_by(&a).await.unwrap(), 2);
+    tx.forget(&a).await.unwrap();
+    assert_eq!(tx.count_answers_by(&a).await.unwrap(), 0);
+    assert!(tx.invitations(&a).await.unwrap().is_empty());
+
+    // Push jobs walk the participants in key order, resumably.
+    let id = tx.create_push(&PushKind::Survey("s1".into()), d.id, 20).await.unwrap();
+    let job = tx.next_push().await.unwrap().unwrap();
+    assert_eq!((job.id, job.kind.clone(), job.cursor.as_str(), job.sent), (id, PushKind::Survey("s1".into()), "", 0));
+    let first = tx.participants_after(d.id, "", 2).await.unwrap();
+    assert_eq!(first, vec![b.clone(), c.clone()], "a forgot, so only b and c are linked");
+    tx.advance_push(id, &first[1].0, 25, 2, None).await.unwrap();
+    let job = tx.next_push().await.unwrap().unwrap();
+    assert_eq!((job.cursor.as_str(), job.next_slot, job.sent), (c.0.as_str(), 25, 2));
+    assert!(tx.participants_after(d.id, &job.cursor, 2).await.unwrap().is_empty());
+    tx.advance_push(id, &job.cursor, 25, 2, Some(30)).await.unwrap();
+    assert!(tx.next_push().await.unwrap().is_none());
+    tx.create_push(&PushKind::Update("we did".into()), d.id, 31).await.unwrap();
+    assert_eq!(tx.next_push().await.unwrap().unwrap().kind, PushKind::Update("we did".into()));
+
+    // The organisation's messages.
+    let m = OrgMessage {
+        kind: "respond".into(),
+        post_number: Some(2),
+        body: "thanks".into(),
+        themes: "access".into(),
+        created_at: 40,
+    };
+    tx.insert_org_message(d.id, &m).await.unwrap();
+    assert_eq!(tx.org_messages(d.id).await.unwrap(), vec![m]);
+    tx.commit().await.unwrap();
+}
+
 macro_rules! conformance {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -319,10 +408,7 @@ async fn stored_posts_fall_in_monday_weeks(store: Store) {
     let mut weeks = Vec::new();
     tx.for_each_published(d.id, 10, |p| weeks.push(p.week)).await.unwrap();
     let day = |ms: i64| ms.div_euclid(86_400_000);
-    assert_eq!(
-        weeks,
-        vec![themes::monday_week(day(1_795_995_000_000)), themes::monday_week(day(1_795_998_600_000))]
-    );
+    assert_eq!(weeks, vec![themes::monday_week(day(1_795_995_000_000)), themes::monday_week(day(1_795_998_600_000))]);
     assert_eq!(weeks[1], weeks[0] + 1, "Sunday night and Monday morning are in different weeks");
 }
 
@@ -333,6 +419,7 @@ conformance!(sqlite:
     outbox_delivers_in_order_with_leases_and_backoff,
     numbering_is_per_discussion,
     moderation_records,
+    surveys_pushes_and_org_messages,
     stored_posts_fall_in_monday_weeks,
 );
 
@@ -343,6 +430,7 @@ conformance!(postgres:
     outbox_delivers_in_order_with_leases_and_backoff,
     numbering_is_per_discussion,
     moderation_records,
+    surveys_pushes_and_org_messages,
     stored_posts_fall_in_monday_weeks,
 );
 

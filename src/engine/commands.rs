@@ -80,8 +80,24 @@ pub enum ParticipantCommand {
         /// Why.
         reason: String,
     },
-    /// Text that is not a command: a post in the current discussion.
+    /// `!survey` (start or resume) or `!survey stop` (abandon).
+    Survey(SurveyAction),
+    /// `!stop`: no more survey prompts or updates.
+    Stop,
+    /// `!start`: prompts and updates again.
+    Start,
+    /// Text that is not a command: a post in the current discussion, or the answer to the
+    /// current survey question.
     Text(String),
+}
+
+/// What `!survey` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SurveyAction {
+    /// `!survey`: start or resume.
+    Resume,
+    /// `!survey stop`: abandon the current survey.
+    Stop,
 }
 
 /// Moderator commands.
@@ -128,6 +144,29 @@ pub enum CommissionerCommand {
     Close(String),
     /// `!summary SLUG`
     Summary(String),
+    /// `!push SURVEY SLUG`
+    Push {
+        /// The survey id.
+        survey: String,
+        /// The discussion whose participants are invited.
+        slug: String,
+    },
+    /// `!update SLUG TEXT`: "you said, we did".
+    Update {
+        /// The discussion.
+        slug: String,
+        /// The update.
+        text: String,
+    },
+    /// `!respond SLUG#N TEXT`: the organisation answers one post.
+    Respond {
+        /// The discussion.
+        slug: String,
+        /// The post.
+        number: PostNumber,
+        /// The answer.
+        text: String,
+    },
 }
 
 impl From<ParticipantCommand> for Command {
@@ -245,6 +284,16 @@ pub mod usage {
     pub const MUTE: &str = "!mute #N DURATION — for example: !mute #4 30m (s, m, h, d)";
     /// `!ban`
     pub const BAN: &str = "!ban #N";
+    /// `!survey`
+    pub const SURVEY: &str = "!survey to start or carry on a survey, !survey stop to leave it";
+    /// `!push`
+    pub const PUSH: &str = "!push SURVEY SLUG — for example: !push gp-experience gp-access";
+    /// `!update`
+    pub const UPDATE: &str = "!update SLUG TEXT — for example: !update gp-access You said the 8am queue was too long; \
+                              from Monday you can book online from 7am";
+    /// `!respond`
+    pub const RESPOND: &str =
+        "!respond SLUG#N TEXT — for example: !respond gp-access#3 Thank you, we have passed this on";
     /// `!unban`
     pub const UNBAN: &str = "!unban PSEUDONYM@SLUG — for example: !unban Amber Otter@gp-access";
 }
@@ -270,6 +319,33 @@ pub fn parse(text: &str, prefix: &str) -> Command {
         "topics" => Command::Anyone(Common::Topics),
         "whoami" => Command::Participant(P::WhoAmI),
         "forget" => Command::Participant(P::Forget),
+        "stop" if args.is_empty() => Command::Participant(P::Stop),
+        "start" if args.is_empty() => Command::Participant(P::Start),
+        "survey" => match args.to_lowercase().as_str() {
+            "" | "start" | "resume" => Command::Participant(P::Survey(SurveyAction::Resume)),
+            "stop" => Command::Participant(P::Survey(SurveyAction::Stop)),
+            _ => usage(usage::SURVEY),
+        },
+        "push" => match args.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [survey, slug] => {
+                Command::Commissioner(C::Push { survey: survey.to_lowercase(), slug: slug.to_lowercase() })
+            }
+            _ => usage(usage::PUSH),
+        },
+        "update" => {
+            let (slug, text) = split_first(args);
+            if slug.is_empty() || text.is_empty() {
+                usage(usage::UPDATE)
+            } else {
+                Command::Commissioner(C::Update { slug: slug.to_lowercase(), text: text.to_string() })
+            }
+        }
+        "respond" => match ref_and_rest(args) {
+            Some((PostRef { slug: Some(slug), number }, text)) => {
+                Command::Commissioner(C::Respond { slug, number, text })
+            }
+            _ => usage(usage::RESPOND),
+        },
         "join" => match single_word(args) {
             Some(slug) => Command::Participant(P::Join(slug.to_lowercase())),
             None => usage(usage::JOIN),
@@ -417,6 +493,24 @@ mod tests {
         );
         assert_eq!(parse("just text", "!"), P::Text("just text".into()).into());
         assert_eq!(parse("?help", "?"), Command::Anyone(Common::Help));
+        assert_eq!(parse("!survey", "!"), P::Survey(SurveyAction::Resume).into());
+        assert_eq!(parse("!survey STOP", "!"), P::Survey(SurveyAction::Stop).into());
+        assert_eq!(parse("!stop", "!"), P::Stop.into());
+        assert_eq!(parse("!start", "!"), P::Start.into());
+        assert_eq!(
+            parse("!push gp-experience gp-access", "!"),
+            C::Push { survey: "gp-experience".into(), slug: "gp-access".into() }.into()
+        );
+        assert_eq!(parse("!push gp-experience", "!"), Command::Usage(usage::PUSH));
+        assert_eq!(
+            parse("!update gp-access We now open at 7am", "!"),
+            C::Update { slug: "gp-access".into(), text: "We now open at 7am".into() }.into()
+        );
+        assert_eq!(
+            parse("!respond gp-access#3 Thank you", "!"),
+            C::Respond { slug: "gp-access".into(), number: PostNumber(3), text: "Thank you".into() }.into()
+        );
+        assert_eq!(parse("!respond #3 Thank you", "!"), Command::Usage(usage::RESPOND));
     }
 
     #[test]

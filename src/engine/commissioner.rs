@@ -15,6 +15,9 @@ impl Engine {
             CommissionerCommand::Open { slug, title, prompt } => self.open(cx, &slug, &title, prompt).await?,
             CommissionerCommand::Close(slug) => self.close(cx, &slug).await?,
             CommissionerCommand::Summary(slug) => self.summary(&mut cx.tx, &slug).await?,
+            CommissionerCommand::Push { survey, slug } => self.push(cx, &survey, &slug).await?,
+            CommissionerCommand::Update { slug, text } => self.update(cx, &slug, &text).await?,
+            CommissionerCommand::Respond { slug, number, text } => self.respond(cx, &slug, number, &text).await?,
         })
     }
 
@@ -24,7 +27,9 @@ impl Engine {
             None => Refusal::NoSuchDiscussion(slug.to_string()).into(),
             Some(d) => {
                 let summary = crate::report::discussion_summary(tx, &self.analyzer, &d, self.small_numbers).await?;
-                Answer::Summary(summary.to_chat()).into()
+                let mut text = summary.to_chat();
+                text.push_str(&self.engagement(tx, &d, self.small_numbers).await?.to_chat());
+                Answer::Summary(text).into()
             }
         })
     }

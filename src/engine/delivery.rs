@@ -6,14 +6,20 @@ use std::sync::Arc;
 use chat::{Action, Delivery, DeliveryId, Destination, Inbound, Outbound, Outcome, Platform};
 use tokio::sync::Notify;
 
+use super::replies::Alert;
 use super::Engine;
 use crate::error::Result;
-use super::replies::Alert;
 use crate::store::{DestKind, DueRow, NewOutbox, OutboxAction, OutboxDest};
 
 impl Engine {
     /// Deliveries due now for `platform`.
     pub async fn due_deliveries(&self, platform: Platform, limit: usize) -> Result<Vec<Delivery>> {
+        // Pushes to a whole discussion move on a batch at a time from here (engagement.rs).
+        if self.push_pending.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Err(e) = self.push_step().await {
+                tracing::error!(error = %e, "working through a push failed; it will be tried again");
+            }
+        }
         let now = self.clock.now_ms();
         let rows = self.store.due(platform, now, limit).await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -106,12 +112,8 @@ impl Engine {
             return Ok(());
         }
         let failing = Platform::parse(&platform);
-        let targets: Vec<Platform> = self
-            .platforms
-            .iter()
-            .copied()
-            .filter(|p| kind != DestKind::Moderators || Some(*p) != failing)
-            .collect();
+        let targets: Vec<Platform> =
+            self.platforms.iter().copied().filter(|p| kind != DestKind::Moderators || Some(*p) != failing).collect();
         if targets.is_empty() {
             return Ok(());
         }

@@ -12,11 +12,13 @@ pub mod commands;
 mod commissioner;
 mod context;
 mod delivery;
+mod engagement;
 mod moderator;
 mod participant;
 mod posting;
 pub mod render;
 pub mod replies;
+mod survey;
 
 use std::sync::Arc;
 
@@ -92,6 +94,13 @@ pub struct Engine {
     serial: Mutex<()>,
     /// Inbound messages handled, to prune old rows now and then.
     handled: std::sync::atomic::AtomicU64,
+    /// The configured surveys.
+    surveys: Vec<crate::surveys::SurveyConfig>,
+    /// Participants handled per push transaction.
+    push_batch: std::sync::atomic::AtomicUsize,
+    /// A push may be unfinished (set at start, so a restart resumes it, and by `!push`
+    /// and `!update`; cleared when none is left).
+    push_pending: std::sync::atomic::AtomicBool,
     /// Repeated crisis messages: one alert, then a count.
     crisis_alerts: participant::CrisisAlerts,
 }
@@ -133,6 +142,9 @@ impl Engine {
             wakeup: Arc::new(Notify::new()),
             serial: Mutex::new(()),
             handled: std::sync::atomic::AtomicU64::new(0),
+            surveys: config.surveys.clone(),
+            push_batch: std::sync::atomic::AtomicUsize::new(engagement::PUSH_BATCH),
+            push_pending: std::sync::atomic::AtomicBool::new(true),
             crisis_alerts: participant::CrisisAlerts::default(),
         };
         let now = engine.clock.now_ms();

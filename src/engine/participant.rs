@@ -32,6 +32,13 @@ impl Engine {
         cx.tx.save_contact(key, cx.origin.platform, sealed, cx.now).await?;
         self.crisis_first(cx, key, command, participant.current_discussion).await?;
         let refusal = match command.rate_class() {
+            // Plain text while a survey is in progress answers it: limited as a command.
+            Some(Act::Post)
+                if matches!(command, Command::Participant(ParticipantCommand::Text(_)))
+                    && self.active_survey(cx, key).await?.is_some() =>
+            {
+                self.limit(cx, key, Act::Command).await?
+            }
             Some(act) => self.limit(cx, key, act).await?,
             None => None,
         };
@@ -53,7 +60,8 @@ impl Engine {
                 Some(d) => {
                     let pseudonym = self.pseudonym_for(cx, &d, key).await?;
                     cx.tx.join(key, d.id).await?;
-                    Reply::Joined { discussion: d, pseudonym, notice: !me.seen_notice }
+                    let joined = Reply::Joined { discussion: d.clone(), pseudonym, notice: !me.seen_notice };
+                    self.after_join(cx, key, &d, joined).await?
                 }
             },
             ParticipantCommand::Post { text } => {
@@ -74,14 +82,27 @@ impl Engine {
                     None => self.current(cx, me.current_discussion).await?,
                 };
                 match discussion {
-                    Some(d) => self.post(cx, key, &d, body, None).await?.into(),
+                    Some(d) => {
+                        let posted = self.post(cx, key, &d, body, None).await?;
+                        self.after_post(cx, key, &d, posted).await?
+                    }
                     None => Refusal::NotJoined.into(),
                 }
             }
-            ParticipantCommand::Text(text) => match self.current(cx, me.current_discussion).await? {
-                Some(d) => self.post(cx, key, &d, &text, None).await?.into(),
-                None => Reply::TextWithoutDiscussion,
+            // While a survey is in progress, plain text answers its question.
+            ParticipantCommand::Text(text) => match self.active_survey(cx, key).await? {
+                Some(survey) => self.survey_answer(cx, key, &survey, &text).await?,
+                None => match self.current(cx, me.current_discussion).await? {
+                    Some(d) => {
+                        let posted = self.post(cx, key, &d, &text, None).await?;
+                        self.after_post(cx, key, &d, posted).await?
+                    }
+                    None => Reply::TextWithoutDiscussion,
+                },
             },
+            ParticipantCommand::Survey(action) => self.survey_command(cx, key, action).await?,
+            ParticipantCommand::Stop => self.set_prompts(cx, key, true).await?,
+            ParticipantCommand::Start => self.set_prompts(cx, key, false).await?,
             ParticipantCommand::Reply { number, text } => match self.current(cx, me.current_discussion).await? {
                 Some(d) => self.post(cx, key, &d, &text, Some(number)).await?.into(),
                 None => Refusal::NotJoined.into(),

@@ -164,6 +164,46 @@ pub enum Reply {
     Moderation(ModerationReply),
     /// The result of a commissioner command.
     Commissioning(CommissionReply),
+    /// A survey invitation (after a first post or `!join`).
+    SurveyInvitation(SurveyInvite),
+    /// One survey question.
+    SurveyQuestion(QuestionPrompt),
+    /// The last question is answered.
+    SurveyDone(String),
+    /// `!survey` with no survey waiting.
+    NoSurvey,
+    /// `!survey stop` done (the survey's title).
+    SurveyStopped(String),
+    /// `!stop` done.
+    PromptsStopped,
+    /// `!start` done.
+    PromptsStarted,
+}
+
+/// An invitation to a survey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveyInvite {
+    /// The survey's title.
+    pub title: String,
+    /// Its introduction.
+    pub intro: String,
+    /// How many questions.
+    pub questions: usize,
+}
+
+/// One question, as asked in a DM.
+#[derive(Debug, Clone)]
+pub struct QuestionPrompt {
+    /// The survey's title and introduction, shown before the first question asked.
+    pub heading: Option<(String, String)>,
+    /// 1-based.
+    pub number: usize,
+    /// Questions in all.
+    pub of: usize,
+    /// The question.
+    pub question: crate::surveys::SurveyQuestion,
+    /// Why the last answer was not taken, when re-asking.
+    pub again: Option<crate::surveys::Invalid>,
 }
 
 /// Results of moderator commands. Targets read `SLUG#N`; people read `PSEUDONYM@SLUG`.
@@ -225,6 +265,23 @@ pub enum CommissionReply {
     Closed(String),
     /// A summary, already rendered for chat.
     Summary(String),
+    /// No survey with that id.
+    NoSuchSurvey(String),
+    /// `!push` accepted: invitations go out in batches.
+    Pushing {
+        /// The survey.
+        survey: String,
+        /// The discussion.
+        slug: String,
+    },
+    /// A push has been worked through: survey id or "update", slug, messages queued.
+    PushDone(String, String, i64),
+    /// `!update` accepted.
+    UpdateQueued(String),
+    /// `!respond` done.
+    Responded(String, PostNumber),
+    /// `!respond` to a post that is not published.
+    NotPublished(String, PostNumber),
 }
 
 /// A message to a participant about something that happened to them or their post.
@@ -242,6 +299,12 @@ pub enum Notice {
     Banned,
     /// Sanctions lifted.
     Unbanned,
+    /// A survey invitation pushed by a commissioner.
+    SurveyInvitation(SurveyInvite),
+    /// "You said, we did": the discussion's title and the update.
+    Update(String, String),
+    /// The organisation answered their post (number, slug).
+    Responded(PostNumber, String),
 }
 
 /// A message to the moderators' room.
@@ -318,6 +381,15 @@ pub enum ThreadMessage {
         /// The post it answers.
         parent: Option<PostNumber>,
         /// The (redacted) text.
+        body: String,
+    },
+    /// A "you said, we did" update from the organisation.
+    Update(String),
+    /// The organisation's answer to a post.
+    Response {
+        /// The post answered.
+        number: PostNumber,
+        /// The answer.
         body: String,
     },
 }
@@ -406,7 +478,39 @@ impl Voice<'_> {
             Reply::Log(entries) => log_text(entries),
             Reply::Moderation(m) => self.moderation(m),
             Reply::Commissioning(c) => self.commissioning(c),
+            Reply::SurveyInvitation(invite) => self.invitation(invite),
+            Reply::SurveyQuestion(q) => question_text(q, p),
+            Reply::SurveyDone(title) => format!(
+                "Thank you — that's the end of \"{title}\". Your answers are stored without your name or account; \
+                 {p}forget erases them."
+            ),
+            Reply::NoSurvey => "There is no survey waiting for you at the moment. Thank you for checking!".into(),
+            Reply::SurveyStopped(title) => format!(
+                "You've left \"{title}\". Your answers so far are kept (send {p}forget to erase them). Send {p}survey \
+                 to carry on where you stopped."
+            ),
+            Reply::PromptsStopped => format!(
+                "Done: you won't get survey invitations or updates from us any more. Send {p}start to change your \
+                 mind."
+            ),
+            Reply::PromptsStarted => {
+                format!("Done: you'll get survey invitations and updates again. Send {p}stop at any time.")
+            }
         }
+    }
+
+    fn invitation(&self, i: &SurveyInvite) -> String {
+        let p = self.prefix;
+        let mut out = format!("Could you help us with a short survey? \"{}\" — {} question(s).", i.title, i.questions);
+        if !i.intro.trim().is_empty() {
+            out.push('\n');
+            out.push_str(i.intro.trim());
+        }
+        out.push_str(&format!(
+            "\nSend {p}survey to start; you can stop at any time with {p}survey stop. Send {p}stop to get no more \
+             invitations or updates."
+        ));
+        out
     }
 
     /// The text of a refusal.
@@ -496,14 +600,19 @@ impl Voice<'_> {
                  {p}reply #N TEXT — answer post #N\n\
                  {p}report #N REASON — tell the moderators about post #N\n\
                  {p}whoami — your made-up name in this discussion\n\
-                 {p}forget — erase your contact details and unlink your posts from you"
+                 {p}survey — start or carry on a survey you were invited to ({p}survey stop to leave it)\n\
+                 {p}stop — no more survey invitations or updates ({p}start to have them again)\n\
+                 {p}forget — erase your contact details and survey answers, and unlink your posts from you"
             ),
             HelpFor::Commissioner => format!(
                 "Commissioner commands:\n\
                  {p}topics — open discussions\n\
                  {p}open SLUG TITLE | PROMPT — open a discussion (or reopen a closed one)\n\
                  {p}close SLUG — close a discussion\n\
-                 {p}summary SLUG — themes, sentiment and quotes from a discussion"
+                 {p}summary SLUG — themes, sentiment, quotes, survey results and participation\n\
+                 {p}push SURVEY SLUG — invite everyone who took part in a discussion to a survey\n\
+                 {p}update SLUG TEXT — \"you said, we did\": to the thread and every participant, as the organisation\n\
+                 {p}respond SLUG#N TEXT — answer post N in its thread, as the organisation"
             ),
             HelpFor::ModeratorRoom => {
                 format!(
@@ -568,6 +677,25 @@ impl Voice<'_> {
                 format!("Closed \"{slug}\". It no longer takes posts; everything said stays available for summaries.")
             }
             CommissionReply::Summary(text) => text.clone(),
+            CommissionReply::NoSuchSurvey(id) => format!("There is no survey called \"{id}\" in the configuration."),
+            CommissionReply::Pushing { survey, slug } => format!(
+                "Inviting the participants of \"{slug}\" to \"{survey}\". Invitations go out in batches, paced for \
+                 each platform; nobody is asked twice and nobody who sent {p}stop is asked. You'll be told when it's \
+                 done."
+            ),
+            CommissionReply::PushDone(what, slug, sent) => {
+                format!("Finished sending \"{what}\" to the participants of \"{slug}\": {sent} participant(s) reached.")
+            }
+            CommissionReply::UpdateQueued(slug) => format!(
+                "Your update is posted in the \"{slug}\" thread as the organisation, and is going to every participant \
+                 who has not opted out."
+            ),
+            CommissionReply::Responded(slug, number) => {
+                format!("Your answer is posted under {slug}#{} as the organisation.", number.0)
+            }
+            CommissionReply::NotPublished(slug, number) => {
+                format!("There is no published post {slug}#{} to answer.", number.0)
+            }
         }
     }
 
@@ -589,6 +717,18 @@ impl Voice<'_> {
             }
             Notice::Banned => self.refusal(&Refusal::Banned),
             Notice::Unbanned => "The moderators have lifted the pause on your posting.".into(),
+            Notice::SurveyInvitation(invite) => self.invitation(invite),
+            Notice::Update(title, body) => format!(
+                "You said, we did — an update from the organisation running \"{title}\":\n{}\n(Send {}stop to get no \
+                 more updates or invitations.)",
+                render::inert(body),
+                self.prefix
+            ),
+            Notice::Responded(number, slug) => {
+                format!(
+                    "The organisation running \"{slug}\" has answered your post {number} in the discussion's thread."
+                )
+            }
         }
     }
 
@@ -673,6 +813,15 @@ impl Voice<'_> {
                 d.slug
             ),
             ThreadMessage::Closed => "This discussion is now closed. Thank you to everyone who took part.".into(),
+            // The organisation's words, labelled; one line, like posts.
+            ThreadMessage::Update(body) => format!(
+                "UPDATE FROM THE ORGANISATION (not anonymous) — you said, we did: {}",
+                render::inert(&moderation::one_line(body))
+            ),
+            ThreadMessage::Response { number, body } => format!(
+                "RESPONSE FROM THE ORGANISATION (not anonymous) to {number}: {}",
+                render::inert(&moderation::one_line(body))
+            ),
             // Always exactly one line, so that no post can forge a `#N Name:` line.
             ThreadMessage::Post { number, pseudonym, parent, body } => {
                 let body = render::inert(&moderation::one_line(body));
@@ -683,6 +832,57 @@ impl Voice<'_> {
             }
         }
     }
+}
+
+/// A survey question with how to answer it: choices as numbered lines `N. choice` (which
+/// an adapter may also offer as buttons that send the number).
+fn question_text(q: &QuestionPrompt, p: &str) -> String {
+    use crate::surveys::{Invalid, QuestionKind};
+    let mut out = String::new();
+    if let Some(again) = q.again {
+        out.push_str(&match again {
+            Invalid::NotAChoice(n) => {
+                format!("Sorry, that isn't one of the answers. Please send a number from 1 to {n}.")
+            }
+            Invalid::NotOnScale => "Sorry, please send a whole number from 1 to 5.".into(),
+            Invalid::Empty => "Sorry, I didn't get an answer.".into(),
+            Invalid::TooLong(len, max) => format!("Sorry, that answer is {len} characters long; the limit is {max}."),
+            Invalid::Required => "This question needs an answer, so it can't be skipped.".into(),
+        });
+        out.push('\n');
+    }
+    if let Some((title, intro)) = &q.heading {
+        out.push_str(&format!("Survey: {title}\n"));
+        if !intro.trim().is_empty() {
+            out.push_str(intro.trim());
+            out.push('\n');
+        }
+    }
+    let question = &q.question;
+    let optional = if question.required { String::new() } else { " (optional — send skip to leave it out)".into() };
+    out.push_str(&format!("Question {} of {}{optional}:\n{}", q.number, q.of, question.text.trim()));
+    match question.kind() {
+        QuestionKind::Single | QuestionKind::Multiple => {
+            for (i, c) in question.choices.iter().enumerate() {
+                out.push_str(&format!("\n{}. {}", i + 1, c.trim()));
+            }
+            if question.kind() == QuestionKind::Single {
+                out.push_str("\nSend the number of your answer.");
+            } else {
+                out.push_str("\nSend the numbers of every answer that applies, for example 1,3.");
+            }
+        }
+        QuestionKind::Scale => {
+            let low = question.low_label.as_deref().unwrap_or("lowest");
+            let high = question.high_label.as_deref().unwrap_or("highest");
+            out.push_str(&format!("\nSend a number from 1 ({low}) to 5 ({high})."));
+        }
+        QuestionKind::Text => {
+            out.push_str(&format!("\nType your answer (up to {} characters).", question.max_chars()));
+        }
+    }
+    out.push_str(&format!("\n({p}survey stop to leave the survey.)"));
+    out
 }
 
 /// The most of a participant's text an alert quotes.

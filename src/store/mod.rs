@@ -10,12 +10,14 @@ mod analysis;
 mod moderation;
 mod outbox;
 mod rows;
+mod surveys;
 
 pub use analysis::AnalysedPost;
 pub use moderation::{AuditEntry, QueuedPost, Sanctions};
 
 pub use outbox::{DestKind, DueRow, NewOutbox, OutboxAction, OutboxDest};
 pub use rows::{Discussion, DiscussionStatus, NewPost, Participant, Post, PostStatus};
+pub use surveys::{Invitation, OrgMessage, Participation, PushJob, PushKind};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -328,7 +330,7 @@ impl Tx {
     }
 
     /// The `!forget` erasure: contact details gone, posts and pseudonyms detached from the
-    /// key, participant row deleted. Returns how many posts were detached.
+    /// key, participant row deleted, survey answers and invitations deleted. Returns how many posts were detached.
     pub async fn forget(&mut self, key: &ParticipantKey) -> Result<u64> {
         sqlx::query("DELETE FROM contacts WHERE participant_key = $1").bind(&key.0).execute(&mut *self.tx).await?;
         let posts = sqlx::query("UPDATE posts SET participant_key = NULL WHERE participant_key = $1")
@@ -356,6 +358,7 @@ impl Tx {
                 .await?;
         }
         sqlx::query("DELETE FROM participants WHERE key = $1").bind(&key.0).execute(&mut *self.tx).await?;
+        self.forget_surveys(key).await?;
         Ok(posts)
     }
 

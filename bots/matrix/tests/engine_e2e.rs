@@ -139,6 +139,31 @@ async fn anonymous_discussion_on_a_real_homeserver() {
         assert_eq!(reply.content["m.relates_to"]["rel_type"], "m.thread");
         assert_eq!(reply.content["m.relates_to"]["m.in_reply_to"]["event_id"], first.event_id.as_str());
         assert_eq!(reply.content["m.mentions"], serde_json::json!({}));
+
+        // The organisation answers post #2 under it, labelled and not anonymous: an in-thread
+        // reply. Its "you said, we did" update goes into the thread and to both participants.
+        let comms = dep.staff.client.get_room(&dep.commissioners).unwrap();
+        dep.staff.wait_joined(&comms, &dep.bot_user).await;
+        dep.staff
+            .send(&comms, "!respond gp-access#2 Thank you, we have asked the practice about the phone queue")
+            .await;
+        let response = wait_seen(&reader, &public, "the organisation's response to #2", |b| {
+            b.starts_with("RESPONSE FROM THE ORGANISATION (not anonymous) to #2:")
+        })
+        .await;
+        assert_eq!(response.content["m.relates_to"]["rel_type"], "m.thread");
+        assert_eq!(response.content["m.relates_to"]["event_id"], root.event_id.as_str());
+        assert_eq!(response.content["m.relates_to"]["m.in_reply_to"]["event_id"], reply.event_id.as_str());
+        dep.staff
+            .send(&comms, "!update gp-access You said mornings were hard: the practice now takes calls from 7am")
+            .await;
+        let update = wait_seen(&reader, &public, "the update in the thread", |b| {
+            b.starts_with("UPDATE FROM THE ORGANISATION (not anonymous)")
+        })
+        .await;
+        assert_eq!(update.content["m.relates_to"]["rel_type"], "m.thread");
+        wait_seen(&alice, &alice_room, "alice gets the update", |b| b.contains("You said, we did")).await;
+        wait_seen(&bob, &bob_room, "bob gets the update", |b| b.contains("You said, we did")).await;
         for (who, room, text) in [
             (&alice, &alice_dm, "The receptionist did find me a cancellation in the end"),
             (&bob, &bob_dm, "Online booking would help people who work shifts"),
