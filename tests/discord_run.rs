@@ -43,6 +43,8 @@ async fn parley_run_on_a_fake_discord() {
                 f.in_channel(&channel).into_iter().find(|m| m.content.starts_with("gp-access"))
             })
             .await;
+        // Events are only dispatched on a live session: wait for READY before writing.
+        fake.until("the gateway session", |f| (f.gateway_counts().3 > 0 && f.connected()).then_some(())).await;
         let alice = Person::new(920_000_000_000_000_001, "alice", "Alice");
         fake.dm(&alice, "!join gp-access");
         let dm = fake.dm_channel_of(alice.id);

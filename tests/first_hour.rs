@@ -62,7 +62,9 @@ async fn help_speaks_plainly_with_an_example_per_command() {
     let bot = TestBot::sqlite().await;
     bot.drain().await;
     let help = bot.say("alice", "!help").await.join("\n");
-    for example in ["!topics", "!join gp-access", "!reply #3 ", "!report #3 ", "!post urgent-care ", "!whoami", "!forget"] {
+    for example in
+        ["!topics", "!join gp-access", "!reply #3 ", "!report #3 ", "!post urgent-care ", "!whoami", "!forget"]
+    {
         assert!(help.contains(example), "{example} missing: {help}");
     }
     assert!(!help.contains("SLUG") && !help.contains("#N"), "no jargon: {help}");

@@ -95,7 +95,8 @@ fn analyse_refuses_broken_input_naming_the_line() {
 #[test]
 fn small_demos_show_figures_and_say_how_to_see_more() {
     let dir = tempfile::tempdir().unwrap();
-    let input = "Waited three weeks for an appointment\nThe nurse was lovely\nParking costs a fortune\n";
+    let input =
+        "Waited three weeks for an appointment\nThe nurse was kind and friendly\nNo parking spaces and the bus only runs hourly\n";
     let (ok, md, _) = parley(&["analyse", "--format", "md"], dir.path(), input.as_bytes());
     assert!(ok);
     // Said once, at the top, with how to change it.

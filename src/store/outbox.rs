@@ -391,8 +391,7 @@ pub(super) async fn set_aside(conn: &mut AnyConnection, id: i64, now: i64) -> Re
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| Ok((DestKind::parse(&r.try_get::<String, _>("dest_kind")?)?, r.try_get("platform")?)))
-        .transpose()
+    row.map(|r| Ok((DestKind::parse(&r.try_get::<String, _>("dest_kind")?)?, r.try_get("platform")?))).transpose()
 }
 
 pub(super) async fn mark_failed(conn: &mut AnyConnection, id: i64, next_attempt_at: i64) -> Result<i64> {

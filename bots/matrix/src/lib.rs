@@ -496,11 +496,7 @@ fn strip_reply_fallback(body: &str) -> String {
     rest.join("\n")
 }
 
-async fn inbound_worker(
-    ctx: &Ctx,
-    mut rx: mpsc::Receiver<Inbound>,
-    mut stop: watch::Receiver<bool>,
-) -> Result<()> {
+async fn inbound_worker(ctx: &Ctx, mut rx: mpsc::Receiver<Inbound>, mut stop: watch::Receiver<bool>) -> Result<()> {
     loop {
         tokio::select! {
             biased;
@@ -694,10 +690,13 @@ async fn try_deliver(ctx: &Ctx, delivery: &Delivery) -> Result<Option<String>, D
     let room = joined_room(ctx, &room_id).await?;
     // A DM room that someone else has joined since is no longer private: never write a
     // participant's answers into it.
-    if matches!(out.destination, Destination::Direct { .. })
-        && room.joined_members_count() + room.invited_members_count() > 2
-    {
-        return Err(DeliveryError::NotADirectRoom);
+    if matches!(out.destination, Destination::Direct { .. }) {
+        // The member list itself (fetched once, then kept up to date by sync), not the
+        // summary counts, which a homeserver need not send.
+        let members = room.members(matrix_sdk::RoomMemberships::ACTIVE).await?;
+        if members.len() > 2 {
+            return Err(DeliveryError::NotADirectRoom);
+        }
     }
 
     if let Action::Remove { message_id } = &out.action {

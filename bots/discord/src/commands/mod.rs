@@ -35,6 +35,7 @@ mod join;
 mod post;
 mod reply;
 mod report;
+mod survey;
 mod topics;
 mod whoami;
 
@@ -47,6 +48,7 @@ pub fn all() -> Vec<CreateCommand> {
         post::register(),
         reply::register(),
         report::register(),
+        survey::register(),
         whoami::register(),
         forget::register(),
     ]
@@ -62,6 +64,7 @@ pub fn to_text(name: &str, options: &[Opt<'_>], prefix: &str) -> Option<String> 
         "post" => post::run(options),
         "reply" => reply::run(options),
         "report" => report::run(options),
+        "survey" => survey::run(options),
         "whoami" => whoami::run(options),
         "forget" => forget::run(options),
         _ => None,
@@ -109,6 +112,8 @@ mod tests {
         assert_eq!(to_text("post", &post, "!").as_deref(), Some("!post x hello"));
         assert_eq!(to_text("join", &[], "!"), None);
         assert_eq!(to_text("ban", &[], "!"), None);
+        assert_eq!(to_text("survey", &[], "!").as_deref(), Some("!survey"));
+        assert_eq!(to_text("survey", &[opt("action", Value::Text("stop"))], "!").as_deref(), Some("!survey stop"));
     }
 
     #[test]
@@ -119,7 +124,7 @@ mod tests {
                 serde_json::to_value(c).ok().and_then(|v| v["name"].as_str().map(str::to_owned)).unwrap_or_default()
             })
             .collect();
-        assert_eq!(names.len(), 8);
+        assert_eq!(names.len(), 9);
         for name in names {
             let known = !matches!(name.as_str(), "join" | "post" | "reply" | "report");
             assert_eq!(to_text(&name, &[], "!").is_some(), known, "{name}");
