@@ -14,10 +14,8 @@ const ANGLE: char = '\u{2039}';
 /// The text reads the same to people, and contains no invisible character of its own.
 pub fn inert(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    let mut chars = text
-        .chars()
-        .filter(|&c| !(c.is_control() && c != '\n' && c != '\t') && !moderation::normalise::is_invisible(c))
-        .peekable();
+    let dropped = |c: char| (c.is_control() && c != '\n' && c != '\t') || moderation::normalise::is_invisible(c);
+    let mut chars = text.chars().filter(|&c| !dropped(c)).peekable();
     while let Some(c) = chars.next() {
         let next = chars.peek().copied();
         match (c, next) {

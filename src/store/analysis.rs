@@ -136,6 +136,12 @@ impl super::Store {
             tx.commit().await?;
             n = end;
         }
+        // Numbering carries on after the stored posts, so that the engine can post here too.
+        sqlx::query("UPDATE discussions SET next_number = $1 WHERE id = $2")
+            .bind(posts as i64 + 1)
+            .bind(d.id.0)
+            .execute(&self.pool)
+            .await?;
         Ok(d.id)
     }
 }
