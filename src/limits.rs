@@ -1,6 +1,10 @@
-//! Rate limits with `governor`: per participant per action, per-discussion slow mode, and
-//! flood detection. Time comes from the engine's [`Clock`](crate::clock::Clock), so tests
-//! move it by hand instead of sleeping.
+//! Rate limits: per participant per action, per-discussion slow mode, and flood detection,
+//! with governor's GCRA. On SQLite (one process) the state is governor's keyed limiters in
+//! memory; on PostgreSQL, which several processes may share, the same algorithm runs on
+//! rows of `limiter_state` inside each message's transaction (see `store::limits`), so a
+//! participant cannot double their allowance by reaching two processes. Time comes from
+//! the engine's [`Clock`](crate::clock::Clock), so tests move it by hand instead of
+//! sleeping.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -16,7 +20,9 @@ use governor::{Quota, RateLimiter};
 
 use crate::clock::Clock;
 use crate::config::LimitsConfig;
+use crate::error::Result;
 use crate::ids::{DiscussionId, ParticipantKey};
+use crate::store::{Backend, Store, Tx};
 
 /// Adapts the engine's clock to governor's.
 #[derive(Clone)]
@@ -55,14 +61,32 @@ pub enum Check {
     Flood(Duration),
 }
 
-/// All rate limits of one process.
-pub struct Limits {
+/// Where limiter state lives; chosen once, from the database backend, in [`Limits::new`].
+enum State {
+    /// One process (SQLite has a single writer): governor's keyed limiters in memory.
+    Memory(Memory),
+    /// Several processes may share the database (PostgreSQL): rows in `limiter_state`,
+    /// checked and updated inside each message's transaction.
+    Shared,
+}
+
+/// The in-memory limiters of one process.
+struct Memory {
     clock: GovernorClock,
     acts: HashMap<Act, Keyed<ParticipantKey>>,
     slow: Mutex<HashMap<u64, Keyed<(DiscussionId, ParticipantKey)>>>,
     refusals: Mutex<HashMap<ParticipantKey, (u32, i64)>>,
-    config: LimitsConfig,
     checks: AtomicU64,
+}
+
+/// All participant rate limits: per action, per-discussion slow mode and flood detection.
+/// On PostgreSQL the state is in the database, so that a participant who reaches several
+/// parley processes still has one allowance; on SQLite (one process) it is in memory.
+/// Both give the same outcomes at the same times (GCRA, as governor implements it).
+pub struct Limits {
+    clock: Arc<dyn Clock>,
+    config: LimitsConfig,
+    state: State,
 }
 
 fn quota(burst: u32, every_secs: u64) -> Quota {
@@ -72,44 +96,166 @@ fn quota(burst: u32, every_secs: u64) -> Quota {
         .allow_burst(burst)
 }
 
-impl Limits {
-    /// Limits from the configuration, timed by `clock`.
-    pub fn new(config: &LimitsConfig, clock: Arc<dyn Clock>) -> Limits {
-        let clock = GovernorClock(clock);
-        let mut acts = HashMap::new();
-        for (act, burst, every) in [
-            (Act::Post, config.post_burst, config.post_every_secs),
-            (Act::Reply, config.reply_burst, config.reply_every_secs),
-            (Act::Report, config.report_burst, config.report_every_secs),
-            (Act::Command, config.command_burst, config.command_every_secs),
-        ] {
-            acts.insert(act, RateLimiter::hashmap_with_clock(quota(burst, every), clock.clone()));
+impl Act {
+    /// The limit's name in `limiter_state`.
+    fn name(self) -> &'static str {
+        match self {
+            Act::Post => "post",
+            Act::Reply => "reply",
+            Act::Report => "report",
+            Act::Command => "command",
         }
-        Limits {
-            clock,
+    }
+}
+
+/// The limit name of a discussion's slow mode in `limiter_state`.
+fn slow_name(discussion: DiscussionId) -> String {
+    format!("slow:{}", discussion.0)
+}
+
+impl Limits {
+    /// Limits from the configuration, timed by `clock`, kept where `backend` needs them:
+    /// in the database when several processes may share it (PostgreSQL), else in memory.
+    pub fn new(config: &LimitsConfig, clock: Arc<dyn Clock>, backend: Backend) -> Limits {
+        match backend {
+            Backend::Postgres => Limits::shared(config, clock),
+            Backend::Sqlite => Limits::in_memory(config, clock),
+        }
+    }
+
+    /// Limits kept in this process's memory.
+    pub fn in_memory(config: &LimitsConfig, clock: Arc<dyn Clock>) -> Limits {
+        let gclock = GovernorClock(clock.clone());
+        let mut acts = HashMap::new();
+        for act in [Act::Post, Act::Reply, Act::Report, Act::Command] {
+            let (burst, every) = Self::quota_of(config, act);
+            acts.insert(act, RateLimiter::hashmap_with_clock(quota(burst, every), gclock.clone()));
+        }
+        let memory = Memory {
+            clock: gclock,
             acts,
             slow: Mutex::new(HashMap::new()),
             refusals: Mutex::new(HashMap::new()),
-            config: config.clone(),
             checks: AtomicU64::new(0),
+        };
+        Limits { clock, config: config.clone(), state: State::Memory(memory) }
+    }
+
+    /// Limits kept in the database, in the transaction each check is given.
+    pub fn shared(config: &LimitsConfig, clock: Arc<dyn Clock>) -> Limits {
+        Limits { clock, config: config.clone(), state: State::Shared }
+    }
+
+    /// Whether the state is in the database.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.state, State::Shared)
+    }
+
+    fn quota_of(config: &LimitsConfig, act: Act) -> (u32, u64) {
+        match act {
+            Act::Post => (config.post_burst, config.post_every_secs),
+            Act::Reply => (config.reply_burst, config.reply_every_secs),
+            Act::Report => (config.report_burst, config.report_every_secs),
+            Act::Command => (config.command_burst, config.command_every_secs),
         }
     }
 
     /// Checks (and, when allowed, uses up) one `act` of `key`, and the discussion's slow
-    /// mode when `slow_mode_secs` is set.
-    pub fn check(&self, key: &ParticipantKey, act: Act, slow: Option<(DiscussionId, u64)>) -> Check {
-        self.check_inner(key, Some(act), slow)
+    /// mode when `slow_mode_secs` is set. Shared state is read and written in `tx`, so it
+    /// is rolled back with the message.
+    pub async fn check(
+        &self,
+        tx: &mut Tx,
+        key: &ParticipantKey,
+        act: Act,
+        slow: Option<(DiscussionId, u64)>,
+    ) -> Result<Check> {
+        self.check_inner(tx, key, Some(act), slow).await
     }
 
     /// Checks (and uses up) only a discussion's slow mode, for a message whose own limit
     /// was checked already.
-    pub fn check_slow(&self, key: &ParticipantKey, slow: (DiscussionId, u64)) -> Check {
-        self.check_inner(key, None, Some(slow))
+    pub async fn check_slow(&self, tx: &mut Tx, key: &ParticipantKey, slow: (DiscussionId, u64)) -> Result<Check> {
+        self.check_inner(tx, key, None, Some(slow)).await
     }
 
-    fn check_inner(&self, key: &ParticipantKey, act: Option<Act>, slow: Option<(DiscussionId, u64)>) -> Check {
+    async fn check_inner(
+        &self,
+        tx: &mut Tx,
+        key: &ParticipantKey,
+        act: Option<Act>,
+        slow: Option<(DiscussionId, u64)>,
+    ) -> Result<Check> {
+        let slow = slow.filter(|(_, secs)| *secs > 0);
+        match &self.state {
+            State::Memory(memory) => Ok(memory.check(&self.config, key, act, slow)),
+            State::Shared => {
+                let now = self.clock.now_ms();
+                let mut wait = None;
+                if let Some(act) = act {
+                    let (burst, every) = Self::quota_of(&self.config, act);
+                    let every_ms = every.max(1) as i64 * 1000;
+                    let tolerance = (burst.max(1) as i64 - 1) * every_ms;
+                    wait = tx.take_limit(key, act.name(), now, every_ms, tolerance).await?;
+                }
+                if wait.is_none() {
+                    if let Some((discussion, secs)) = slow {
+                        wait = tx.take_limit(key, &slow_name(discussion), now, secs as i64 * 1000, 0).await?;
+                    }
+                }
+                let Some(wait) = wait else { return Ok(Check::Allowed) };
+                let window = self.config.flood_window_secs as i64 * 1000;
+                let refusals = tx.count_refusal(key, now, window).await?;
+                let check = refused(&self.config, refusals, Duration::from_millis(wait as u64));
+                if matches!(check, Check::Flood(_)) {
+                    tx.clear_refusals(key).await?;
+                }
+                Ok(check)
+            }
+        }
+    }
+
+    /// Forgets state that no longer limits anyone, so memory (or the table) stays bounded.
+    /// In-memory limits prune themselves every 1024 checks too; rows in the database are
+    /// deleted on the store's own connection, outside any message's transaction.
+    pub async fn prune(&self, store: &Store) -> Result<u64> {
+        match &self.state {
+            State::Memory(memory) => {
+                memory.prune(&self.config);
+                Ok(0)
+            }
+            State::Shared => store.prune_limits(self.clock.now_ms()).await,
+        }
+    }
+
+    /// Number of keys held in memory (for tests and benchmarks; 0 when shared).
+    pub fn tracked_keys(&self) -> usize {
+        match &self.state {
+            State::Memory(memory) => memory.tracked_keys(),
+            State::Shared => 0,
+        }
+    }
+}
+
+/// The outcome of a refusal that is the `refusals`th in its window: a flood mutes.
+fn refused(config: &LimitsConfig, refusals: i64, wait: Duration) -> Check {
+    if config.flood_refusals > 0 && refusals >= i64::from(config.flood_refusals) {
+        Check::Flood(Duration::from_secs(config.flood_mute_mins * 60))
+    } else {
+        Check::Wait(wait.max(Duration::from_secs(1)))
+    }
+}
+
+impl Memory {
+    fn check(
+        &self,
+        config: &LimitsConfig,
+        key: &ParticipantKey,
+        act: Option<Act>,
+        slow: Option<(DiscussionId, u64)>,
+    ) -> Check {
         if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
-            self.prune();
+            self.prune(config);
         }
         let now = self.clock.now();
         let mut wait = None;
@@ -119,7 +265,7 @@ impl Limits {
             }
         }
         if wait.is_none() {
-            if let Some((discussion, secs)) = slow.filter(|(_, s)| *s > 0) {
+            if let Some((discussion, secs)) = slow {
                 let mut slow = self.slow.lock().unwrap_or_else(|p| p.into_inner());
                 let limiter = slow
                     .entry(secs)
@@ -134,19 +280,18 @@ impl Limits {
         let now_ms = self.clock.0.now_ms();
         let mut refusals = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
         let entry = refusals.entry(key.clone()).or_insert((0, now_ms));
-        if now_ms - entry.1 > self.config.flood_window_secs as i64 * 1000 {
+        if now_ms - entry.1 > config.flood_window_secs as i64 * 1000 {
             *entry = (0, now_ms);
         }
         entry.0 += 1;
-        if self.config.flood_refusals > 0 && entry.0 >= self.config.flood_refusals {
+        let check = refused(config, i64::from(entry.0), wait);
+        if matches!(check, Check::Flood(_)) {
             refusals.remove(key);
-            return Check::Flood(Duration::from_secs(self.config.flood_mute_mins * 60));
         }
-        Check::Wait(wait.max(Duration::from_secs(1)))
+        check
     }
 
-    /// Forgets keyed state that no longer limits anyone, so memory stays bounded.
-    pub fn prune(&self) {
+    fn prune(&self, config: &LimitsConfig) {
         for limiter in self.acts.values() {
             limiter.retain_recent();
             limiter.shrink_to_fit();
@@ -157,12 +302,11 @@ impl Limits {
             limiter.shrink_to_fit();
         }
         let now_ms = self.clock.0.now_ms();
-        let window = self.config.flood_window_secs as i64 * 1000;
+        let window = config.flood_window_secs as i64 * 1000;
         self.refusals.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, (_, since)| now_ms - *since <= window);
     }
 
-    /// Number of keys held in memory (for tests and benchmarks).
-    pub fn tracked_keys(&self) -> usize {
+    fn tracked_keys(&self) -> usize {
         let slow: usize = self.slow.lock().unwrap_or_else(|p| p.into_inner()).values().map(|l| l.len()).sum();
         self.acts.values().map(|l| l.len()).sum::<usize>() + slow
     }
@@ -241,58 +385,166 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::clock::ManualClock;
 
-    fn limits(clock: &ManualClock) -> Limits {
-        let config = LimitsConfig { post_burst: 3, post_every_secs: 10, flood_refusals: 5, ..LimitsConfig::default() };
-        Limits::new(&config, Arc::new(clock.clone()))
+    fn config() -> LimitsConfig {
+        LimitsConfig { post_burst: 3, post_every_secs: 10, flood_refusals: 5, ..LimitsConfig::default() }
     }
 
-    #[test]
-    fn bursts_then_waits_then_refills() {
-        let clock = ManualClock::new(1_000_000);
-        let l = limits(&clock);
-        let k = ParticipantKey("a".into());
-        for _ in 0..3 {
-            assert_eq!(l.check(&k, Act::Post, None), Check::Allowed);
+    /// Limits with a database to keep shared state in, each check in a transaction of its
+    /// own as the engine does it.
+    struct Rig {
+        store: Store,
+        limits: Limits,
+    }
+
+    impl Rig {
+        async fn check(&self, k: &ParticipantKey, act: Act, slow: Option<(DiscussionId, u64)>) -> Check {
+            let mut tx = self.store.begin().await.unwrap();
+            let check = self.limits.check(&mut tx, k, act, slow).await.unwrap();
+            tx.commit().await.unwrap();
+            check
         }
-        let Check::Wait(w) = l.check(&k, Act::Post, None) else { panic!("should wait") };
-        assert!(w <= Duration::from_secs(10) && w >= Duration::from_secs(9), "{w:?}");
-        assert_eq!(l.check(&ParticipantKey("b".into()), Act::Post, None), Check::Allowed, "others unaffected");
-        clock.advance_ms(10_000);
-        assert_eq!(l.check(&k, Act::Post, None), Check::Allowed);
     }
 
-    #[test]
-    fn slow_mode_and_flood() {
+    /// The same limits in memory and in the database (SQLite here; PostgreSQL in
+    /// tests/shared_limits.rs).
+    async fn rigs(clock: &ManualClock, config: &LimitsConfig) -> [Rig; 2] {
+        let clock: Arc<dyn Clock> = Arc::new(clock.clone());
+        [
+            Rig {
+                store: Store::connect("sqlite::memory:").await.unwrap(),
+                limits: Limits::in_memory(config, clock.clone()),
+            },
+            Rig { store: Store::connect("sqlite::memory:").await.unwrap(), limits: Limits::shared(config, clock) },
+        ]
+    }
+
+    #[tokio::test]
+    async fn bursts_then_waits_then_refills() {
         let clock = ManualClock::new(1_000_000);
-        let l = limits(&clock);
-        let k = ParticipantKey("a".into());
-        let d = Some((DiscussionId(1), 60));
-        assert_eq!(l.check(&k, Act::Post, d), Check::Allowed);
-        assert!(matches!(l.check(&k, Act::Post, d), Check::Wait(w) if w > Duration::from_secs(50)));
-        let mut outcome = Check::Allowed;
-        for _ in 0..10 {
-            outcome = l.check(&k, Act::Post, d);
-            if matches!(outcome, Check::Flood(_)) {
-                break;
+        for l in rigs(&clock, &config()).await {
+            let k = ParticipantKey("a".into());
+            for _ in 0..3 {
+                assert_eq!(l.check(&k, Act::Post, None).await, Check::Allowed);
             }
+            let Check::Wait(w) = l.check(&k, Act::Post, None).await else { panic!("should wait") };
+            assert!(w <= Duration::from_secs(10) && w >= Duration::from_secs(9), "{w:?}");
+            assert_eq!(
+                l.check(&ParticipantKey("b".into()), Act::Post, None).await,
+                Check::Allowed,
+                "others unaffected"
+            );
+            clock.advance_ms(10_000);
+            assert_eq!(l.check(&k, Act::Post, None).await, Check::Allowed);
         }
-        assert!(matches!(outcome, Check::Flood(_)));
     }
 
-    #[test]
-    fn pruning_bounds_memory() {
+    #[tokio::test]
+    async fn slow_mode_and_flood() {
         let clock = ManualClock::new(1_000_000);
-        let l = limits(&clock);
-        for i in 0..500 {
-            l.check(&ParticipantKey(format!("k{i}")), Act::Command, None);
+        for l in rigs(&clock, &config()).await {
+            let k = ParticipantKey("a".into());
+            let d = Some((DiscussionId(1), 60));
+            assert_eq!(l.check(&k, Act::Post, d).await, Check::Allowed);
+            assert!(matches!(l.check(&k, Act::Post, d).await, Check::Wait(w) if w > Duration::from_secs(50)));
+            let mut outcome = Check::Allowed;
+            for _ in 0..10 {
+                outcome = l.check(&k, Act::Post, d).await;
+                if matches!(outcome, Check::Flood(_)) {
+                    break;
+                }
+            }
+            assert!(matches!(outcome, Check::Flood(_)));
         }
-        assert!(l.tracked_keys() >= 500);
+    }
+
+    /// The database keeps exactly governor's timing: a long pseudo-random run of checks
+    /// (several keys, actions, slow modes, clock steps) gives identical outcomes.
+    #[tokio::test]
+    async fn shared_state_matches_governor_exactly() {
+        let clock = ManualClock::new(1_790_000_000_000);
+        let config = LimitsConfig {
+            post_burst: 3,
+            post_every_secs: 7,
+            reply_burst: 2,
+            reply_every_secs: 3,
+            command_burst: 1,
+            command_every_secs: 2,
+            flood_refusals: 6,
+            flood_window_secs: 20,
+            ..LimitsConfig::default()
+        };
+        let [memory, shared] = rigs(&clock, &config).await;
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let (mut allowed, mut waits, mut floods) = (0, 0, 0);
+        for i in 0..3000 {
+            let k = ParticipantKey(format!("k{}", next(3)));
+            let act = [Act::Post, Act::Reply, Act::Command][next(3) as usize];
+            let slow = [None, Some((DiscussionId(1), 5)), Some((DiscussionId(2), 11))][next(3) as usize];
+            let (a, b) = if next(4) == 0 {
+                let slow = slow.unwrap_or((DiscussionId(3), 4));
+                let mut outcomes = Vec::new();
+                for l in [&memory, &shared] {
+                    let mut tx = l.store.begin().await.unwrap();
+                    outcomes.push(l.limits.check_slow(&mut tx, &k, slow).await.unwrap());
+                    tx.commit().await.unwrap();
+                }
+                (outcomes[0], outcomes[1])
+            } else {
+                (memory.check(&k, act, slow).await, shared.check(&k, act, slow).await)
+            };
+            assert_eq!(a, b, "check {i}: {k:?} {act:?} {slow:?}");
+            match a {
+                Check::Allowed => allowed += 1,
+                Check::Wait(_) => waits += 1,
+                Check::Flood(_) => floods += 1,
+            }
+            clock.advance_ms(next(1500) as i64);
+        }
+        assert!(allowed > 100 && waits > 100 && floods > 3, "{allowed} {waits} {floods}");
+    }
+
+    #[tokio::test]
+    async fn pruning_bounds_memory_and_rows() {
+        let clock = ManualClock::new(1_000_000);
+        let [memory, shared] = rigs(&clock, &config()).await;
+        for i in 0..500 {
+            memory.check(&ParticipantKey(format!("k{i}")), Act::Command, None).await;
+            shared.check(&ParticipantKey(format!("k{i}")), Act::Command, None).await;
+        }
+        assert!(memory.limits.tracked_keys() >= 500);
+        assert_eq!(shared.store.limiter_rows().await.unwrap(), 500);
         clock.advance_ms(3_600_000);
-        l.prune();
-        assert_eq!(l.tracked_keys(), 0);
+        memory.limits.prune(&memory.store).await.unwrap();
+        assert_eq!(memory.limits.tracked_keys(), 0);
+        assert_eq!(shared.limits.prune(&shared.store).await.unwrap(), 500);
+        assert_eq!(shared.store.limiter_rows().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn forget_deletes_limiter_rows() {
+        let clock = ManualClock::new(1_000_000);
+        let [_, shared] = rigs(&clock, &config()).await;
+        let (a, b) = (ParticipantKey("a".into()), ParticipantKey("b".into()));
+        for _ in 0..5 {
+            shared.check(&a, Act::Post, Some((DiscussionId(1), 60))).await;
+        }
+        shared.check(&b, Act::Post, None).await;
+        let mut tx = shared.store.begin().await.unwrap();
+        assert_eq!(tx.limiter_rows_of(&a).await.unwrap(), 3, "post, slow mode, flood count");
+        tx.forget(&a).await.unwrap();
+        assert_eq!(tx.limiter_rows_of(&a).await.unwrap(), 0);
+        assert_eq!(tx.limiter_rows_of(&b).await.unwrap(), 1, "others keep theirs");
+        tx.commit().await.unwrap();
     }
 
     #[test]

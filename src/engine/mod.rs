@@ -123,11 +123,12 @@ impl Engine {
     ) -> Result<Engine> {
         let smallest = platforms.iter().map(|p| p.limits().max_message_chars).min().unwrap_or(usize::MAX);
         let post_limit = config.bot.max_post_chars.min(smallest.saturating_sub(posting::THREAD_PREFIX_MAX));
+        let backend = store.backend();
         let engine = Engine {
             post_limit,
             store,
             identity,
-            limits: crate::limits::Limits::new(&config.limits, clock.clone()),
+            limits: crate::limits::Limits::new(&config.limits, clock.clone(), backend),
             analyzer: Arc::new(config.themes.analyzer()?),
             small_numbers: config.themes.small_number_threshold,
             pacing: crate::limits::Pacing::new(
@@ -194,6 +195,9 @@ impl Engine {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning old rows failed"),
+        }
+        if let Err(e) = self.limits.prune(&self.store).await {
+            tracing::warn!(error = %e, "pruning rate-limiter rows failed");
         }
     }
 

@@ -185,7 +185,7 @@ impl Engine {
 
     /// Checks a rate limit; returns the refusal to send, if any.
     pub(super) async fn limit(&self, cx: &mut Ctx, key: &ParticipantKey, act: Act) -> Result<Option<Refusal>> {
-        let check = self.limits.check(key, act, None);
+        let check = self.limits.check(&mut cx.tx, key, act, None).await?;
         self.refuse(cx, key, check).await
     }
 
