@@ -1,0 +1,247 @@
+//! Rate limits, slow mode and flood detection hold across several parley processes on one
+//! PostgreSQL (issue 14.4): two engines, each with its own memory, on one database and one
+//! manual clock, stand for two processes; a participant who alternates between them still
+//! has one allowance.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chat::{Core, Platform};
+use common::{lines_for, SECRET};
+use parley::clock::ManualClock;
+use parley::config::{Config, LimitsConfig};
+use parley::engine::Engine;
+use parley::identity::Identity;
+use parley::ids::{DiscussionId, ParticipantKey};
+use parley::limits::{Act, Check, Limits};
+use parley::store::Store;
+
+const SLOW_DOWN: &str = "You're sending messages quickly. Please wait ";
+
+/// Two engines ("processes") on one database, sharing a manual clock.
+struct Processes {
+    engines: Vec<Engine>,
+    clock: ManualClock,
+    config: Config,
+    events: AtomicU64,
+}
+
+impl Processes {
+    async fn start(url: &str, config: Config) -> Processes {
+        let clock = ManualClock::new(1_790_000_000_000);
+        let mut engines = Vec::new();
+        for _ in 0..2 {
+            let store = Store::connect(url).await.unwrap();
+            let engine =
+                Engine::start(store, Identity::new(SECRET), Arc::new(clock.clone()), &config, vec![Platform::Console])
+                    .await
+                    .unwrap();
+            engines.push(engine);
+        }
+        let processes = Processes { engines, clock, config, events: AtomicU64::new(0) };
+        processes.drain(0).await;
+        processes
+    }
+
+    /// Sends a DM from console user `name` to process `p` and returns what it prints.
+    async fn say(&self, p: usize, name: &str, text: &str) -> Vec<String> {
+        let event = format!("evt-{}", self.events.fetch_add(1, Ordering::SeqCst));
+        self.engines[p].handle(parley::console::inbound(&self.config.console, name, text, event)).await;
+        self.drain(p).await
+    }
+
+    async fn drain(&self, p: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        parley::console::drain(&self.engines[p], &mut out).await.unwrap();
+        String::from_utf8(out).unwrap().lines().map(str::to_string).collect()
+    }
+
+    /// Whether a post from `name` through process `p` was published; otherwise the DM it got.
+    async fn post(&self, p: usize, name: &str, text: &str) -> Result<(), String> {
+        let out = self.say(p, name, text).await;
+        if lines_for(&out, "thread gp-access").len() == 1 {
+            Ok(())
+        } else {
+            Err(lines_for(&out, &format!("dm {name}")).join("\n"))
+        }
+    }
+}
+
+fn config(limits: LimitsConfig) -> Config {
+    let mut config = Config::load(None).unwrap();
+    config.limits = limits;
+    config
+}
+
+#[tokio::test]
+async fn a_burst_is_shared_by_two_processes() {
+    let db = common::fresh_postgres().await;
+    // The example's post limit: 5 in a row, then one a minute.
+    let limits = Config::load(None).unwrap().limits;
+    assert_eq!((limits.post_burst, limits.post_every_secs), (5, 60));
+    let ps = Processes::start(&db, config(limits)).await;
+    ps.say(0, "alice", "!join gp-access").await;
+    let mut outcomes = Vec::new();
+    for i in 0..10 {
+        outcomes.push(ps.post(i % 2, "alice", &format!("Post {i} about appointments")).await);
+    }
+    assert!(outcomes[..5].iter().all(Result::is_ok), "exactly the burst is accepted: {outcomes:?}");
+    for (i, refused) in outcomes[5..].iter().enumerate() {
+        let dm = refused.as_ref().unwrap_err();
+        assert!(dm.starts_with(SLOW_DOWN), "post {} through process {}: {dm}", i + 5, (i + 5) % 2);
+    }
+    ps.say(1, "bob", "!join gp-access").await;
+    assert_eq!(ps.post(1, "bob", "Others are unaffected").await, Ok(()));
+    ps.clock.advance_ms(60_000);
+    assert_eq!(ps.post(1, "alice", "A minute later").await, Ok(()));
+    assert!(ps.post(0, "alice", "And straight away again").await.unwrap_err().starts_with(SLOW_DOWN));
+    assert!(ps.post(1, "alice", "Or through the other").await.unwrap_err().starts_with(SLOW_DOWN));
+}
+
+#[tokio::test]
+async fn slow_mode_is_shared_by_two_processes() {
+    let db = common::fresh_postgres().await;
+    let mut config = config(Config::load(None).unwrap().limits);
+    let gp = config.discussions.iter_mut().find(|d| d.slug == "gp-access").unwrap();
+    gp.slow_mode_secs = 120;
+    let ps = Processes::start(&db, config).await;
+    ps.say(1, "alice", "!join gp-access").await;
+    assert_eq!(ps.post(0, "alice", "First").await, Ok(()));
+    let dm = ps.post(1, "alice", "Second, through the other process").await.unwrap_err();
+    assert!(dm.starts_with("You're sending messages quickly. Please wait 2 minutes"), "{dm}");
+    ps.clock.advance_ms(119_000);
+    let dm = ps.post(1, "alice", "Nearly two minutes later").await.unwrap_err();
+    assert!(dm.starts_with("You're sending messages quickly. Please wait 1 second"), "{dm}");
+    ps.clock.advance_ms(1_000);
+    assert_eq!(ps.post(1, "alice", "Two minutes later").await, Ok(()));
+    assert!(ps.post(0, "alice", "Straight away").await.unwrap_err().starts_with(SLOW_DOWN));
+}
+
+#[tokio::test]
+async fn flood_refusals_are_counted_across_processes() {
+    let db = common::fresh_postgres().await;
+    let limits = LimitsConfig { flood_refusals: 10, ..Config::load(None).unwrap().limits };
+    let ps = Processes::start(&db, config(limits)).await;
+    ps.say(0, "alice", "!join gp-access").await;
+    let mut all = Vec::new();
+    let mut outcomes = Vec::new();
+    for i in 0..15 {
+        let out = ps.say(i % 2, "alice", &format!("spam {i}")).await;
+        outcomes.push(lines_for(&out, "dm alice").join("\n"));
+        all.extend(out);
+    }
+    // 5 published, 9 refusals (4 or 5 through each process), and the 10th mutes.
+    for dm in &outcomes[5..14] {
+        assert!(dm.starts_with(SLOW_DOWN), "{dm}");
+    }
+    assert!(outcomes[14].contains("posting is paused for 30 minutes"), "{:?}", outcomes[14]);
+    assert_eq!(lines_for(&all, "moderators").iter().filter(|l| l.contains("muted automatically")).count(), 1);
+    ps.clock.advance_ms(10 * 60_000);
+    let dm = ps.post(1, "alice", "still muted?").await.unwrap_err();
+    assert!(dm.contains("paused your posting"), "the mute is in the database: {dm}");
+}
+
+/// Many transactions on one key at the same moment: exactly the burst passes, refusals are
+/// counted one by one, and the row lock makes them wait for each other, not fail.
+#[tokio::test]
+async fn concurrent_checks_on_one_key_allow_exactly_the_burst() {
+    let db = common::fresh_postgres().await;
+    let clock = ManualClock::new(1_790_000_000_000);
+    let config = LimitsConfig { post_burst: 3, post_every_secs: 10, flood_refusals: 5, ..LimitsConfig::default() };
+    let limits = Arc::new(Limits::shared(&config, Arc::new(clock.clone())));
+    // Three pools of eight connections: every task holds its own transaction at once.
+    let mut stores = Vec::new();
+    for _ in 0..3 {
+        stores.push(Store::connect(&db).await.unwrap());
+    }
+    const TASKS: usize = 20;
+    let round = || async {
+        let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+        let mut tasks = Vec::new();
+        for i in 0..TASKS {
+            let (store, limits, barrier) = (stores[i % 3].clone(), limits.clone(), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                barrier.wait().await;
+                let check = limits.check(&mut tx, &ParticipantKey("k".into()), Act::Post, None).await.unwrap();
+                tx.commit().await.unwrap();
+                check
+            }));
+        }
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.unwrap());
+        }
+        let count = |f: fn(&Check) -> bool| outcomes.iter().filter(|c| f(c)).count();
+        (
+            count(|c| *c == Check::Allowed),
+            count(|c| matches!(c, Check::Wait(_))),
+            count(|c| matches!(c, Check::Flood(_))),
+        )
+    };
+    // A fresh key (every task tries to insert the row): the burst, then 17 refusals of which
+    // every 5th is a flood.
+    assert_eq!(round().await, (3, 14, 3));
+    // Straight away again: nothing allowed; 2 + 20 refusals make four more floods.
+    assert_eq!(round().await, (0, 16, 4));
+    clock.advance_ms(10_000);
+    assert_eq!(round().await.0, 1, "one interval later, exactly one");
+}
+
+/// Cost per check, for the report (not an assertion): `cargo test --test shared_limits
+/// -- --ignored --nocapture cost`.
+#[tokio::test]
+#[ignore]
+async fn cost_per_check() {
+    let db = common::fresh_postgres().await;
+    let clock = ManualClock::new(1_790_000_000_000);
+    let config = LimitsConfig { post_burst: 5, post_every_secs: 60, ..LimitsConfig::default() };
+    let sqlite = Store::connect("sqlite::memory:").await.unwrap();
+    let pg = Store::connect(&db).await.unwrap();
+    const N: usize = 5_000;
+    let keys: Vec<ParticipantKey> = (0..N).map(|i| ParticipantKey(format!("{:064x}", i))).collect();
+    let slow = Some((DiscussionId(1), 30));
+    for (label, store, limits) in [
+        ("in memory", &sqlite, Limits::in_memory(&config, Arc::new(clock.clone()))),
+        ("PostgreSQL", &pg, Limits::shared(&config, Arc::new(clock.clone()))),
+    ] {
+        // One transaction around all checks: the check itself, not BEGIN/COMMIT.
+        let mut tx = store.begin().await.unwrap();
+        let started = Instant::now();
+        for k in &keys {
+            assert_eq!(limits.check(&mut tx, k, Act::Post, slow).await.unwrap(), Check::Allowed);
+        }
+        let allowed = started.elapsed();
+        let started = Instant::now();
+        for k in &keys {
+            assert!(matches!(limits.check(&mut tx, k, Act::Post, slow).await.unwrap(), Check::Wait(_)));
+        }
+        let refused = started.elapsed();
+        tx.commit().await.unwrap();
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / N as f64;
+        println!(
+            "{label}: allowed (post + slow mode) {:.1} µs per check, refused (slow mode + flood count) {:.1} µs",
+            per(allowed),
+            per(refused)
+        );
+    }
+    // And as the engine sees it: each check in its own transaction (BEGIN … COMMIT).
+    let limits = Limits::shared(&config, Arc::new(clock.clone()));
+    let started = Instant::now();
+    for k in &keys {
+        let mut tx = pg.begin().await.unwrap();
+        limits.check(&mut tx, k, Act::Command, None).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    println!("PostgreSQL, one transaction per check: {:.1} µs", started.elapsed().as_secs_f64() * 1e6 / N as f64);
+    let started = Instant::now();
+    for _ in &keys {
+        let tx = pg.begin().await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    println!("PostgreSQL, an empty transaction: {:.1} µs", started.elapsed().as_secs_f64() * 1e6 / N as f64);
+}
