@@ -192,6 +192,58 @@ async fn concurrent_checks_on_one_key_allow_exactly_the_burst() {
     assert_eq!(round().await.0, 1, "one interval later, exactly one");
 }
 
+/// On PostgreSQL too, the rows give governor's outcomes and waits to the millisecond: a
+/// pseudo-random run of checks (keys, actions, slow modes, clock steps) compared with the
+/// in-memory limiter.
+#[tokio::test]
+async fn shared_state_on_postgres_matches_governor() {
+    let db = common::fresh_postgres().await;
+    let clock = ManualClock::new(1_790_000_000_000);
+    let config = LimitsConfig {
+        post_burst: 3,
+        post_every_secs: 7,
+        reply_burst: 2,
+        reply_every_secs: 3,
+        command_burst: 1,
+        command_every_secs: 2,
+        flood_refusals: 6,
+        flood_window_secs: 20,
+        ..LimitsConfig::default()
+    };
+    let sqlite = Store::connect("sqlite::memory:").await.unwrap();
+    let pg = Store::connect(&db).await.unwrap();
+    let memory = Limits::in_memory(&config, Arc::new(clock.clone()));
+    let shared = Limits::new(&config, Arc::new(clock.clone()), pg.backend());
+    assert!(shared.is_shared() && !Limits::new(&config, Arc::new(clock.clone()), sqlite.backend()).is_shared());
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut seen = [0; 3];
+    for i in 0..600 {
+        let k = ParticipantKey(format!("k{}", next(2)));
+        let act = [Act::Post, Act::Reply, Act::Command][next(3) as usize];
+        let slow = [None, Some((DiscussionId(1), 5))][next(2) as usize];
+        let mut outcomes = Vec::new();
+        for (store, limits) in [(&sqlite, &memory), (&pg, &shared)] {
+            let mut tx = store.begin().await.unwrap();
+            outcomes.push(limits.check(&mut tx, &k, act, slow).await.unwrap());
+            tx.commit().await.unwrap();
+        }
+        assert_eq!(outcomes[0], outcomes[1], "check {i}: {k:?} {act:?} {slow:?}");
+        seen[match outcomes[0] {
+            Check::Allowed => 0,
+            Check::Wait(_) => 1,
+            Check::Flood(_) => 2,
+        }] += 1;
+        clock.advance_ms(next(1200) as i64);
+    }
+    assert!(seen.iter().all(|n| *n > 0), "{seen:?}");
+}
+
 /// Cost per check, for the report (not an assertion): `cargo test --test shared_limits
 /// -- --ignored --nocapture cost`.
 #[tokio::test]
