@@ -228,6 +228,18 @@ impl Limits {
         }
     }
 
+    /// `!forget`: the participant's limiter state goes once it no longer limits them. What
+    /// still limits them stays until it runs out (at most the longest interval or flood
+    /// window), like sanctions, so that `!forget` (never refused) and `!join` cannot lift
+    /// every limit; it holds nothing but the key. In memory nothing is stored; pruning
+    /// drops it.
+    pub async fn forget(&self, tx: &mut Tx, key: &ParticipantKey) -> Result<()> {
+        if let State::Shared = self.state {
+            tx.forget_limits(key, self.clock.now_ms()).await?;
+        }
+        Ok(())
+    }
+
     /// Number of keys held in memory (for tests and benchmarks; 0 when shared).
     pub fn tracked_keys(&self) -> usize {
         match &self.state {
@@ -530,21 +542,29 @@ mod tests {
         assert_eq!(shared.store.limiter_rows().await.unwrap(), 0);
     }
 
+    /// `!forget` does not lift limits (in either mode); rows that no longer limit go.
     #[tokio::test]
-    async fn forget_deletes_limiter_rows() {
+    async fn forget_keeps_what_still_limits() {
         let clock = ManualClock::new(1_000_000);
-        let [_, shared] = rigs(&clock, &config()).await;
-        let (a, b) = (ParticipantKey("a".into()), ParticipantKey("b".into()));
-        for _ in 0..5 {
-            shared.check(&a, Act::Post, Some((DiscussionId(1), 60))).await;
+        for l in rigs(&clock, &config()).await {
+            let (a, b) = (ParticipantKey("a".into()), ParticipantKey("b".into()));
+            l.check(&b, Act::Command, None).await;
+            clock.advance_ms(60_000);
+            for _ in 0..5 {
+                l.check(&a, Act::Post, Some((DiscussionId(1), 60))).await;
+            }
+            let mut tx = l.store.begin().await.unwrap();
+            tx.forget(&a).await.unwrap();
+            l.limits.forget(&mut tx, &a).await.unwrap();
+            l.limits.forget(&mut tx, &b).await.unwrap();
+            if l.limits.is_shared() {
+                assert_eq!(tx.limiter_rows_of(&a).await.unwrap(), 3, "post, slow mode, flood count: still limiting");
+                assert_eq!(tx.limiter_rows_of(&b).await.unwrap(), 0, "b's command row had run out");
+            }
+            tx.commit().await.unwrap();
+            // The 5th refusal in the window: a flood, counted across the `!forget` too.
+            assert!(matches!(l.check(&a, Act::Post, None).await, Check::Flood(_)), "still limited after !forget");
         }
-        shared.check(&b, Act::Post, None).await;
-        let mut tx = shared.store.begin().await.unwrap();
-        assert_eq!(tx.limiter_rows_of(&a).await.unwrap(), 3, "post, slow mode, flood count");
-        tx.forget(&a).await.unwrap();
-        assert_eq!(tx.limiter_rows_of(&a).await.unwrap(), 0);
-        assert_eq!(tx.limiter_rows_of(&b).await.unwrap(), 1, "others keep theirs");
-        tx.commit().await.unwrap();
     }
 
     #[test]

@@ -145,6 +145,24 @@ async fn flood_refusals_are_counted_across_processes() {
     assert!(dm.contains("paused your posting"), "the mute is in the database: {dm}");
 }
 
+/// `!forget` erases the person, not their allowance: otherwise `!forget` (never refused)
+/// and `!join` between bursts would lift every limit. Limiter rows still limiting are kept
+/// (they hold only the key, like sanctions) and go once their time has passed.
+#[tokio::test]
+async fn forgetting_does_not_reset_the_allowance() {
+    let db = common::fresh_postgres().await;
+    let ps = Processes::start(&db, config(Config::load(None).unwrap().limits)).await;
+    ps.say(0, "alice", "!join gp-access").await;
+    for i in 0..5 {
+        assert_eq!(ps.post(i % 2, "alice", &format!("Post {i}")).await, Ok(()));
+    }
+    let out = ps.say(1, "alice", "!forget").await;
+    assert!(!lines_for(&out, "dm alice").is_empty(), "{out:?}");
+    ps.say(0, "alice", "!join gp-access").await;
+    let dm = ps.post(0, "alice", "A fresh start?").await.unwrap_err();
+    assert!(dm.starts_with(SLOW_DOWN), "{dm}");
+}
+
 /// Many transactions on one key at the same moment: exactly the burst passes, refusals are
 /// counted one by one, and the row lock makes them wait for each other, not fail.
 #[tokio::test]

@@ -114,7 +114,11 @@ impl Engine {
                 }
                 None => Refusal::NotJoined.into(),
             },
-            ParticipantCommand::Forget => Reply::Forgotten(cx.tx.forget(key).await?),
+            ParticipantCommand::Forget => {
+                let detached = cx.tx.forget(key).await?;
+                self.limits.forget(&mut cx.tx, key).await?;
+                Reply::Forgotten(detached)
+            }
             ParticipantCommand::Report { number, reason } => match self.current(cx, me.current_discussion).await? {
                 Some(d) => self.report(cx, key, &d, number, &reason).await?,
                 None => Refusal::NotJoined.into(),

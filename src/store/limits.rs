@@ -86,10 +86,13 @@ impl Tx {
         Ok(())
     }
 
-    /// `!forget`: the participant's limiter rows go too.
-    pub async fn forget_limits(&mut self, key: &ParticipantKey) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM limiter_state WHERE participant_key = $1")
+    /// `!forget`: deletes `key`'s limiter rows that no longer limit anything at `now`. Rows
+    /// still limiting are kept until their time passes (then pruned), like sanctions:
+    /// deleting them would let `!forget` lift every limit.
+    pub async fn forget_limits(&mut self, key: &ParticipantKey, now: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM limiter_state WHERE participant_key = $1 AND tat < $2")
             .bind(&key.0)
+            .bind(now)
             .execute(&mut *self.tx)
             .await?
             .rows_affected())

@@ -331,7 +331,7 @@ impl Tx {
     }
 
     /// The `!forget` erasure: contact details gone, posts and pseudonyms detached from the
-    /// key, participant row deleted, survey answers and invitations deleted, rate-limiter rows deleted. Returns how many posts were detached.
+    /// key, participant row deleted, survey answers and invitations deleted. Returns how many posts were detached.
     pub async fn forget(&mut self, key: &ParticipantKey) -> Result<u64> {
         sqlx::query("DELETE FROM contacts WHERE participant_key = $1").bind(&key.0).execute(&mut *self.tx).await?;
         let posts = sqlx::query("UPDATE posts SET participant_key = NULL WHERE participant_key = $1")
@@ -360,7 +360,6 @@ impl Tx {
         }
         sqlx::query("DELETE FROM participants WHERE key = $1").bind(&key.0).execute(&mut *self.tx).await?;
         self.forget_surveys(key).await?;
-        self.forget_limits(key).await?;
         Ok(posts)
     }
 
