@@ -90,35 +90,53 @@ where
     // Event ids must not repeat across runs that share a database.
     let session = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     drain(core, out).await?;
-    let mut buf = Vec::new();
-    let mut n = 0u64;
-    while let Some(complete) = read_line(&mut input, &mut buf).await? {
-        n += 1;
-        if !complete {
-            eprintln!(
-                "Line {n} was ignored: it is longer than {} KB. Posts are at most [bot] max_post_chars characters.",
-                MAX_LINE_BYTES / 1024
-            );
-            continue;
+    // Lines are read while the previous ones are being stored: whatever arrived meanwhile
+    // (a pasted block, piped input) is stored as one group commit, in order. Typed one at
+    // a time, each line is answered before the next is read.
+    let (lines, mut queue) = tokio::sync::mpsc::channel::<Inbound>(chat::MAX_INBOUND_BATCH);
+    let reader = async move {
+        let mut buf = Vec::new();
+        let mut n = 0u64;
+        while let Some(complete) = read_line(&mut input, &mut buf).await? {
+            n += 1;
+            if !complete {
+                eprintln!(
+                    "Line {n} was ignored: it is longer than {} KB. Posts are at most [bot] max_post_chars characters.",
+                    MAX_LINE_BYTES / 1024
+                );
+                continue;
+            }
+            let line = String::from_utf8_lossy(&buf);
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((name, text)) = line.split_once(':') else {
+                eprintln!("Type each line as NAME: TEXT, for example  alice: !topics");
+                continue;
+            };
+            let name = name.trim();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                eprintln!("A console name is one word before the colon, for example  alice: !topics");
+                continue;
+            }
+            if lines.send(inbound(config, name, text.trim(), format!("console-{session}-{n}"))).await.is_err() {
+                break;
+            }
         }
-        let line = String::from_utf8_lossy(&buf);
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
+        Ok::<(), std::io::Error>(())
+    };
+    // Moving the queue in closes it when the handler stops (the output failed), so the
+    // reader stops too.
+    let handler = async move {
+        while let Some(first) = queue.recv().await {
+            core.handle_batch(chat::batch_from(first, || queue.try_recv().ok())).await;
+            drain(core, out).await?;
         }
-        let Some((name, text)) = line.split_once(':') else {
-            eprintln!("Type each line as NAME: TEXT, for example  alice: !topics");
-            continue;
-        };
-        let name = name.trim();
-        if name.is_empty() || name.contains(char::is_whitespace) {
-            eprintln!("A console name is one word before the colon, for example  alice: !topics");
-            continue;
-        }
-        core.handle(inbound(config, name, text.trim(), format!("console-{session}-{n}"))).await;
-        drain(core, out).await?;
-    }
-    Ok(())
+        Ok::<(), std::io::Error>(())
+    };
+    let (read, handled) = tokio::join!(reader, handler);
+    read.and(handled)
 }
 
 /// The message console user `name` sends: a DM, or a message in the moderators' or
@@ -152,6 +170,7 @@ pub async fn drain<W: Write>(core: &dyn Core, out: &mut W) -> std::io::Result<()
         if batch.is_empty() {
             return Ok(());
         }
+        let mut outcomes = Vec::with_capacity(batch.len());
         for delivery in batch {
             let ob = &delivery.outbound;
             let label = match &ob.destination {
@@ -167,8 +186,10 @@ pub async fn drain<W: Write>(core: &dyn Core, out: &mut W) -> std::io::Result<()
             writeln!(out, "{}", printable(&format!("[{label}] {}", text.replace('\n', "\n  "))))?;
             out.flush()?;
             let message_id = format!("console-{}", delivery.id.0);
-            core.report(delivery.id, Outcome::Delivered { message_id: Some(message_id) }).await;
+            outcomes.push((delivery.id, Outcome::Delivered { message_id: Some(message_id) }));
         }
+        // Printed is delivered: recorded together, one commit for the batch.
+        core.report_batch(outcomes).await;
     }
 }
 

@@ -89,15 +89,64 @@ enum Command {
         #[command(subcommand)]
         what: ThemesCommand,
     },
-    /// Measure parley's speed on this machine.
+    /// Measure parley's speed on this machine. Without a subcommand: a synthetic
+    /// population (joins, posts, replies, personal data, abuse, crisis, reports, moderator
+    /// actions) through the whole engine on a fresh database, beside the raw-insert baseline
+    /// on the same database; one JSON object on standard output, progress on standard error.
+    /// `--database postgres://USER@HOST/DB` makes a fresh database on that server (dropped
+    /// afterwards); without it, a fresh SQLite file in a temporary folder.
+    #[command(args_conflicts_with_subcommands = true)]
     Bench {
         #[command(subcommand)]
-        what: BenchCommand,
+        what: Option<BenchCommand>,
+        #[command(flatten)]
+        load: LoadArgs,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct LoadArgs {
+    /// Participants in the synthetic population (each joins once, then posts).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    participants: u64,
+    /// Posts (plain posts, replies, posts with personal data, abusive and crisis posts).
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    posts: u64,
+    /// Offer this many inbound messages per second and report latency under that load
+    /// (default: as fast as parley takes them).
+    #[arg(long, value_parser = parse_rate)]
+    rate: Option<f64>,
+    /// Run this many parley processes on one PostgreSQL database (needs --database
+    /// postgres://…); one is killed midway and the rest must lose nothing.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+    processes: u64,
+    /// Keep the configured rate limits (by default they are lifted to measure throughput).
+    #[arg(long)]
+    rate_limits: bool,
+    /// Seed of the synthetic population.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000_000.0 => Ok(r),
+        _ => Err(format!("{s:?} is not a rate: give messages per second, e.g. 1000")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// One process of `parley bench --processes` (started by it; messages on standard input).
+    #[command(hide = true)]
+    Worker {
+        /// The worker's number.
+        #[arg(long, default_value_t = 0)]
+        index: usize,
+        /// Keep the configured rate limits.
+        #[arg(long)]
+        rate_limits: bool,
+    },
     /// Time a theme summary over many stored posts (a fresh SQLite file unless --database).
     Summary {
         /// How many posts to store.
@@ -276,9 +325,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Themes { what: ThemesCommand::Evaluate { input, map, folds, by_group, json } } => {
             bench::themes_evaluate(&input, map.as_deref(), folds, by_group, json)
         }
-        Command::Bench { what: BenchCommand::Summary { posts } } => {
+        Command::Bench { what: Some(BenchCommand::Summary { posts }), .. } => {
             let config = options.load_config()?;
             bench::summary(&config, options.database.as_deref(), posts).await
+        }
+        Command::Bench { what: Some(BenchCommand::Worker { rate_limits, .. }), .. } => {
+            let config = options.load_config()?;
+            let url = options.database.as_deref().context("a bench worker needs --database")?;
+            bench::fleet::worker(&config, url, rate_limits).await
+        }
+        Command::Bench { what: None, load } => {
+            let config = options.load_config()?;
+            let load = bench::load::LoadOptions {
+                participants: load.participants as usize,
+                posts: load.posts,
+                database: options.database.clone(),
+                rate: load.rate,
+                processes: load.processes as usize,
+                rate_limits: load.rate_limits,
+                seed: load.seed,
+                config: options.config.clone(),
+            };
+            if load.processes > 1 {
+                bench::fleet::run(&config, &load).await
+            } else {
+                bench::load::run(&config, &load).await
+            }
         }
         Command::Run => adapters::run(&options).await,
     }

@@ -164,50 +164,67 @@ async fn forgetting_does_not_reset_the_allowance() {
 }
 
 /// Many transactions on one key at the same moment: exactly the burst passes, refusals are
-/// counted one by one, and the row lock makes them wait for each other, not fail.
+/// counted one by one, and the row lock makes them wait for each other, not fail. The
+/// engine's transactions (`Store::begin`) also take the fleet-wide writer lock, which
+/// serialises them anyway; `writer_lock: false` uses plain transactions (`begin_read`, an
+/// ordinary read-write transaction on PostgreSQL) that all hold a connection and reach the
+/// check together, so the one-statement check is what keeps the count.
+async fn concurrent_round(
+    stores: &[Store],
+    limits: &Arc<Limits>,
+    writer_lock: bool,
+    tasks: usize,
+) -> (usize, usize, usize) {
+    let barrier = Arc::new(tokio::sync::Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let (store, limits, barrier) = (stores[i % stores.len()].clone(), limits.clone(), barrier.clone());
+        handles.push(tokio::spawn(async move {
+            let mut tx = if writer_lock {
+                // Taking the writer lock waits for the others: meet before it.
+                barrier.wait().await;
+                store.begin().await.unwrap()
+            } else {
+                let tx = store.begin_read().await.unwrap();
+                barrier.wait().await;
+                tx
+            };
+            let check = limits.check(&mut tx, &ParticipantKey("k".into()), Act::Post, None).await.unwrap();
+            tx.commit().await.unwrap();
+            check
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for h in handles {
+        outcomes.push(h.await.unwrap());
+    }
+    let count = |f: fn(&Check) -> bool| outcomes.iter().filter(|c| f(c)).count();
+    (count(|c| *c == Check::Allowed), count(|c| matches!(c, Check::Wait(_))), count(|c| matches!(c, Check::Flood(_))))
+}
+
 #[tokio::test]
 async fn concurrent_checks_on_one_key_allow_exactly_the_burst() {
     let db = common::fresh_postgres().await;
-    let clock = ManualClock::new(1_790_000_000_000);
-    let config = LimitsConfig { post_burst: 3, post_every_secs: 10, flood_refusals: 5, ..LimitsConfig::default() };
-    let limits = Arc::new(Limits::shared(&config, Arc::new(clock.clone())));
-    // Three pools of eight connections: every task holds its own transaction at once.
+    // Three pools of eight connections: every task can hold its own transaction at once.
     let mut stores = Vec::new();
     for _ in 0..3 {
         stores.push(Store::connect(&db).await.unwrap());
     }
-    const TASKS: usize = 20;
-    let round = || async {
-        let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
-        let mut tasks = Vec::new();
-        for i in 0..TASKS {
-            let (store, limits, barrier) = (stores[i % 3].clone(), limits.clone(), barrier.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut tx = store.begin().await.unwrap();
-                barrier.wait().await;
-                let check = limits.check(&mut tx, &ParticipantKey("k".into()), Act::Post, None).await.unwrap();
-                tx.commit().await.unwrap();
-                check
-            }));
-        }
-        let mut outcomes = Vec::new();
-        for t in tasks {
-            outcomes.push(t.await.unwrap());
-        }
-        let count = |f: fn(&Check) -> bool| outcomes.iter().filter(|c| f(c)).count();
-        (
-            count(|c| *c == Check::Allowed),
-            count(|c| matches!(c, Check::Wait(_))),
-            count(|c| matches!(c, Check::Flood(_))),
-        )
-    };
-    // A fresh key (every task tries to insert the row): the burst, then 17 refusals of which
-    // every 5th is a flood.
-    assert_eq!(round().await, (3, 14, 3));
-    // Straight away again: nothing allowed; 2 + 20 refusals make four more floods.
-    assert_eq!(round().await, (0, 16, 4));
-    clock.advance_ms(10_000);
-    assert_eq!(round().await.0, 1, "one interval later, exactly one");
+    for writer_lock in [false, true] {
+        let clock = ManualClock::new(1_790_000_000_000 + if writer_lock { 3_600_000 } else { 0 });
+        let config = LimitsConfig { post_burst: 3, post_every_secs: 10, flood_refusals: 5, ..LimitsConfig::default() };
+        let limits = Arc::new(Limits::shared(&config, Arc::new(clock.clone())));
+        let mut tx = stores[0].begin().await.unwrap();
+        tx.forget_limits(&ParticipantKey("k".into()), i64::MAX).await.unwrap();
+        tx.commit().await.unwrap();
+        // A fresh key (every task tries to insert the row): the burst, then 17 refusals of
+        // which every 5th is a flood.
+        assert_eq!(concurrent_round(&stores, &limits, writer_lock, 20).await, (3, 14, 3), "lock {writer_lock}");
+        // Straight away again: nothing allowed; 2 + 20 refusals make four more floods.
+        assert_eq!(concurrent_round(&stores, &limits, writer_lock, 20).await, (0, 16, 4), "lock {writer_lock}");
+        clock.advance_ms(10_000);
+        assert_eq!(concurrent_round(&stores, &limits, writer_lock, 20).await.0, 1, "one interval later, exactly one");
+    }
 }
 
 /// On PostgreSQL too, the rows give governor's outcomes and waits to the millisecond: a

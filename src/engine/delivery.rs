@@ -66,6 +66,27 @@ impl Engine {
         }))
     }
 
+    /// Records how several deliveries went: the delivered ones in one transaction, the
+    /// others one by one.
+    pub async fn report_outcomes(&self, outcomes: Vec<(DeliveryId, Outcome)>) -> Result<()> {
+        let mut delivered = Vec::with_capacity(outcomes.len());
+        let mut others = Vec::new();
+        for (id, outcome) in outcomes {
+            match outcome {
+                Outcome::Delivered { message_id } => delivered.push((id.0, message_id)),
+                other => others.push((id, other)),
+            }
+        }
+        if !delivered.is_empty() {
+            self.store.mark_delivered_many(&delivered, self.clock.now_ms()).await?;
+            self.wakeup.notify_waiters();
+        }
+        for (id, outcome) in others {
+            self.report_outcome(id, outcome).await?;
+        }
+        Ok(())
+    }
+
     /// Records how a delivery went.
     pub async fn report_outcome(&self, id: DeliveryId, outcome: Outcome) -> Result<()> {
         let now = self.clock.now_ms();
@@ -156,6 +177,10 @@ impl chat::Core for Engine {
         self.handle_inbound(inbound).await
     }
 
+    async fn handle_batch(&self, inbounds: Vec<Inbound>) {
+        Engine::handle_batch(self, inbounds).await
+    }
+
     async fn due(&self, platform: Platform, limit: usize) -> Vec<Delivery> {
         match self.due_deliveries(platform, limit).await {
             Ok(d) => d,
@@ -169,6 +194,12 @@ impl chat::Core for Engine {
     async fn report(&self, id: DeliveryId, outcome: Outcome) {
         if let Err(e) = self.report_outcome(id, outcome).await {
             tracing::error!(outbox = id.0, error = %e, "recording a delivery outcome failed");
+        }
+    }
+
+    async fn report_batch(&self, outcomes: Vec<(DeliveryId, Outcome)>) {
+        if let Err(e) = self.report_outcomes(outcomes).await {
+            tracing::error!(error = %e, "recording delivery outcomes failed");
         }
     }
 

@@ -71,6 +71,9 @@ impl Settings {
     }
 }
 
+/// Inbound messages between prunes of old rows.
+const PRUNE_EVERY: u64 = 10_000;
+
 /// The core engine. Cheap to share behind an `Arc`.
 pub struct Engine {
     store: Store,
@@ -171,6 +174,11 @@ impl Engine {
         &self.analyzer
     }
 
+    /// Participants (and participant–discussion pairs) the rate limiter holds state for.
+    pub fn limiter_entries(&self) -> usize {
+        self.limits.tracked_keys()
+    }
+
     /// The store (for tests and reports).
     pub fn store(&self) -> &Store {
         &self.store
@@ -203,29 +211,112 @@ impl Engine {
 
     /// Handles one inbound message; errors are logged and the sender gets a plain apology.
     pub async fn handle_inbound(&self, inbound: Inbound) {
-        let inbound = clean(inbound);
-        let platform = inbound.platform;
-        let command = commands::parse(&inbound.text, &self.settings.prefix);
-        let outcome = match Self::read_only(&inbound, &command) {
-            // Read-only staff work runs outside the lock, in its own read transaction, so
-            // that a long summary never stalls participants.
-            Some(request) => self.handle_read_only(&inbound, request).await,
-            None => {
-                let _serial = self.serial.lock().await;
-                if self.handled.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10_000 == 9_999 {
-                    self.prune(self.clock.now_ms()).await;
+        self.handle_batch(vec![inbound]).await
+    }
+
+    /// Handles inbound messages in order. Consecutive messages that change something are
+    /// stored as one group commit: one transaction, a savepoint per message (a message that
+    /// fails rolls back alone and its sender gets a plain apology), committed before this
+    /// returns, so an adapter never acknowledges a message that is not stored. Read-only
+    /// staff requests are read outside the lock, in their place in the order.
+    pub async fn handle_batch(&self, inbounds: Vec<Inbound>) {
+        let mut writes: Vec<(Inbound, Command)> = Vec::with_capacity(inbounds.len());
+        for inbound in inbounds {
+            let inbound = clean(inbound);
+            let command = commands::parse(&inbound.text, &self.settings.prefix);
+            match Self::read_only(&inbound, &command) {
+                None => writes.push((inbound, command)),
+                Some(request) => {
+                    self.group_commit(std::mem::take(&mut writes)).await;
+                    if let Err(e) = self.handle_read_only(&inbound, request).await {
+                        self.failed(&inbound, &e).await;
+                    }
                 }
-                self.try_handle(&inbound, command).await
-            }
-        };
-        if let Err(e) = outcome {
-            tracing::error!(%platform, error = %e, "handling an inbound message failed; nothing was stored");
-            let _serial = self.serial.lock().await;
-            if let Err(e2) = self.apologise(&inbound).await {
-                tracing::error!(%platform, error = %e2, "could not queue the apology either");
             }
         }
+        self.group_commit(writes).await;
         self.wakeup.notify_waiters();
+    }
+
+    /// Stores `batch` in one transaction; when that transaction cannot be committed, each
+    /// message is tried again in a transaction of its own.
+    async fn group_commit(&self, batch: Vec<(Inbound, Command)>) {
+        if batch.is_empty() {
+            return;
+        }
+        let _serial = self.serial.lock().await;
+        let n = batch.len() as u64;
+        let before = self.handled.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        if before / PRUNE_EVERY != (before + n) / PRUNE_EVERY {
+            self.prune(self.clock.now_ms()).await;
+        }
+        let Err(e) = self.commit_together(&batch).await else { return };
+        if batch.len() == 1 {
+            let (inbound, _) = &batch[0];
+            drop(_serial);
+            self.failed(inbound, &e).await;
+            return;
+        }
+        tracing::warn!(messages = batch.len(), error = %e, "a group commit failed; storing its messages one by one");
+        for one in batch.chunks(1) {
+            if let Err(e) = self.commit_together(one).await {
+                tracing::error!(platform = %one[0].0.platform, error = %e, "storing an inbound message failed");
+                if let Err(e2) = self.apologise(&one[0].0).await {
+                    tracing::error!(platform = %one[0].0.platform, error = %e2, "could not queue the apology either");
+                }
+            }
+        }
+    }
+
+    /// Logs a message that could not be handled and apologises to its sender.
+    async fn failed(&self, inbound: &Inbound, e: &crate::error::Error) {
+        tracing::error!(platform = %inbound.platform, error = %e, "handling an inbound message failed; nothing was stored");
+        let _serial = self.serial.lock().await;
+        if let Err(e2) = self.apologise(inbound).await {
+            tracing::error!(platform = %inbound.platform, error = %e2, "could not queue the apology either");
+        }
+    }
+
+    /// One transaction for `batch`, a savepoint per message. Errors here are the
+    /// transaction's own (begin, savepoint, commit): a message's error is rolled back to its
+    /// savepoint, logged and answered with an apology inside the transaction.
+    async fn commit_together(&self, batch: &[(Inbound, Command)]) -> Result<()> {
+        let Some((first, _)) = batch.first() else { return Ok(()) };
+        let mut cx = Ctx { tx: self.store.begin().await?, now: self.clock.now_ms(), origin: self.origin(first) };
+        let mut handled = Vec::with_capacity(batch.len());
+        for (i, (inbound, command)) in batch.iter().enumerate() {
+            if i > 0 {
+                cx.now = self.clock.now_ms();
+                cx.origin = self.origin(inbound);
+            }
+            cx.tx.savepoint().await?;
+            match self.handle_one(&mut cx, inbound, command.clone()).await {
+                Ok(label) => {
+                    cx.tx.release().await?;
+                    handled.push((inbound.platform, label));
+                }
+                Err(e) => {
+                    cx.tx.rollback_to_savepoint().await?;
+                    tracing::error!(platform = %inbound.platform, error = %e, "handling an inbound message failed; nothing of it was stored");
+                    cx.tx.savepoint().await?;
+                    match self.say(&mut cx, &Reply::InternalError).await {
+                        Ok(()) => cx.tx.release().await?,
+                        Err(e2) => {
+                            cx.tx.rollback_to_savepoint().await?;
+                            tracing::error!(platform = %inbound.platform, error = %e2, "could not queue the apology either");
+                        }
+                    }
+                }
+            }
+        }
+        cx.tx.commit().await?;
+        for (platform, label) in handled {
+            match label {
+                Some(command) => tracing::info!(%platform, command, "handled"),
+                None => tracing::debug!(%platform, "duplicate inbound event ignored"),
+            }
+        }
+        Ok(())
     }
 
     async fn apologise(&self, inbound: &Inbound) -> Result<()> {
@@ -246,22 +337,19 @@ impl Engine {
         Origin { platform: inbound.platform, room }
     }
 
-    async fn try_handle(&self, inbound: &Inbound, command: Command) -> Result<()> {
-        let mut cx = Ctx { tx: self.store.begin().await?, now: self.clock.now_ms(), origin: self.origin(inbound) };
+    /// One message inside a group commit: its command's label, or `None` for a duplicate.
+    async fn handle_one(&self, cx: &mut Ctx, inbound: &Inbound, command: Command) -> Result<Option<&'static str>> {
         if !cx.tx.record_inbound(inbound.platform, &inbound.event_id, cx.now).await? {
-            tracing::debug!(platform = %inbound.platform, "duplicate inbound event ignored");
-            return Ok(());
+            return Ok(None);
         }
         let label = command.label();
         // The public room is for reading; posting there would not be anonymous.
         if inbound.conversation != Conversation::Public {
-            if let Some(reply) = self.dispatch(&mut cx, inbound, command).await? {
-                self.say(&mut cx, &reply).await?;
+            if let Some(reply) = self.dispatch(cx, inbound, command).await? {
+                self.say(cx, &reply).await?;
             }
         }
-        cx.tx.commit().await?;
-        tracing::info!(platform = %inbound.platform, command = label, "handled");
-        Ok(())
+        Ok(Some(label))
     }
 
     /// The one dispatch: by who the command is for, and who is asking where.

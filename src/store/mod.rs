@@ -7,6 +7,7 @@
 //! [`Tx`], so a crash loses or duplicates nothing.
 
 mod analysis;
+mod bench;
 mod limits;
 mod moderation;
 mod outbox;
@@ -14,6 +15,7 @@ mod rows;
 mod surveys;
 
 pub use analysis::AnalysedPost;
+pub use bench::{BenchCounts, RawPost, BASELINE_PLATFORM};
 pub use moderation::{AuditEntry, QueuedPost, Sanctions};
 
 pub use outbox::{DestKind, DueRow, NewOutbox, OutboxAction, OutboxDest};
@@ -65,6 +67,10 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The advisory lock key of the engine's write transactions on PostgreSQL ("parley" in
+/// ASCII).
+const WRITER_LOCK: i64 = 0x70_61_72_6c_65_79;
+
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -74,6 +80,8 @@ pub struct Store {
     /// while the single writer writes; elsewhere the same pool.
     read_pool: AnyPool,
     backend: Backend,
+    /// How long a claimed outbox row stays reserved, in milliseconds.
+    lease_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// One transaction. Dropped without [`Tx::commit`], it rolls back.
@@ -145,7 +153,15 @@ impl Store {
         } else {
             pool.clone()
         };
-        Ok(Store { pool, read_pool, backend })
+        let lease_ms = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(outbox::LEASE_MS));
+        Ok(Store { pool, read_pool, backend, lease_ms })
+    }
+
+    /// How long a delivery handed out stays reserved for the adapter that took it (default
+    /// [`chat::DELIVERY_LEASE`]). Shorter only for adapters that finish a batch at once (the
+    /// bench's null adapter), so that rows a killed process held are taken over sooner.
+    pub fn set_delivery_lease(&self, lease: Duration) {
+        self.lease_ms.store(lease.as_millis().max(1) as i64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Which database this is.
@@ -153,9 +169,18 @@ impl Store {
         self.backend
     }
 
-    /// Starts a transaction.
+    /// Starts a transaction for the engine's writes. On PostgreSQL it first takes the
+    /// fleet-wide writer lock (a transaction-scoped advisory lock), so that the transactions
+    /// of several parley processes sharing the database run one after another: each
+    /// discussion's gapless `#N` counter serialises them anyway, and taking one lock first
+    /// means they can never deadlock on rows locked in different orders. SQLite has a single
+    /// writer already.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin().await? })
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut *tx).await?;
+        }
+        Ok(Tx { tx })
     }
 
     /// Starts a transaction for reading only, on a connection of its own where the
@@ -175,6 +200,26 @@ impl Tx {
     /// Makes the transaction's changes permanent.
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks where one message's changes start inside a group commit.
+    pub async fn savepoint(&mut self) -> Result<()> {
+        sqlx::query("SAVEPOINT message").execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// Keeps the changes since [`Tx::savepoint`] (they commit with the transaction).
+    pub async fn release(&mut self) -> Result<()> {
+        sqlx::query("RELEASE SAVEPOINT message").execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// Undoes the changes since [`Tx::savepoint`] and leaves the transaction usable (on
+    /// PostgreSQL too, after a failed statement).
+    pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
+        sqlx::query("ROLLBACK TO SAVEPOINT message").execute(&mut *self.tx).await?;
+        sqlx::query("RELEASE SAVEPOINT message").execute(&mut *self.tx).await?;
         Ok(())
     }
 
@@ -491,13 +536,24 @@ impl Store {
     /// and reply targets resolved. Rows for a thread whose root is not delivered yet wait.
     pub async fn due(&self, platform: chat::Platform, now: i64, limit: usize) -> Result<Vec<DueRow>> {
         let mut conn = self.pool.acquire().await?;
-        outbox::due(&mut conn, self.backend, platform, now, limit).await
+        let lease = self.lease_ms.load(std::sync::atomic::Ordering::Relaxed);
+        outbox::due(&mut conn, self.backend, platform, now, limit, lease).await
     }
 
     /// Records a successful delivery (and the mirror or post message it created).
     pub async fn mark_delivered(&self, id: i64, message_id: Option<&str>, now: i64) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         outbox::mark_delivered(&mut tx, id, message_id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records several deliveries in one transaction (one commit for a whole batch).
+    pub async fn mark_delivered_many(&self, delivered: &[(i64, Option<String>)], now: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (id, message_id) in delivered {
+            outbox::mark_delivered(&mut tx, *id, message_id.as_deref(), now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

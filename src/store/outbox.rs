@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::ids::{DiscussionId, PostId};
 
 /// How long a handed-out row stays reserved before another attempt may take it.
-const LEASE_MS: i64 = chat::DELIVERY_LEASE.as_millis() as i64;
+/// How long a claimed row stays reserved unless the store is told otherwise.
+pub(super) const LEASE_MS: i64 = chat::DELIVERY_LEASE.as_millis() as i64;
 
 /// Where a queued message goes.
 #[derive(Debug, Clone)]
@@ -216,6 +217,7 @@ pub(super) async fn due(
     platform: chat::Platform,
     now: i64,
     limit: usize,
+    lease_ms: i64,
 ) -> Result<Vec<DueRow>> {
     // Claim the rows first, in one statement. On PostgreSQL, rows that another process is
     // claiming at the same moment are skipped rather than waited for; the candidates are a
@@ -238,7 +240,7 @@ pub(super) async fn due(
         ),
     };
     let claimed = sqlx::query(AssertSqlSafe(claim))
-        .bind(now + LEASE_MS)
+        .bind(now + lease_ms)
         .bind(now)
         .bind(platform.as_str())
         .bind(limit as i64)

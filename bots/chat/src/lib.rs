@@ -281,14 +281,49 @@ pub trait Core: Send + Sync {
     /// logs its own errors and answers the participant in plain language.
     async fn handle(&self, inbound: Inbound);
 
+    /// Handles several inbound messages, in order, as one group commit: the core stores
+    /// them in one transaction (one savepoint each, so a message that fails rolls back
+    /// alone) and returns once that transaction is committed. An adapter acknowledges a
+    /// message to its platform only after the call that handled it returns. Adapters pass
+    /// what arrived while the previous call was busy, up to [`MAX_INBOUND_BATCH`].
+    async fn handle_batch(&self, inbounds: Vec<Inbound>) {
+        for inbound in inbounds {
+            self.handle(inbound).await;
+        }
+    }
+
     /// Deliveries due now for `platform`, oldest first, at most `limit`.
     async fn due(&self, platform: Platform, limit: usize) -> Vec<Delivery>;
 
     /// Reports how a delivery went.
     async fn report(&self, id: DeliveryId, outcome: Outcome);
 
+    /// Reports how several deliveries went; the core records the delivered ones in one
+    /// transaction. For adapters that deliver many messages quickly (the console).
+    async fn report_batch(&self, outcomes: Vec<(DeliveryId, Outcome)>) {
+        for (id, outcome) in outcomes {
+            self.report(id, outcome).await;
+        }
+    }
+
     /// Notified whenever new deliveries are queued, so adapters need not poll quickly.
     fn wakeup(&self) -> Arc<tokio::sync::Notify>;
+}
+
+/// The most inbound messages an adapter hands to [`Core::handle_batch`] at once.
+pub const MAX_INBOUND_BATCH: usize = 256;
+
+/// Everything waiting in an adapter's inbound queue after `first`, up to
+/// [`MAX_INBOUND_BATCH`] messages in all: the next group commit.
+pub fn batch_from<T>(first: T, mut next: impl FnMut() -> Option<T>) -> Vec<T> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_INBOUND_BATCH {
+        match next() {
+            Some(more) => batch.push(more),
+            None => break,
+        }
+    }
+    batch
 }
 
 /// How long a delivery handed to an adapter stays reserved for it: another process sharing

@@ -411,13 +411,15 @@ async fn inbound_worker(
         tokio::select! {
             biased;
             message = rx.recv() => match message {
-                Some(inbound) => core.handle(inbound).await,
+                // What arrived while the last batch was being stored: one group commit.
+                Some(inbound) => core.handle_batch(chat::batch_from(inbound, || rx.try_recv().ok())).await,
                 None => return,
             },
             () = stopped(&mut stop) => {
                 // Hand over whatever was already received.
-                while let Ok(inbound) = rx.try_recv() {
-                    core.handle(inbound).await;
+                let rest: Vec<Inbound> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+                if !rest.is_empty() {
+                    core.handle_batch(rest).await;
                 }
                 return;
             }

@@ -501,13 +501,15 @@ async fn inbound_worker(ctx: &Ctx, mut rx: mpsc::Receiver<Inbound>, mut stop: wa
         tokio::select! {
             biased;
             message = rx.recv() => match message {
-                Some(inbound) => ctx.core.handle(inbound).await,
+                // What arrived while the last batch was being stored: one group commit.
+                Some(inbound) => ctx.core.handle_batch(chat::batch_from(inbound, || rx.try_recv().ok())).await,
                 None => return Ok(()),
             },
             () = stopped(&mut stop) => {
                 // Hand over whatever was already received.
-                while let Ok(inbound) = rx.try_recv() {
-                    ctx.core.handle(inbound).await;
+                let rest: Vec<Inbound> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+                if !rest.is_empty() {
+                    ctx.core.handle_batch(rest).await;
                 }
                 return Ok(());
             }

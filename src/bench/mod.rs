@@ -1,5 +1,10 @@
 //! `parley analyse` and `parley bench`: the binary's batch commands.
 
+mod db;
+pub mod fleet;
+pub mod load;
+mod workload;
+
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::time::Instant;

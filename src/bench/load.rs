@@ -1,0 +1,369 @@
+//! `parley bench`: a synthetic population driven through the whole engine (dedupe,
+//! identity, rate limits, moderation, themes, store, outbox) with a null adapter that
+//! acknowledges every delivery, and, in the same run, the raw-insert baseline on the same
+//! database. Prints one JSON object; progress goes to standard error.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chat::{Core, DeliveryId, Inbound, Outcome, Platform};
+use parley::config::Config;
+use parley::engine::Engine;
+use parley::store::{RawPost, Store};
+use serde::Serialize;
+
+use super::db::BenchDatabase;
+use super::workload::Workload;
+
+/// What `parley bench` was asked to do.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Participants in the synthetic population.
+    pub participants: usize,
+    /// Post-type messages in all.
+    pub posts: u64,
+    /// Where to run: a fresh database is made there (default: a fresh SQLite file).
+    pub database: Option<String>,
+    /// Messages offered per second (default: as fast as parley takes them).
+    pub rate: Option<f64>,
+    /// Processes sharing one PostgreSQL database.
+    pub processes: usize,
+    /// Keep the configured rate limits (default: lifted, to measure throughput).
+    pub rate_limits: bool,
+    /// Seed of the synthetic population.
+    pub seed: u64,
+    /// The configuration file, for worker processes.
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// The secret of bench runs (never a real installation's).
+pub const BENCH_SECRET: &[u8] = b"parley bench secret, not used for anything else";
+
+/// Latency figures in microseconds, inbound offered → its transaction committed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Latency {
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+impl Latency {
+    pub fn of(mut samples: Vec<u64>) -> Latency {
+        if samples.is_empty() {
+            return Latency::default();
+        }
+        samples.sort_unstable();
+        let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
+        Latency { p50_us: at(0.50), p99_us: at(0.99), max_us: *samples.last().unwrap_or(&0) }
+    }
+}
+
+/// The baseline's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Baseline {
+    pub posts: u64,
+    pub rows: u64,
+    pub seconds: f64,
+    pub posts_per_sec: f64,
+    pub rows_per_sec: f64,
+    pub how: &'static str,
+}
+
+/// What one run of the engine did.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineRun {
+    pub inbound_messages: u64,
+    pub post_messages: u64,
+    pub posts_stored: u64,
+    pub posts_published: u64,
+    pub seconds: f64,
+    pub inbound_per_sec: f64,
+    pub posts_per_sec: f64,
+    pub latency: Latency,
+    pub outbox_rows: u64,
+    pub outbox_delivered: u64,
+    pub outbox_delivered_per_sec: f64,
+    pub outbox_drain_seconds: f64,
+    pub group_commits: u64,
+    pub mean_group_size: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub database: String,
+    pub participants: usize,
+    pub offered_rate: Option<f64>,
+    pub rate_limits: bool,
+    pub parley: EngineRun,
+    pub baseline: Baseline,
+    /// parley's posts per second ÷ the baseline's.
+    pub ratio_to_baseline: f64,
+    pub peak_rss_mb: f64,
+    pub rate_limiter_entries: usize,
+    pub rate_limiter_bytes_per_entry: f64,
+    pub numbering_gaps: u64,
+    pub numbering_duplicates: u64,
+}
+
+/// Peak resident memory of this process, in bytes (Linux).
+pub fn peak_rss() -> u64 {
+    status_kb("VmHWM:") * 1024
+}
+
+/// Resident memory now, in bytes (Linux).
+fn rss() -> u64 {
+    status_kb("VmRSS:") * 1024
+}
+
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Memory per rate-limiter entry: `n` participants checked once each by a fresh in-memory
+/// limiter (as on SQLite; on PostgreSQL the state is in the database).
+async fn limiter_bytes_per_entry(config: &Config, n: usize) -> anyhow::Result<f64> {
+    let limits = parley::limits::Limits::in_memory(&config.limits, Arc::new(parley::clock::SystemClock));
+    // In-memory limits leave the transaction alone, but a check takes one.
+    let scratch = Store::connect("sqlite::memory:").await?;
+    let mut tx = scratch.begin().await?;
+    let before = rss();
+    for i in 0..n {
+        let key = parley::ids::ParticipantKey(format!("{i:064x}"));
+        let _ = limits.check(&mut tx, &key, parley::limits::Act::Post, None).await?;
+    }
+    let entries = limits.tracked_keys().max(1);
+    let after = rss();
+    Ok(after.saturating_sub(before) as f64 / entries as f64)
+}
+
+/// The configuration a bench run uses: the given one, with rate limits lifted unless kept.
+pub fn bench_config(config: &Config, rate_limits: bool) -> Config {
+    let mut config = config.clone();
+    if !rate_limits {
+        let l = &mut config.limits;
+        for (burst, every) in [
+            (&mut l.post_burst, &mut l.post_every_secs),
+            (&mut l.reply_burst, &mut l.reply_every_secs),
+            (&mut l.report_burst, &mut l.report_every_secs),
+            (&mut l.command_burst, &mut l.command_every_secs),
+        ] {
+            *burst = 1_000_000;
+            *every = 1;
+        }
+        l.flood_refusals = 0;
+        config.discussions.iter_mut().for_each(|d| d.slow_mode_secs = 0);
+    }
+    config
+}
+
+/// `parley bench` in one process.
+pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
+    let bytes_per_entry = limiter_bytes_per_entry(config, 100_000).await?;
+    let db = BenchDatabase::create(o.database.as_deref()).await?;
+    eprintln!("parley bench: a fresh database at {}", db.shown());
+    let store = Store::connect(db.url()).await.context("cannot open the bench database")?;
+    let baseline = baseline(&store, o.posts, o.seed).await?;
+    eprintln!(
+        "parley bench: baseline {:.0} posts/s ({:.0} rows/s) inserted straight",
+        baseline.posts_per_sec, baseline.rows_per_sec
+    );
+    let config = bench_config(config, o.rate_limits);
+    let engine = Arc::new(
+        Engine::start(
+            store.clone(),
+            parley::identity::Identity::new(BENCH_SECRET),
+            Arc::new(parley::clock::SystemClock),
+            &config,
+            vec![Platform::Console],
+        )
+        .await?,
+    );
+    let slugs: Vec<String> = config.discussions.iter().map(|d| d.slug.clone()).collect();
+    anyhow::ensure!(!slugs.is_empty(), "the configuration has no discussions to post in");
+    let workload = Workload::new(o.participants, o.posts, slugs, o.seed, Platform::Console, "load");
+    let run = drive(engine.clone(), workload, o.rate, o.posts).await?;
+    let counts = store.bench_counts(BASELINE_SLUG).await?;
+    let parley = EngineRun {
+        posts_stored: counts.posts,
+        posts_published: counts.published,
+        posts_per_sec: counts.posts as f64 / run.seconds,
+        outbox_rows: counts.outbox,
+        ..run
+    };
+    let report = Report {
+        database: db.kind().to_string(),
+        participants: o.participants,
+        offered_rate: o.rate,
+        rate_limits: o.rate_limits,
+        ratio_to_baseline: parley.posts_per_sec / baseline.posts_per_sec.max(f64::MIN_POSITIVE),
+        parley,
+        baseline,
+        peak_rss_mb: peak_rss() as f64 / 1_048_576.0,
+        rate_limiter_entries: engine.limiter_entries(),
+        rate_limiter_bytes_per_entry: bytes_per_entry,
+        numbering_gaps: counts.numbering_gaps,
+        numbering_duplicates: counts.numbering_duplicates,
+    };
+    store.close().await;
+    db.drop_database().await;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+/// The baseline's discussion.
+pub const BASELINE_SLUG: &str = "bench-baseline";
+
+/// The same post and outbox rows the engine writes for `posts` posts, inserted straight.
+pub async fn baseline(store: &Store, posts: u64, seed: u64) -> anyhow::Result<Baseline> {
+    let identity = parley::identity::Identity::new(BENCH_SECRET);
+    let analyzer = themes::Analyzer::default();
+    let texts: Vec<String> = Workload::new(100, 100, vec!["x".into()], seed, Platform::Console, "baseline")
+        .filter(|m| m.kind.is_post())
+        .map(|m| m.inbound.text)
+        .collect();
+    let raw: Vec<RawPost> = (0..posts)
+        .map(|i| {
+            let text = &texts[i as usize % texts.len()];
+            let a = analyzer.analyse(text);
+            RawPost {
+                key: format!("{i:064x}"),
+                pseudonym: format!("Baseline Otter {i}"),
+                body: text.clone(),
+                themes: a.themes.join(","),
+                sentiment: (a.sentiment.score * 100.0).round() as i64,
+                sealed: identity.seal(&format!("bench-user-{i}")),
+            }
+        })
+        .collect();
+    let started = Instant::now();
+    let rows = store.bench_raw_insert(BASELINE_SLUG, &raw, 0).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(Baseline {
+        posts,
+        rows,
+        seconds,
+        posts_per_sec: posts as f64 / seconds,
+        rows_per_sec: rows as f64 / seconds,
+        how: "multi-row INSERTs of 500 posts (1,000 outbox rows), 5,000 posts per transaction, same database and settings",
+    })
+}
+
+/// Offers the workload to the engine as an adapter would (what arrives while a batch is
+/// being stored forms the next group commit), acknowledges every delivery, and waits
+/// until the outbox is empty.
+pub async fn drive(
+    engine: Arc<Engine>,
+    workload: Workload,
+    rate: Option<f64>,
+    posts: u64,
+) -> anyhow::Result<EngineRun> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Inbound, Instant, bool)>(4 * chat::MAX_INBOUND_BATCH);
+    let offered = Arc::new(AtomicU64::new(0));
+    let producing = Arc::new(AtomicBool::new(true));
+    let started = Instant::now();
+    let producer = {
+        let (offered, producing) = (offered.clone(), producing.clone());
+        tokio::spawn(async move {
+            for (i, m) in workload.enumerate() {
+                if let Some(rate) = rate {
+                    let due = started + Duration::from_secs_f64(i as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                offered.fetch_add(1, Ordering::Relaxed);
+                if tx.send((m.inbound, Instant::now(), m.kind.is_post())).await.is_err() {
+                    break;
+                }
+            }
+            producing.store(false, Ordering::Relaxed);
+        })
+    };
+    let delivered = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let adapter = null_adapter(engine.clone(), delivered.clone(), stop.clone());
+
+    let mut latencies = Vec::with_capacity(posts as usize * 2);
+    let (mut inbound, mut post_messages, mut commits) = (0u64, 0u64, 0u64);
+    let mut last_progress = Instant::now();
+    while let Some(first) = rx.recv().await {
+        let batch = chat::batch_from(first, || rx.try_recv().ok());
+        let (messages, times): (Vec<Inbound>, Vec<(Instant, bool)>) =
+            batch.into_iter().map(|(m, at, post)| (m, (at, post))).unzip();
+        engine.handle_batch(messages).await;
+        let done = Instant::now();
+        commits += 1;
+        for (at, post) in times {
+            inbound += 1;
+            post_messages += u64::from(post);
+            latencies.push(done.duration_since(at).as_micros() as u64);
+        }
+        if last_progress.elapsed() > Duration::from_secs(5) {
+            last_progress = Instant::now();
+            eprintln!(
+                "parley bench: {inbound} messages handled ({post_messages} posts), {:.0}/s, {} deliveries acknowledged",
+                inbound as f64 / started.elapsed().as_secs_f64(),
+                delivered.load(Ordering::Relaxed)
+            );
+        }
+    }
+    producer.await?;
+    let seconds = started.elapsed().as_secs_f64();
+    // Let the null adapter empty the outbox.
+    let drain_deadline = Instant::now() + Duration::from_secs(600);
+    while engine.store().bench_pending().await? > 0 {
+        anyhow::ensure!(Instant::now() < drain_deadline, "the outbox did not empty within 10 minutes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drained = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    engine.wakeup().notify_waiters();
+    adapter.await?;
+    let delivered = delivered.load(Ordering::Relaxed);
+    Ok(EngineRun {
+        inbound_messages: inbound,
+        post_messages,
+        posts_stored: 0,
+        posts_published: 0,
+        seconds,
+        inbound_per_sec: inbound as f64 / seconds,
+        posts_per_sec: 0.0,
+        latency: Latency::of(latencies),
+        outbox_rows: 0,
+        outbox_delivered: delivered,
+        outbox_delivered_per_sec: delivered as f64 / drained,
+        outbox_drain_seconds: drained - seconds,
+        group_commits: commits,
+        mean_group_size: inbound as f64 / commits.max(1) as f64,
+    })
+}
+
+/// An adapter that takes every due delivery and acknowledges it at once.
+pub fn null_adapter(
+    engine: Arc<Engine>,
+    delivered: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let wakeup = engine.wakeup();
+        while !stop.load(Ordering::Relaxed) {
+            let notified = wakeup.notified();
+            let due = engine.due(Platform::Console, 512).await;
+            if due.is_empty() {
+                let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+                continue;
+            }
+            delivered.fetch_add(due.len() as u64, Ordering::Relaxed);
+            let outcomes: Vec<(DeliveryId, Outcome)> = due
+                .into_iter()
+                .map(|d| (d.id, Outcome::Delivered { message_id: Some(format!("null-{}", d.id.0)) }))
+                .collect();
+            engine.report_batch(outcomes).await;
+        }
+    })
+}
