@@ -126,6 +126,10 @@ struct LoadArgs {
     /// Seed of the synthetic population.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// SQLite's synchronous level: full (what parley uses) or normal (to see what it would
+    /// buy; parley never runs with it).
+    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+    sqlite_synchronous: String,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -345,6 +349,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 rate_limits: load.rate_limits,
                 seed: load.seed,
                 config: options.config.clone(),
+                sqlite_synchronous: load.sqlite_synchronous,
             };
             if load.processes > 1 {
                 bench::fleet::run(&config, &load).await

@@ -36,6 +36,8 @@ pub struct LoadOptions {
     pub seed: u64,
     /// The configuration file, for worker processes.
     pub config: Option<std::path::PathBuf>,
+    /// SQLite's synchronous level for this run ("full", parley's, or "normal" to compare).
+    pub sqlite_synchronous: String,
 }
 
 /// The secret of bench runs (never a real installation's).
@@ -94,6 +96,9 @@ pub struct EngineRun {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub database: String,
+    /// SQLite's journal mode and synchronous level (2 = FULL, 1 = NORMAL).
+    pub sqlite_journal_mode: Option<String>,
+    pub sqlite_synchronous: Option<i64>,
     pub participants: usize,
     pub offered_rate: Option<f64>,
     pub rate_limits: bool,
@@ -169,6 +174,8 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
     let db = BenchDatabase::create(o.database.as_deref()).await?;
     eprintln!("parley bench: a fresh database at {}", db.shown());
     let store = Store::connect(db.url()).await.context("cannot open the bench database")?;
+    store.set_sqlite_synchronous(&o.sqlite_synchronous).await?;
+    let sqlite = store.sqlite_settings().await?;
     let baseline = baseline(&store, o.posts, o.seed).await?;
     eprintln!(
         "parley bench: baseline {:.0} posts/s ({:.0} rows/s) inserted straight",
@@ -199,6 +206,8 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
     };
     let report = Report {
         database: db.kind().to_string(),
+        sqlite_journal_mode: sqlite.as_ref().map(|s| s.0.clone()),
+        sqlite_synchronous: sqlite.map(|s| s.1),
         participants: o.participants,
         offered_rate: o.rate,
         rate_limits: o.rate_limits,

@@ -121,7 +121,11 @@ impl Store {
                     // zeroed in the file, not left behind in free pages.
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            sqlx::Executor::execute(conn, "PRAGMA secure_delete = ON").await?;
+                            sqlx::Executor::execute(&mut *conn, "PRAGMA secure_delete = ON").await?;
+                            // With WAL (set below), FULL syncs the log at every commit: a
+                            // message acknowledged to its platform survives a power cut,
+                            // not only a crash. Group commit pays that once per batch.
+                            sqlx::Executor::execute(conn, "PRAGMA synchronous = FULL").await?;
                             Ok(())
                         })
                     })
@@ -162,6 +166,27 @@ impl Store {
     /// bench's null adapter), so that rows a killed process held are taken over sooner.
     pub fn set_delivery_lease(&self, lease: Duration) {
         self.lease_ms.store(lease.as_millis().max(1) as i64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// SQLite's journal mode and synchronous level in effect (`None` on PostgreSQL).
+    pub async fn sqlite_settings(&self) -> Result<Option<(String, i64)>> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let mode: String = sqlx::query("PRAGMA journal_mode").fetch_one(&mut *conn).await?.try_get(0)?;
+        let sync: i64 = sqlx::query("PRAGMA synchronous").fetch_one(&mut *conn).await?.try_get(0)?;
+        Ok(Some((mode, sync)))
+    }
+
+    /// Sets SQLite's synchronous level on the writer connection (the bench compares NORMAL
+    /// with parley's FULL; parley itself never lowers it).
+    pub async fn set_sqlite_synchronous(&self, level: &str) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            let level = if level.eq_ignore_ascii_case("normal") { "NORMAL" } else { "FULL" };
+            sqlx::query(AssertSqlSafe(format!("PRAGMA synchronous = {level}"))).execute(&self.pool).await?;
+        }
+        Ok(())
     }
 
     /// Which database this is.
