@@ -14,6 +14,9 @@ pub(super) struct Ctx {
     pub now: i64,
     /// Where answers go.
     pub origin: Origin,
+    /// The sender's survey in progress, when the message's checks looked it up already
+    /// (taken by the handler, so it is never read stale).
+    pub active_survey: Option<Option<crate::store::Invitation>>,
 }
 
 /// Where the answer to an inbound message goes.

@@ -159,7 +159,12 @@ impl Engine {
         }
         let open = tx.discussions(true).await?;
         // Starting is not an inbound message; its only effects are thread roots.
-        let mut cx = Ctx { tx, now, origin: Origin { platform: Platform::Console, room: Room::Commissioners } };
+        let mut cx = Ctx {
+            tx,
+            now,
+            origin: Origin { platform: Platform::Console, room: Room::Commissioners },
+            active_survey: None,
+        };
         for d in open {
             engine.ensure_threads(&mut cx, &d).await?;
         }
@@ -282,12 +287,18 @@ impl Engine {
     /// savepoint, logged and answered with an apology inside the transaction.
     async fn commit_together(&self, batch: &[(Inbound, Command)]) -> Result<()> {
         let Some((first, _)) = batch.first() else { return Ok(()) };
-        let mut cx = Ctx { tx: self.store.begin().await?, now: self.clock.now_ms(), origin: self.origin(first) };
+        let mut cx = Ctx {
+            tx: self.store.begin().await?,
+            now: self.clock.now_ms(),
+            origin: self.origin(first),
+            active_survey: None,
+        };
         let mut handled = Vec::with_capacity(batch.len());
         for (i, (inbound, command)) in batch.iter().enumerate() {
             if i > 0 {
                 cx.now = self.clock.now_ms();
                 cx.origin = self.origin(inbound);
+                cx.active_survey = None;
             }
             cx.tx.savepoint().await?;
             match self.handle_one(&mut cx, inbound, command.clone()).await {
@@ -320,7 +331,12 @@ impl Engine {
     }
 
     async fn apologise(&self, inbound: &Inbound) -> Result<()> {
-        let mut cx = Ctx { tx: self.store.begin().await?, now: self.clock.now_ms(), origin: self.origin(inbound) };
+        let mut cx = Ctx {
+            tx: self.store.begin().await?,
+            now: self.clock.now_ms(),
+            origin: self.origin(inbound),
+            active_survey: None,
+        };
         self.say(&mut cx, &Reply::InternalError).await?;
         cx.tx.commit().await
     }
@@ -448,7 +464,12 @@ impl Engine {
         };
         read.commit().await?;
         let _serial = self.serial.lock().await;
-        let mut cx = Ctx { tx: self.store.begin().await?, now: self.clock.now_ms(), origin: self.origin(inbound) };
+        let mut cx = Ctx {
+            tx: self.store.begin().await?,
+            now: self.clock.now_ms(),
+            origin: self.origin(inbound),
+            active_survey: None,
+        };
         if !cx.tx.record_inbound(inbound.platform, &inbound.event_id, cx.now).await? {
             tracing::debug!(platform = %inbound.platform, "duplicate inbound event ignored");
             return Ok(());

@@ -34,8 +34,13 @@ impl Engine {
         let refusal = match command.rate_class() {
             // Plain text while a survey is in progress answers it: limited as a command.
             Some(Act::Post)
-                if matches!(command, Command::Participant(ParticipantCommand::Text(_)))
-                    && self.active_survey(cx, key).await?.is_some() =>
+                if matches!(command, Command::Participant(ParticipantCommand::Text(_))) && {
+                    let active = self.active_survey(cx, key).await?;
+                    let in_progress = active.is_some();
+                    // The text handler needs it next: looked up once.
+                    cx.active_survey = Some(active);
+                    in_progress
+                } =>
             {
                 self.limit(cx, key, Act::Command).await?
             }
@@ -43,6 +48,14 @@ impl Engine {
             None => None,
         };
         Ok(Prelude { participant, refusal })
+    }
+
+    /// The sender's survey in progress, looked up once per message.
+    async fn survey_in_progress(&self, cx: &mut Ctx, key: &ParticipantKey) -> Result<Option<crate::store::Invitation>> {
+        match cx.active_survey.take() {
+            Some(known) => Ok(known),
+            None => self.active_survey(cx, key).await,
+        }
     }
 
     /// A participant command from a DM.
@@ -90,7 +103,7 @@ impl Engine {
                 }
             }
             // While a survey is in progress, plain text answers its question.
-            ParticipantCommand::Text(text) => match self.active_survey(cx, key).await? {
+            ParticipantCommand::Text(text) => match self.survey_in_progress(cx, key).await? {
                 Some(survey) => self.survey_answer(cx, key, &survey, &text).await?,
                 None => match self.current(cx, me.current_discussion).await? {
                     Some(d) => {

@@ -340,18 +340,22 @@ impl Tx {
 
     /// A participant, creating the row on first contact.
     pub async fn participant(&mut self, key: &ParticipantKey, now: i64) -> Result<Participant> {
-        sqlx::query(
-            "INSERT INTO participants (key, seen_notice, created_at) VALUES ($1, 0, $2) \
-             ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(&key.0)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        let row = sqlx::query("SELECT current_discussion, seen_notice FROM participants WHERE key = $1")
-            .bind(&key.0)
-            .fetch_one(&mut *self.tx)
-            .await?;
+        // Read first: someone who has written before (the usual case) costs one statement.
+        let read = "SELECT current_discussion, seen_notice FROM participants WHERE key = $1";
+        let row = match sqlx::query(read).bind(&key.0).fetch_optional(&mut *self.tx).await? {
+            Some(row) => row,
+            None => {
+                sqlx::query(
+                    "INSERT INTO participants (key, seen_notice, created_at) VALUES ($1, 0, $2) \
+                     ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(&key.0)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                sqlx::query(read).bind(&key.0).fetch_one(&mut *self.tx).await?
+            }
+        };
         Ok(Participant {
             key: key.clone(),
             current_discussion: row.try_get::<Option<i64>, _>("current_discussion")?.map(DiscussionId),
@@ -576,9 +580,7 @@ impl Store {
     /// Records several deliveries in one transaction (one commit for a whole batch).
     pub async fn mark_delivered_many(&self, delivered: &[(i64, Option<String>)], now: i64) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        for (id, message_id) in delivered {
-            outbox::mark_delivered(&mut tx, *id, message_id.as_deref(), now).await?;
-        }
+        outbox::mark_delivered_many(&mut tx, delivered, now).await?;
         tx.commit().await?;
         Ok(())
     }

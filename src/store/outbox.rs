@@ -336,6 +336,88 @@ pub(super) async fn mark_delivered(
     Ok(())
 }
 
+/// Rows marked delivered per statement in [`mark_delivered_many`].
+const MARK_CHUNK: usize = 200;
+
+/// Records many deliveries with a few statements per chunk instead of two per row: one
+/// `UPDATE` for the chunk, one `INSERT` of the published posts' messages; thread roots and
+/// late deliveries of cancelled posts (rare) go through [`mark_delivered`] one by one.
+pub(super) async fn mark_delivered_many(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    delivered: &[(i64, Option<String>)],
+    now: i64,
+) -> Result<()> {
+    for chunk in delivered.chunks(MARK_CHUNK) {
+        let mut values = String::new();
+        for i in 0..chunk.len() {
+            if i > 0 {
+                values.push_str(", ");
+            }
+            values.push_str(&format!("(CAST(${} AS BIGINT), CAST(${} AS TEXT))", 2 + 2 * i, 3 + 2 * i));
+        }
+        let sql = format!(
+            "WITH v (id, mid) AS (VALUES {values})              UPDATE outbox SET delivered_at = $1, message_id = (SELECT v.mid FROM v WHERE v.id = outbox.id),              sealed_address = NULL              WHERE id IN (SELECT v.id FROM v) AND delivered_at IS NULL              RETURNING id, platform, action, post_id"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now);
+        for (id, message_id) in chunk {
+            q = q.bind(*id).bind(message_id.as_deref());
+        }
+        let rows = q.fetch_all(&mut **tx).await?;
+        let mut updated = std::collections::HashSet::with_capacity(rows.len());
+        let mut published: Vec<(i64, String, &str)> = Vec::new();
+        let by_id: std::collections::HashMap<i64, Option<&str>> =
+            chunk.iter().map(|(id, m)| (*id, m.as_deref())).collect();
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            updated.insert(id);
+            let Some(Some(message_id)) = by_id.get(&id).copied() else { continue };
+            match (
+                OutboxAction::parse(&row.try_get::<String, _>("action")?)?,
+                row.try_get::<Option<i64>, _>("post_id")?,
+            ) {
+                (OutboxAction::Send, Some(post)) => published.push((post, row.try_get("platform")?, message_id)),
+                // A thread root becomes the discussion's mirror: as for one row.
+                (OutboxAction::OpenThread, _) => record_thread_root(tx, id, message_id).await?,
+                _ => {}
+            }
+        }
+        if !published.is_empty() {
+            let mut sql = String::from("INSERT INTO post_messages (post_id, platform, message_id) VALUES ");
+            for i in 0..published.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${}, ${})", 1 + 3 * i, 2 + 3 * i, 3 + 3 * i));
+            }
+            sql.push_str(" ON CONFLICT (post_id, platform) DO UPDATE SET message_id = excluded.message_id");
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (post, platform, message_id) in &published {
+                q = q.bind(*post).bind(platform.as_str()).bind(*message_id);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        // Rows that were delivered already (or cancelled meanwhile): as for one row.
+        for (id, message_id) in chunk.iter().filter(|(id, _)| !updated.contains(id)) {
+            if let Some(message_id) = message_id {
+                take_down_late_delivery(tx, *id, message_id, now).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records a delivered thread root as its discussion's mirror.
+async fn record_thread_root(tx: &mut sqlx::Transaction<'static, Any>, id: i64, message_id: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO mirrors (discussion_id, platform, root_message_id)          SELECT discussion_id, platform, $2 FROM outbox WHERE id = $1 AND discussion_id IS NOT NULL          ON CONFLICT (discussion_id, platform) DO UPDATE SET root_message_id = excluded.root_message_id",
+    )
+    .bind(id)
+    .bind(message_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// A publication that was cancelled (its post hidden or removed) while an adapter was
 /// already sending it: now that it is known to have gone out, record its message and queue
 /// its removal, so that no copy stays visible whatever the timing.
