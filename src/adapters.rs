@@ -111,12 +111,14 @@ pub async fn run(options: &parley::app::Options) -> anyhow::Result<()> {
     }
     let app = parley::app::start(options, platforms).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    #[cfg_attr(not(any(feature = "matrix", feature = "discord")), allow(unused_variables))]
     let shutdown = move || {
         let mut stop = stop_rx.clone();
         async move {
             let _ = stop.wait_for(|s| *s).await;
         }
     };
+    #[cfg_attr(not(any(feature = "matrix", feature = "discord")), allow(unused_mut))]
     let mut running: Vec<(&'static str, AdapterRun)> = Vec::new();
 
     #[cfg(feature = "matrix")]

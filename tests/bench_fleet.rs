@@ -3,6 +3,8 @@
 //! discussion. And the single-process bench on a SQLite file reports its figures beside
 //! the baseline. Small counts here; BENCHMARKS.md has the full-size runs.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::Command;

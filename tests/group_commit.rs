@@ -4,6 +4,8 @@
 //! participant's messages keep their order; everything is committed when the call returns.
 //! Failures are injected with a database trigger on SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use chat::Platform;
