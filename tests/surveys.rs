@@ -171,6 +171,21 @@ async fn push_reaches_every_past_participant_once_and_nobody_who_said_stop_even_
         "{all:#?}"
     );
 
+    // An update has no invitation to stop a repeat: only the job's cursor does. Stopped
+    // after its first batch, it still reaches each of the six exactly once.
+    bot.engine.set_push_batch(2);
+    bot.engine
+        .handle(bot.inbound("comm1", "!update gp-access You said the phone queue was too long: we added lines"))
+        .await;
+    assert!(bot.engine.push_step().await.unwrap(), "more batches to go");
+    let bot = bot.restart().await;
+    let mut all = bot.drain().await;
+    all.extend(bot.drain().await);
+    for p in &people {
+        let got = dm_all(&all, p).matches("You said, we did").count();
+        assert_eq!(got, usize::from(p != "p3"), "{p}: {all:#?}");
+    }
+
     // A second push asks nobody again.
     let again = bot.say("comm1", "!push gp-experience gp-access").await;
     let mut again = again;

@@ -45,6 +45,7 @@ pub(super) fn decode(stored: &str) -> Option<Choices> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::engine::replies::QuestionPrompt;
     use crate::surveys::SurveyQuestion;
