@@ -1,7 +1,8 @@
 //! Surveys on a fake Discord: the bundled survey's questions come with buttons or a select
 //! menu; a participant answers a single choice by button, a multiple choice by the menu,
 //! a scale by typing, and skips an optional question by button; a click on an earlier
-//! question's buttons answers nothing; the stored answers are exactly those.
+//! question's buttons answers nothing; the stored answers are exactly those. Another answers
+//! by button on the ephemeral answer to `/survey` in the server.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -169,6 +170,36 @@ async fn scenario() {
     {
         assert!(shown.contains(line), "{line:?} in {shown}");
     }
+
+    // Bob starts the survey with /survey in the server: the question is the command's
+    // ephemeral answer, its buttons answer it, and the next question replaces it, still
+    // ephemeral and with its own buttons.
+    let bob = Person::new(940_000_000_000_000_002, "bobby_t", "Bob Turner");
+    let bob_dm = fake.dm_channel_of(bob.id);
+    fake.dm(&bob, "!join gp-access");
+    fake.until("bob joins", |f| f.in_channel(&bob_dm).into_iter().find(|m| m.content.contains("You have joined")))
+        .await;
+    fake.dm(&bob, "Nobody answers the phone before ten");
+    fake.until("bob's invitation", |f| f.in_channel(&bob_dm).into_iter().find(|m| m.content.contains("short survey")))
+        .await;
+    let survey = fake.slash(&bob, Some(&CHANNEL.to_string()), "survey", serde_json::json!([]));
+    let first = format!("interaction:tok-{survey}-secret");
+    let q1 = question(&fake, &engine, &first, 1).await;
+    assert_eq!(custom_ids(&q1).len(), 5, "{:?}", q1.body);
+    let click = fake.click_ephemeral(&bob, &q1, &CHANNEL.to_string(), "parley:survey:1", None);
+    acknowledged(&fake, &click).await;
+    let q2 = question(&fake, &engine, &format!("interaction:tok-{click}-secret"), 2).await;
+    assert_eq!(custom_ids(&q2), ["parley:survey:pick", "parley:survey:skip"]);
+    let edit = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH" && r.path.contains(&format!("/tok-{click}-secret/messages/@original")))
+        .expect("the next question replaces the clicked one");
+    assert!(edit.body["content"].as_str().unwrap().contains("Question 2 of 4"));
+    let mut tx = engine.store().begin().await.unwrap();
+    let bob_key = engine.identity().participant_key(Platform::Discord, &bob.id.to_string());
+    assert_eq!(tx.count_answers_by(&bob_key).await.unwrap(), 1);
+    drop(tx);
 
     let _ = stop.send(());
     bounded(support::WAIT, task).await.unwrap().unwrap();

@@ -247,6 +247,30 @@ impl FakeDiscord {
     /// `values` is `None`, otherwise a string select menu with those values picked. Returns
     /// the interaction id.
     pub fn click(&self, who: &Person, message: &Posted, custom_id: &str, values: Option<&[&str]>) -> String {
+        self.component(who, message, None, custom_id, values)
+    }
+
+    /// As [`FakeDiscord::click`], on an ephemeral message the bot sent in answer to a slash
+    /// command used in `channel` of the guild.
+    pub fn click_ephemeral(
+        &self,
+        who: &Person,
+        message: &Posted,
+        channel: &str,
+        custom_id: &str,
+        values: Option<&[&str]>,
+    ) -> String {
+        self.component(who, message, Some(channel), custom_id, values)
+    }
+
+    fn component(
+        &self,
+        who: &Person,
+        message: &Posted,
+        guild_channel: Option<&str>,
+        custom_id: &str,
+        values: Option<&[&str]>,
+    ) -> String {
         let id = self.snowflake().to_string();
         let token = format!("tok-{id}-secret");
         let data = match values {
@@ -255,16 +279,28 @@ impl FakeDiscord {
         };
         let bot = json!({ "id": BOT_ID.to_string(), "username": "parley", "discriminator": "0", "global_name": null,
                           "avatar": null, "bot": true });
-        let mut m = self::message(&message.id, &message.channel, bot, &message.content, None);
+        let channel = guild_channel.unwrap_or(&message.channel);
+        let mut m = self::message(&message.id, channel, bot, &message.content, None);
         m["components"] = message.body.get("components").cloned().unwrap_or_else(|| json!([]));
         m["flags"] = message.body.get("flags").cloned().unwrap_or_else(|| json!(0));
-        let i = json!({
+        let mut i = json!({
             "id": id, "application_id": APP_ID.to_string(), "type": 3, "token": token, "version": 1,
-            "data": data, "channel_id": message.channel, "channel": { "id": message.channel, "type": 1 },
-            "user": who.user(), "message": m, "context": 1,
+            "data": data, "channel_id": channel, "message": m,
             "locale": "en-GB", "entitlements": [], "authorizing_integration_owners": {}, "app_permissions": "0",
             "attachment_size_limit": 8388608,
         });
+        if guild_channel.is_some() {
+            i["guild_id"] = json!(GUILD.to_string());
+            i["member"] = who.member();
+            i["guild_locale"] = json!("en-GB");
+            i["context"] = json!(0);
+            i["channel"] = json!({ "id": channel, "type": 0 });
+            i["message"]["flags"] = json!(64);
+        } else {
+            i["user"] = who.user();
+            i["context"] = json!(1);
+            i["channel"] = json!({ "id": channel, "type": 1 });
+        }
         self.state.lock().unwrap().clicks.insert(id.clone(), message.id.clone());
         self.dispatch("INTERACTION_CREATE", i);
         id
