@@ -80,6 +80,69 @@ not a valid line
     }
 }
 
+/// Issue 11's first "must show", through the binary: a participant who posts in gp-access
+/// is invited to the bundled survey and answers every question type (a required question
+/// they try to skip, an invalid answer re-asked, an optional question skipped), and the
+/// commissioner's `!summary` shows the results (with the small-number threshold at 1 for
+/// this one-person trial, as `small_number_threshold` allows).
+#[test]
+fn a_console_participant_answers_the_bundled_survey_and_the_summary_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("parley.toml");
+    let example = include_str!("../config/example.toml");
+    assert!(example.contains("small_number_threshold = 5"));
+    std::fs::write(&config, example.replace("small_number_threshold = 5", "small_number_threshold = 1")).unwrap();
+    let script = "\
+alice: !join gp-access
+alice: The 8am phone queue is hopeless
+alice: !survey
+alice: skip
+alice: 9
+alice: 2
+alice: skip
+alice: 7
+alice: 4
+alice: More evening appointments please
+comm1: !summary gp-access
+";
+    let mut child = parley(dir.path())
+        .arg("console")
+        .arg("--config")
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = String::from_utf8(out.stdout).unwrap();
+    let in_order = [
+        "Could you help us with a short survey? \"Your GP practice in two minutes\"",
+        "Question 1 of 4:",
+        "This question needs an answer, so it can't be skipped.",
+        "Sorry, that isn't one of the answers. Please send a number from 1 to 5.",
+        "Question 2 of 4 (optional — send skip to leave it out):",
+        "Question 3 of 4:",
+        "Sorry, please send a whole number from 1 to 5.",
+        "Question 4 of 4 (optional — send skip to leave it out):",
+        "that's the end of \"Your GP practice in two minutes\"",
+        "Survey \"Your GP practice in two minutes\" (gp-experience): invited 1, started 1, completed 1",
+        "  Fairly good: 1 (100%)",
+        "Q2 How have you tried to get an appointment in the last year? — 0 responses",
+        "  4: 1 (100%)",
+        "  mean 4, median 4",
+        "Q4 What one thing would most improve it? — 1 responses",
+    ];
+    let mut from = 0;
+    for expected in in_order {
+        let at = out[from..].find(expected).unwrap_or_else(|| panic!("{expected:?} after byte {from} in:\n{out}"));
+        from += at + expected.len();
+    }
+    assert_eq!(out.matches("[thread gp-access] #").count(), 1, "answers are not posts: {out}");
+}
+
 #[test]
 fn in_memory_database_works() {
     let dir = tempfile::tempdir().unwrap();

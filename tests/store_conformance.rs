@@ -84,6 +84,7 @@ async fn participants_pseudonyms_and_posts(store: Store) {
         created_at: 5,
         themes: "waiting",
         sentiment: -40,
+        platform: Platform::Matrix,
     };
     let id1 = tx.insert_post(&post(n1, &a, None)).await.unwrap();
     tx.insert_post(&post(n2, &a, Some(n1))).await.unwrap();
@@ -124,6 +125,7 @@ async fn outbox_delivers_in_order_with_leases_and_backoff(store: Store) {
             created_at: 1,
             themes: "",
             sentiment: 0,
+            platform: Platform::Matrix,
         })
         .await
         .unwrap();
@@ -135,14 +137,18 @@ async fn outbox_delivers_in_order_with_leases_and_backoff(store: Store) {
         body,
         post,
         reply_to,
+        choices: None,
         now: 100,
     };
     tx.enqueue(&msg(OutboxDest::Thread(d.id), OutboxAction::OpenThread, "root", None, None)).await.unwrap();
     assert!(tx.thread_requested(d.id, Platform::Matrix).await.unwrap());
     tx.enqueue(&msg(OutboxDest::Thread(d.id), OutboxAction::Send, "#1 hello", Some(post), None)).await.unwrap();
-    tx.enqueue(&msg(OutboxDest::Direct { sealed_address: "sealed" }, OutboxAction::Send, "ack", None, None))
-        .await
-        .unwrap();
+    // A DM asking for an answer keeps its choices through the outbox.
+    let question = NewOutbox {
+        choices: Some(r#"{"labels":["Yes","No"]}"#),
+        ..msg(OutboxDest::Direct { sealed_address: "sealed" }, OutboxAction::Send, "ack", None, None)
+    };
+    tx.enqueue(&question).await.unwrap();
     tx.enqueue(&msg(OutboxDest::Thread(d.id), OutboxAction::Send, "#2 reply", None, Some(post))).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(store.pending_count().await.unwrap(), 4);
@@ -152,6 +158,8 @@ async fn outbox_delivers_in_order_with_leases_and_backoff(store: Store) {
     assert_eq!(due.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(), vec!["open_thread", "send"]);
     assert_eq!(due[1].dest_kind, "direct");
     assert_eq!(due[1].sealed_address.as_deref(), Some("sealed"));
+    assert_eq!(due[1].choices.as_deref(), Some(r#"{"labels":["Yes","No"]}"#));
+    assert_eq!(due[0].choices, None);
     assert!(store.due(Platform::Discord, 100, 10).await.unwrap().is_empty(), "per platform");
     // Leased: a second caller gets nothing until the lease runs out.
     assert!(store.due(Platform::Matrix, 100, 10).await.unwrap().is_empty());
@@ -189,6 +197,7 @@ async fn outbox_delivers_in_order_with_leases_and_backoff(store: Store) {
         body: "",
         post: Some(post),
         reply_to: None,
+        choices: None,
         now: 7_000,
     })
     .await
@@ -232,6 +241,7 @@ async fn moderation_records(store: Store) {
             created_at: 1,
             themes: "",
             sentiment: 0,
+            platform: Platform::Matrix,
         })
         .await
         .unwrap();
@@ -300,6 +310,7 @@ async fn surveys_pushes_and_org_messages(store: Store) {
             created_at: 2,
             themes: "",
             sentiment: 0,
+            platform: Platform::Matrix,
         })
         .await
         .unwrap();
@@ -401,6 +412,7 @@ async fn stored_posts_fall_in_monday_weeks(store: Store) {
             created_at: at,
             themes: "",
             sentiment: 0,
+            platform: Platform::Matrix,
         })
         .await
         .unwrap();

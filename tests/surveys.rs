@@ -171,6 +171,21 @@ async fn push_reaches_every_past_participant_once_and_nobody_who_said_stop_even_
         "{all:#?}"
     );
 
+    // An update has no invitation to stop a repeat: only the job's cursor does. Stopped
+    // after its first batch, it still reaches each of the six exactly once.
+    bot.engine.set_push_batch(2);
+    bot.engine
+        .handle(bot.inbound("comm1", "!update gp-access You said the phone queue was too long: we added lines"))
+        .await;
+    assert!(bot.engine.push_step().await.unwrap(), "more batches to go");
+    let bot = bot.restart().await;
+    let mut all = bot.drain().await;
+    all.extend(bot.drain().await);
+    for p in &people {
+        let got = dm_all(&all, p).matches("You said, we did").count();
+        assert_eq!(got, usize::from(p != "p3"), "{p}: {all:#?}");
+    }
+
     // A second push asks nobody again.
     let again = bot.say("comm1", "!push gp-experience gp-access").await;
     let mut again = again;
@@ -190,6 +205,43 @@ async fn push_reaches_every_past_participant_once_and_nobody_who_said_stop_even_
     bot.say("p0", "!forget").await;
     let mut tx = bot.engine.store().begin().await.unwrap();
     assert_eq!(tx.count_answers_by(&key).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn push_refuses_a_survey_not_linked_to_the_discussion_and_changes_nothing() {
+    let bot = TestBot::with_config(no_auto_invitations(), vec![Platform::Console]).await;
+    bot.drain().await;
+    for p in ["ann", "ben"] {
+        bot.say(p, "!join urgent-care").await;
+        bot.say(p, "111 sent me to A&E after a four hour wait").await;
+    }
+    let refused = all_text(&bot.say("comm1", "!push gp-experience urgent-care").await);
+    assert!(
+        refused.contains(
+            "The survey \"gp-experience\" isn't linked to \"urgent-care\", so nobody was invited. It is linked to \
+             \"gp-access\" only: send !push gp-experience gp-access to invite its participants."
+        ),
+        "{refused}"
+    );
+    // Nothing changed: no push job, no invitation, no audit entry.
+    assert!(!bot.engine.push_step().await.unwrap(), "no push to work through");
+    let mut out = bot.drain().await;
+    out.extend(bot.say("ann", "!survey").await);
+    assert!(!all_text(&out).contains(INVITE), "{out:#?}");
+    assert!(dm_all(&out, "ann").contains("There is no survey waiting"), "{out:#?}");
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    let d = tx.discussion_by_slug("urgent-care").await.unwrap().unwrap();
+    assert_eq!(tx.survey_funnel("gp-experience", d.id).await.unwrap().invited, 0);
+    drop(tx);
+    assert!(!all_text(&bot.say("mod1", "!log").await).contains("push survey"));
+
+    // A survey linked to no discussion says so.
+    let mut config = no_auto_invitations();
+    config.surveys[0].discussions.clear();
+    let bot = TestBot::with_config(config, vec![Platform::Console]).await;
+    bot.drain().await;
+    let refused = all_text(&bot.say("comm1", "!push gp-experience gp-access").await);
+    assert!(refused.contains("isn't linked to any discussion"), "{refused}");
 }
 
 #[tokio::test]
@@ -357,6 +409,46 @@ async fn results_from_twenty_participants_match_a_hand_count() {
         assert!(html.contains(part), "{part}");
     }
     assert!(html.find("<h2>Participation</h2>") < html.find("</main>"), "inside the page");
+
+    // By platform, from the platform each post was written on: 6 people on Matrix and 2 on
+    // Discord join the 20 on the console; 3 console participants then use !forget and still
+    // count. Discord's 2 people and 2 posts show as "<5", and Matrix, the smallest shown
+    // cell, is withheld too so that the total cannot give Discord away.
+    for (platform, who) in [(Platform::Matrix, 0..6), (Platform::Discord, 6..8)] {
+        for i in who {
+            let inbound = |text: &str, n: usize| chat::Inbound {
+                platform,
+                event_id: format!("{platform}-{i}-{n}"),
+                sender: chat::Sender { id: format!("remote{i}"), roles: chat::Roles::default() },
+                conversation: chat::Conversation::Direct { address: format!("dm-remote{i}") },
+                text: text.into(),
+                reply_to: None,
+            };
+            bot.engine.handle(inbound("!join gp-access", 0)).await;
+            bot.engine.handle(inbound("The phone line closes at noon", 1)).await;
+        }
+    }
+    for i in 0..3 {
+        bot.say(&format!("person{i}"), "!forget").await;
+    }
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    let engagement = bot.engine.engagement(&mut tx, &d, 5).await.unwrap();
+    drop(tx);
+    let json: serde_json::Value =
+        serde_json::from_str(&engagement.render_with(Format::Json, &Format::Json.render(&summary))).unwrap();
+    let p = &json["participation"];
+    assert_eq!(p["participants"], 28, "{p}");
+    assert_eq!(p["posts"], 28, "{p}");
+    assert_eq!(
+        p["by_platform"],
+        serde_json::json!([["console", 20, 20], ["discord", "<5", "<5"], ["matrix", "*", "*"]]),
+        "{p}"
+    );
+    let chat = engagement.to_chat();
+    assert!(
+        chat.contains("by platform: console 20 participants / 20 posts; discord <5 participants / <5 posts; matrix *"),
+        "{chat}"
+    );
 }
 
 #[tokio::test]
@@ -412,6 +504,7 @@ async fn a_push_to_ten_thousand_goes_in_bounded_batches_paced_for_the_platform()
             created_at: now,
             themes: "",
             sentiment: 0,
+            platform: Platform::Matrix,
         })
         .await
         .unwrap();

@@ -13,16 +13,22 @@ impl Engine {
     /// Queues `reply` back to where the inbound message came from.
     /// Long answers (a queue, a log, a summary) are split at line boundaries into as many
     /// messages as the platform needs.
+    /// A survey question carries its choices (see [`choices`](super::choices)) on its last
+    /// message, so that buttons come under the whole question.
     pub(super) async fn say(&self, cx: &mut Ctx, reply: &Reply) -> Result<()> {
         let text = self.voice().reply(reply);
         let platform = cx.origin.platform;
-        for part in fit(&text, platform) {
+        let choices = super::choices::of_reply(reply).map(|c| super::choices::encode(&c));
+        let parts = fit(&text, platform);
+        let last = parts.len().saturating_sub(1);
+        for (i, part) in parts.iter().enumerate() {
             let dest = match &cx.origin.room {
                 Room::Direct { sealed, .. } => OutboxDest::Direct { sealed_address: sealed },
                 Room::Moderators => OutboxDest::Moderators,
                 Room::Commissioners => OutboxDest::Commissioners,
             };
-            cx.tx.enqueue(&NewOutbox::message(platform, dest, &part, cx.now)).await?;
+            let choices = choices.as_deref().filter(|_| i == last);
+            cx.tx.enqueue(&NewOutbox { choices, ..NewOutbox::message(platform, dest, part, cx.now) }).await?;
         }
         Ok(())
     }

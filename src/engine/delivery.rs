@@ -63,6 +63,7 @@ impl Engine {
         Ok(Some(Delivery {
             id: DeliveryId(row.id),
             outbound: Outbound { destination, text: row.body, reply_to: row.reply_to_message, action },
+            choices: row.choices.as_deref().and_then(super::choices::decode),
         }))
     }
 

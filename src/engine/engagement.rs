@@ -38,12 +38,16 @@ impl Engine {
 
     /// `!push SURVEY SLUG`.
     pub(super) async fn push(&self, cx: &mut Ctx, survey: &str, slug: &str) -> Result<Reply> {
-        if self.survey_def(survey).is_none() {
+        let Some(def) = self.survey_def(survey) else {
             return Ok(Answer::NoSuchSurvey(survey.to_string()).into());
-        }
+        };
         let Some(d) = cx.tx.discussion_by_slug(slug).await? else {
             return Ok(Refusal::NoSuchDiscussion(slug.to_string()).into());
         };
+        if !def.discussions.contains(&d.slug) {
+            let linked = def.discussions.clone();
+            return Ok(Answer::SurveyNotLinked { survey: survey.to_string(), slug: d.slug, linked }.into());
+        }
         cx.tx.create_push(&PushKind::Survey(survey.to_string()), d.id, cx.now).await?;
         self.push_pending.store(true, Ordering::Relaxed);
         self.audit_org(cx, "push survey", slug, survey).await?;

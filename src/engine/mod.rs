@@ -8,6 +8,7 @@
 //! the outbox through [`chat::Core`] (`delivery.rs`).
 
 mod announce;
+mod choices;
 pub mod commands;
 mod commissioner;
 mod context;

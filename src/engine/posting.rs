@@ -123,6 +123,7 @@ impl Engine {
                 created_at: cx.now,
                 themes: &analysis.themes.join(","),
                 sentiment: (analysis.sentiment.score * 100.0).round() as i64,
+                platform: cx.origin.platform,
             })
             .await?;
         let mut explanations: Vec<&str> = Vec::new();

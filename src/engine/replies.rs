@@ -267,6 +267,15 @@ pub enum CommissionReply {
     Summary(String),
     /// No survey with that id.
     NoSuchSurvey(String),
+    /// `!push` of a survey that is not linked to the discussion: nothing was done.
+    SurveyNotLinked {
+        /// The survey.
+        survey: String,
+        /// The discussion asked for.
+        slug: String,
+        /// The discussions the survey is linked to.
+        linked: Vec<String>,
+    },
     /// `!push` accepted: invitations go out in batches.
     Pushing {
         /// The survey.
@@ -678,6 +687,23 @@ impl Voice<'_> {
             }
             CommissionReply::Summary(text) => text.clone(),
             CommissionReply::NoSuchSurvey(id) => format!("There is no survey called \"{id}\" in the configuration."),
+            CommissionReply::SurveyNotLinked { survey, slug, linked } => {
+                let quoted: Vec<String> = linked.iter().map(|s| format!("\"{s}\"")).collect();
+                let what_to_do = match quoted.as_slice() {
+                    [] => "It isn't linked to any discussion: add the discussion to the survey's `discussions` in \
+                           the configuration first."
+                        .to_string(),
+                    [one] => format!(
+                        "It is linked to {one} only: send {p}push {survey} {} to invite its participants.",
+                        linked[0]
+                    ),
+                    _ => format!(
+                        "It is linked to {}: send {p}push {survey} with one of those to invite its participants.",
+                        quoted.join(", ")
+                    ),
+                };
+                format!("The survey \"{survey}\" isn't linked to \"{slug}\", so nobody was invited. {what_to_do}")
+            }
             CommissionReply::Pushing { survey, slug } => format!(
                 "Inviting the participants of \"{slug}\" to \"{survey}\". Invitations go out in batches, paced for \
                  each platform; nobody is asked twice and nobody who sent {p}stop is asked. You'll be told when it's \

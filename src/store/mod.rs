@@ -486,7 +486,7 @@ impl Tx {
     pub async fn insert_post(&mut self, post: &NewPost<'_>) -> Result<PostId> {
         let row = sqlx::query(
             "INSERT INTO posts (discussion_id, number, participant_key, pseudonym, parent_number, body, status, created_at, \
-             themes, sentiment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             themes, sentiment, platform) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(post.discussion.0)
         .bind(post.number.0)
@@ -498,6 +498,7 @@ impl Tx {
         .bind(post.created_at)
         .bind(post.themes)
         .bind(post.sentiment)
+        .bind(post.platform.as_str())
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(PostId(row.try_get::<i64, _>(0)?))

@@ -117,6 +117,8 @@ pub struct NewOutbox<'a> {
     pub post: Option<PostId>,
     /// The post this message answers in the thread.
     pub reply_to: Option<PostId>,
+    /// The answers it asks for (a survey question's choices), in their stored form.
+    pub choices: Option<&'a str>,
     /// Now, in ms.
     pub now: i64,
 }
@@ -124,7 +126,7 @@ pub struct NewOutbox<'a> {
 impl<'a> NewOutbox<'a> {
     /// A plain message to `dest`, about no post.
     pub fn message(platform: chat::Platform, dest: OutboxDest<'a>, body: &'a str, now: i64) -> NewOutbox<'a> {
-        NewOutbox { platform, dest, action: OutboxAction::Send, body, post: None, reply_to: None, now }
+        NewOutbox { platform, dest, action: OutboxAction::Send, body, post: None, reply_to: None, choices: None, now }
     }
 }
 
@@ -149,6 +151,8 @@ pub struct DueRow {
     pub reply_to_message: Option<String>,
     /// For `remove`: the platform message to take down, when known.
     pub remove_message: Option<String>,
+    /// The answers it asks for, in their stored form.
+    pub choices: Option<String>,
 }
 
 pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'static, Any>, m: &NewOutbox<'_>) -> Result<i64> {
@@ -160,7 +164,8 @@ pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'static, Any>, m: &NewOut
     };
     let row = sqlx::query(
         "INSERT INTO outbox (platform, dest_kind, sealed_address, discussion_id, post_id, reply_to_post, action, body, \
-         attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9) RETURNING id",
+         attempts, next_attempt_at, created_at, choices) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10) \
+         RETURNING id",
     )
     .bind(m.platform.as_str())
     .bind(kind.as_str())
@@ -171,6 +176,7 @@ pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'static, Any>, m: &NewOut
     .bind(m.action.as_str())
     .bind(m.body)
     .bind(m.now)
+    .bind(m.choices)
     .fetch_one(&mut **tx)
     .await?;
     Ok(row.try_get::<i64, _>(0)?)
@@ -255,7 +261,7 @@ pub(super) async fn due(
     let mut query = sqlx::query(AssertSqlSafe(format!(
         "SELECT o.id AS id, o.dest_kind AS dest_kind, o.sealed_address AS sealed_address, d.slug AS slug, \
                 m.root_message_id AS root, o.action AS action, o.body AS body, \
-                rp.message_id AS reply_to_message, rm.message_id AS remove_message \
+                rp.message_id AS reply_to_message, rm.message_id AS remove_message, o.choices AS choices \
          FROM outbox o \
          LEFT JOIN discussions d ON d.id = o.discussion_id \
          LEFT JOIN mirrors m ON m.discussion_id = o.discussion_id AND m.platform = o.platform \
@@ -279,6 +285,7 @@ pub(super) async fn due(
                 body: r.try_get("body")?,
                 reply_to_message: r.try_get("reply_to_message")?,
                 remove_message: r.try_get("remove_message")?,
+                choices: r.try_get("choices")?,
             })
         })
         .collect()

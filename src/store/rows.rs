@@ -137,6 +137,8 @@ pub struct NewPost<'a> {
     pub themes: &'a str,
     /// Sentiment score × 100.
     pub sentiment: i64,
+    /// The platform it was written on (for participation by platform).
+    pub platform: chat::Platform,
 }
 
 /// A stored post.

@@ -408,13 +408,16 @@ impl Tx {
 /// Raw participation numbers of one discussion, before suppression.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Participation {
-    /// Per platform (of the participants that can still be reached): (platform, participants, posts).
+    /// Per platform the posts were written on: (platform, participants, posts). Posts
+    /// stored before platforms were recorded whose author can no longer be reached count
+    /// under `unknown`.
     pub by_platform: Vec<(String, u64, u64)>,
     /// Posts per day (days since 1970-01-01).
     pub by_day: Vec<(i64, u64)>,
     /// Posts per hour of the day (UTC).
     pub by_hour: [u64; 24],
-    /// Distinct participants who posted (still linked).
+    /// Distinct participants who posted, counted by their pseudonym in the discussion, so
+    /// that people who used `!forget` still count.
     pub participants: u64,
     /// Posts, in any state.
     pub posts: u64,
@@ -432,7 +435,7 @@ impl Tx {
         let d = discussion.0;
         let mut p = Participation::default();
         let row = sqlx::query(
-            "SELECT COUNT(*) AS posts, COUNT(DISTINCT participant_key) AS people FROM posts WHERE discussion_id = $1",
+            "SELECT COUNT(*) AS posts, COUNT(DISTINCT pseudonym) AS people FROM posts WHERE discussion_id = $1",
         )
         .bind(d)
         .fetch_one(&mut *self.tx)
@@ -440,16 +443,16 @@ impl Tx {
         p.posts = row.try_get::<i64, _>("posts")?.max(0) as u64;
         p.participants = row.try_get::<i64, _>("people")?.max(0) as u64;
         let rows = sqlx::query(
-            "SELECT c.platform AS platform, COUNT(DISTINCT p.participant_key) AS people, COUNT(*) AS posts \
-             FROM posts p JOIN contacts c ON c.participant_key = p.participant_key \
-             WHERE p.discussion_id = $1 GROUP BY c.platform ORDER BY c.platform",
+            "SELECT COALESCE(platform, 'unknown') AS on_platform, COUNT(DISTINCT pseudonym) AS people, \
+             COUNT(*) AS posts FROM posts WHERE discussion_id = $1 \
+             GROUP BY COALESCE(platform, 'unknown') ORDER BY on_platform",
         )
         .bind(d)
         .fetch_all(&mut *self.tx)
         .await?;
         for r in rows {
             p.by_platform.push((
-                r.try_get("platform")?,
+                r.try_get("on_platform")?,
                 r.try_get::<i64, _>("people")?.max(0) as u64,
                 r.try_get::<i64, _>("posts")?.max(0) as u64,
             ));

@@ -250,6 +250,39 @@ pub struct Delivery {
     pub id: DeliveryId,
     /// The message.
     pub outbound: Outbound,
+    /// The answers the message asks for (a survey question's choices), for adapters that
+    /// can offer them as buttons or menus. The text already says how to answer by typing,
+    /// so an adapter may ignore this.
+    pub choices: Option<Choices>,
+}
+
+/// The answers a message asks for, as a platform-neutral hint: an adapter may show them as
+/// buttons or a menu, and turns a pick into the [`Inbound`] text a person would have typed
+/// ([`Choices::answer`], [`Choices::SKIP`]), sent from the same direct conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Choices {
+    /// The options, in order; the first is answered `1`. They come from the configuration,
+    /// not from participants, and may be longer than a platform's labels allow.
+    pub labels: Vec<String>,
+    /// Whether several may be picked at once.
+    pub multiple: bool,
+    /// Whether the question may be skipped.
+    pub skippable: bool,
+}
+
+impl Choices {
+    /// The answer that skips an optional question.
+    pub const SKIP: &'static str = "skip";
+
+    /// The answer a person would type for the options picked, by their numbers (1 for the
+    /// first label): in order, without repeats, joined with commas (`"2"`, `"1,3"`). `None`
+    /// when nothing was picked. Whether the numbers fit the question is the core's to say.
+    pub fn answer(numbers: &[usize]) -> Option<String> {
+        let mut numbers: Vec<usize> = numbers.iter().copied().filter(|n| *n > 0).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        (!numbers.is_empty()).then(|| numbers.iter().map(usize::to_string).collect::<Vec<_>>().join(","))
+    }
 }
 
 /// How a delivery attempt ended, reported back to the core.
@@ -410,6 +443,14 @@ mod tests {
             assert_eq!(Platform::parse(p.as_str()), Some(p));
         }
         assert_eq!(Platform::parse("irc"), None);
+    }
+
+    #[test]
+    fn picks_become_the_typed_answer() {
+        assert_eq!(Choices::answer(&[2]).as_deref(), Some("2"));
+        assert_eq!(Choices::answer(&[3, 1, 3]).as_deref(), Some("1,3"));
+        assert_eq!(Choices::answer(&[0]), None);
+        assert_eq!(Choices::answer(&[]), None);
     }
 
     #[test]

@@ -43,6 +43,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod commands;
+mod components;
 mod config;
 mod rest;
 mod text;
@@ -56,8 +57,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use chat::{Action, Conversation, Core, Delivery, Destination, Inbound, Outcome, Platform, Roles, Sender};
 use serde_json::{json, Value};
 use serenity::all::{
-    CommandInteraction, Context, EventHandler, GatewayIntents, HttpBuilder, Interaction, Message, MessageType, Ready,
-    ResumedEvent,
+    CommandInteraction, ComponentInteraction, ComponentInteractionDataKind, Context, EventHandler, GatewayIntents,
+    HttpBuilder, Interaction, Message, MessageType, Ready, ResumedEvent,
 };
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
@@ -150,6 +151,10 @@ struct Shared {
     /// Thread roots whose message was sent but whose thread is not created yet (delivery
     /// id → message id), so that a retry does not post the root twice.
     half_open: Mutex<HashMap<i64, String>>,
+    /// The message with live answer buttons in each person's conversation with the bot
+    /// (a DM channel id, or `user:<id>` for answers to slash commands): only the bot's
+    /// latest message there may be answered by a click (memory only).
+    asking: Mutex<HashMap<String, String>>,
 }
 
 /// Runs the Discord adapter until `shutdown` completes or the gateway fails for good.
@@ -192,6 +197,7 @@ where
         )])),
         hinted: Mutex::new(HashMap::new()),
         half_open: Mutex::new(HashMap::new()),
+        asking: Mutex::new(HashMap::new()),
     });
 
     let intents = GatewayIntents::GUILDS
@@ -263,8 +269,10 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
-        if let Interaction::Command(command) = interaction {
-            slash_command(&self.shared, &command).await;
+        match interaction {
+            Interaction::Command(command) => slash_command(&self.shared, &command).await,
+            Interaction::Component(click) => answer_click(&self.shared, &click).await,
+            _ => {}
         }
     }
 }
@@ -473,7 +481,7 @@ async fn try_deliver(s: &Shared, delivery: &Delivery) -> Result<Option<String>, 
                 s.rest.delete_message(address, message_id).await?;
                 return Ok(None);
             }
-            return deliver_direct(s, address, out).await.map(Some);
+            return deliver_direct(s, address, delivery).await.map(Some);
         }
         Destination::Thread { root: Some(root), .. } => root.clone(),
         Destination::Thread { root: None, slug } => {
@@ -541,11 +549,13 @@ async fn open_thread(s: &Shared, delivery: &Delivery, slug: &str) -> Result<Stri
 }
 
 /// A message to a person: the ephemeral answer to their slash command while its token is
-/// valid, their DM otherwise.
-async fn deliver_direct(s: &Shared, address: &str, out: &chat::Outbound) -> Result<String, RestError> {
+/// valid, their DM otherwise; with answer buttons when it asks for choices.
+async fn deliver_direct(s: &Shared, address: &str, delivery: &Delivery) -> Result<String, RestError> {
+    let out = &delivery.outbound;
+    let buttons = delivery.choices.as_ref().and_then(components::rows);
     let Some(rest_of) = address.strip_prefix(INTERACTION) else {
         config::parse_id(address).ok_or_else(|| bad("dm channel"))?;
-        return s.rest.send_message(address, &rest::message_body(&out.text, None)).await;
+        return send_dm(s, address, &out.text, buttons).await;
     };
     let mut parts = rest_of.splitn(3, ':');
     let (Some(interaction), Some(token), Some(user)) = (parts.next(), parts.next(), parts.next()) else {
@@ -558,6 +568,9 @@ async fn deliver_direct(s: &Shared, address: &str, out: &chat::Outbound) -> Resu
     if app != 0 && now.saturating_sub(text::snowflake_ms(interaction)) < INTERACTION_TTL_MS {
         let first = s.answered.lock().is_ok_and(|mut m| m.insert(token.to_owned()));
         let mut body = rest::message_body(&out.text, None);
+        if let Some(rows) = &buttons {
+            body["components"] = rows.clone();
+        }
         let result = if first {
             // The deferred ("thinking…") response becomes the first answer.
             body.as_object_mut().map(|b| b.remove("flags"));
@@ -568,7 +581,13 @@ async fn deliver_direct(s: &Shared, address: &str, out: &chat::Outbound) -> Resu
             s.rest.post(&format!("/webhooks/{app}/{token}"), &body).await
         };
         match result {
-            Ok(v) => return Ok(v["id"].as_str().unwrap_or_default().to_owned()),
+            Ok(v) => {
+                let id = v["id"].as_str().unwrap_or_default().to_owned();
+                // An ephemeral message cannot be edited later without its token: an older
+                // one's buttons are refused when clicked instead (see `answer_click`).
+                asking(s, &format!("user:{user}"), &id, buttons.is_some());
+                return Ok(id);
+            }
             Err(e) if e.is_not_found() || matches!(e, RestError::Status { status: 401, .. }) => {
                 debug!(kind = e.kind(), "interaction token no longer usable; answering in a DM");
             }
@@ -583,5 +602,80 @@ async fn deliver_direct(s: &Shared, address: &str, out: &chat::Outbound) -> Resu
         }
     }
     let dm = s.rest.dm_channel(user).await?;
-    s.rest.send_message(&dm, &rest::message_body(&out.text, None)).await
+    send_dm(s, &dm, &out.text, buttons).await
+}
+
+/// Sends a message into a DM channel. Only the bot's latest message in a DM keeps answer
+/// buttons: an earlier one's are taken off (best effort), so that a click can never answer
+/// a question other than the one being asked.
+async fn send_dm(s: &Shared, channel: &str, text: &str, buttons: Option<Value>) -> Result<String, RestError> {
+    let mut body = rest::message_body(text, None);
+    let asks = buttons.is_some();
+    if let Some(rows) = buttons {
+        body["components"] = rows;
+    }
+    let id = s.rest.send_message(channel, &body).await?;
+    if let Some(earlier) = asking(s, channel, &id, asks) {
+        let path = format!("/channels/{channel}/messages/{earlier}");
+        if let Err(e) = s.rest.call(reqwest::Method::PATCH, &path, Some(&json!({ "components": [] }))).await {
+            debug!(kind = e.kind(), "could not take the buttons off an earlier question");
+        }
+    }
+    Ok(id)
+}
+
+/// Records the bot's latest message `id` in a person's conversation `key`, as the one to
+/// answer by clicking when it `asks`. Returns the earlier message whose buttons are stale.
+fn asking(s: &Shared, key: &str, id: &str, asks: bool) -> Option<String> {
+    let mut m = s.asking.lock().ok()?;
+    let earlier = if asks { m.insert(key.to_owned(), id.to_owned()) } else { m.remove(key) };
+    earlier.filter(|e| e != id)
+}
+
+/// A click on a survey question's buttons or menu. Discord is answered at once by taking
+/// the components off the message (so each set of buttons answers once, and the person
+/// sees no "interaction failed"); then, when the message is the question being asked, the
+/// core gets the answer as if typed, from the conversation the question went to: the DM
+/// channel, or, for a question that answered a slash command, this interaction (whose
+/// answers replace the question, ephemerally where it was).
+async fn answer_click(s: &Shared, click: &ComponentInteraction) {
+    let _ = s.application_id.compare_exchange(0, click.application_id.get(), Ordering::SeqCst, Ordering::SeqCst);
+    let values = match &click.data.kind {
+        ComponentInteractionDataKind::StringSelect { values } => values.clone(),
+        _ => Vec::new(),
+    };
+    let answer = components::answer(&click.data.custom_id, &values);
+    let user = click.user.id.get();
+    // The question went to the DM channel, or as the answer to a slash command (`user:`).
+    let dm = click.guild_id.is_none().then(|| click.channel_id.to_string());
+    let message = click.message.id.to_string();
+    let asked_in = s.asking.lock().ok().and_then(|mut m| {
+        let key =
+            [dm.clone(), Some(format!("user:{user}"))].into_iter().flatten().find(|k| m.get(k) == Some(&message))?;
+        m.remove(&key);
+        Some(key)
+    });
+    let callback = format!("/interactions/{}/{}/callback", click.id, click.token);
+    let update = json!({ "type": 7, "data": { "components": [] } });
+    if let Err(e) = s.rest.post(&callback, &update).await {
+        warn!(kind = e.kind(), "acknowledging a click failed");
+    }
+    let (Some(text), Some(asked_in)) = (answer, asked_in) else {
+        debug!("a click on buttons that no longer answer anything");
+        return;
+    };
+    let address = if asked_in.starts_with("user:") {
+        format!("{INTERACTION}{}:{}:{user}", click.id, click.token)
+    } else {
+        asked_in
+    };
+    debug!("survey answer by click");
+    let _ = s.inbound.send(Inbound {
+        platform: Platform::Discord,
+        event_id: click.id.to_string(),
+        sender: Sender { id: user.to_string(), roles: Roles::default() },
+        conversation: Conversation::Direct { address },
+        text,
+        reply_to: None,
+    });
 }

@@ -106,6 +106,8 @@ struct State {
     gateway: Gateway,
     /// Payloads received from the bot on the gateway.
     received: Vec<Value>,
+    /// Component interactions sent: interaction id → the message clicked.
+    clicks: HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -238,6 +240,81 @@ impl FakeDiscord {
         m["member"] = member;
         self.dispatch("MESSAGE_CREATE", m);
         id
+    }
+
+    /// A click by `who` on a component of the bot's DM `message` (INTERACTION_CREATE of
+    /// type 3, MESSAGE_COMPONENT, with the message as Discord sends it): a button when
+    /// `values` is `None`, otherwise a string select menu with those values picked. Returns
+    /// the interaction id.
+    pub fn click(&self, who: &Person, message: &Posted, custom_id: &str, values: Option<&[&str]>) -> String {
+        self.component(who, message, None, custom_id, values)
+    }
+
+    /// As [`FakeDiscord::click`], on an ephemeral message the bot sent in answer to a slash
+    /// command used in `channel` of the guild.
+    pub fn click_ephemeral(
+        &self,
+        who: &Person,
+        message: &Posted,
+        channel: &str,
+        custom_id: &str,
+        values: Option<&[&str]>,
+    ) -> String {
+        self.component(who, message, Some(channel), custom_id, values)
+    }
+
+    fn component(
+        &self,
+        who: &Person,
+        message: &Posted,
+        guild_channel: Option<&str>,
+        custom_id: &str,
+        values: Option<&[&str]>,
+    ) -> String {
+        let id = self.snowflake().to_string();
+        let token = format!("tok-{id}-secret");
+        let data = match values {
+            None => json!({ "custom_id": custom_id, "component_type": 2 }),
+            Some(v) => json!({ "custom_id": custom_id, "component_type": 3, "values": v }),
+        };
+        let bot = json!({ "id": BOT_ID.to_string(), "username": "parley", "discriminator": "0", "global_name": null,
+                          "avatar": null, "bot": true });
+        let channel = guild_channel.unwrap_or(&message.channel);
+        let mut m = self::message(&message.id, channel, bot, &message.content, None);
+        m["components"] = message.body.get("components").cloned().unwrap_or_else(|| json!([]));
+        m["flags"] = message.body.get("flags").cloned().unwrap_or_else(|| json!(0));
+        let mut i = json!({
+            "id": id, "application_id": APP_ID.to_string(), "type": 3, "token": token, "version": 1,
+            "data": data, "channel_id": channel, "message": m,
+            "locale": "en-GB", "entitlements": [], "authorizing_integration_owners": {}, "app_permissions": "0",
+            "attachment_size_limit": 8388608,
+        });
+        if guild_channel.is_some() {
+            i["guild_id"] = json!(GUILD.to_string());
+            i["member"] = who.member();
+            i["guild_locale"] = json!("en-GB");
+            i["context"] = json!(0);
+            i["channel"] = json!({ "id": channel, "type": 0 });
+            i["message"]["flags"] = json!(64);
+        } else {
+            i["user"] = who.user();
+            i["context"] = json!(1);
+            i["channel"] = json!({ "id": channel, "type": 1 });
+        }
+        self.state.lock().unwrap().clicks.insert(id.clone(), message.id.clone());
+        self.dispatch("INTERACTION_CREATE", i);
+        id
+    }
+
+    /// The answer to an interaction's callback, as recorded.
+    pub fn callback(&self, interaction: &str) -> Option<Request> {
+        let path = format!("/api/v10/interactions/{interaction}/tok-{interaction}-secret/callback");
+        self.requests().into_iter().find(|r| r.method == "POST" && r.path == path)
+    }
+
+    /// A message as it is now (components taken off by edits included).
+    pub fn message_now(&self, id: &str) -> Option<Posted> {
+        self.messages().into_iter().find(|m| m.id == id)
     }
 
     /// A slash command from `who`, in a DM (`channel` None) or a guild channel; returns the
@@ -380,7 +457,33 @@ impl FakeDiscord {
                     .collect();
                 ok(Value::Array(cmds))
             }
-            ("POST", ["interactions", _, _, "callback"]) => (204, Value::Null),
+            ("POST", ["interactions", interaction, _, "callback"]) => {
+                // UPDATE_MESSAGE (7) changes the message whose component was used.
+                if body["type"] == 7 {
+                    let mut s = self.state.lock().unwrap();
+                    let clicked = s.clicks.get(*interaction).cloned();
+                    if let Some(m) = s.messages.iter_mut().find(|m| Some(&m.id) == clicked.as_ref()) {
+                        for (k, v) in body["data"].as_object().cloned().unwrap_or_default() {
+                            m.body[k] = v;
+                        }
+                    }
+                }
+                (204, Value::Null)
+            }
+            ("PATCH", ["channels", _, "messages", message]) => {
+                let mut s = self.state.lock().unwrap();
+                match s.messages.iter_mut().find(|m| m.id == *message && !m.deleted) {
+                    Some(m) => {
+                        for (k, v) in body.as_object().cloned().unwrap_or_default() {
+                            m.body[k] = v;
+                        }
+                        let content = m.body["content"].as_str().unwrap_or("").to_owned();
+                        m.content = content;
+                        ok(json!({ "id": message, "channel_id": m.channel, "content": m.content, "type": 0 }))
+                    }
+                    None => (404, json!({ "code": 10008, "message": "Unknown Message" })),
+                }
+            }
             ("PATCH", ["webhooks", _, token, "messages", "@original"]) => {
                 ok(self.post_message(&format!("interaction:{token}"), body))
             }

@@ -66,7 +66,7 @@ impl FakeCore {
     /// Queues a delivery and wakes the adapter.
     pub fn enqueue(&self, outbound: Outbound) -> DeliveryId {
         let id = DeliveryId(self.next_id.fetch_add(1, Ordering::SeqCst) + 1);
-        self.queue.lock().unwrap().push_back((Instant::now(), Delivery { id, outbound }));
+        self.queue.lock().unwrap().push_back((Instant::now(), Delivery { id, outbound, choices: None }));
         self.wakeup.notify_one();
         id
     }
