@@ -8,7 +8,6 @@ mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use chat::{Core, Platform};
 use common::{lines_for, SECRET};
@@ -277,58 +276,4 @@ async fn shared_state_on_postgres_matches_governor() {
         clock.advance_ms(next(1200) as i64);
     }
     assert!(seen.iter().all(|n| *n > 0), "{seen:?}");
-}
-
-/// Cost per check, for the report (not an assertion): `cargo test --test shared_limits
-/// -- --ignored --nocapture cost`.
-#[tokio::test]
-#[ignore]
-async fn cost_per_check() {
-    let db = common::fresh_postgres().await;
-    let clock = ManualClock::new(1_790_000_000_000);
-    let config = LimitsConfig { post_burst: 5, post_every_secs: 60, ..LimitsConfig::default() };
-    let sqlite = Store::connect("sqlite::memory:").await.unwrap();
-    let pg = Store::connect(&db).await.unwrap();
-    const N: usize = 5_000;
-    let keys: Vec<ParticipantKey> = (0..N).map(|i| ParticipantKey(format!("{:064x}", i))).collect();
-    let slow = Some((DiscussionId(1), 30));
-    for (label, store, limits) in [
-        ("in memory", &sqlite, Limits::in_memory(&config, Arc::new(clock.clone()))),
-        ("PostgreSQL", &pg, Limits::shared(&config, Arc::new(clock.clone()))),
-    ] {
-        // One transaction around all checks: the check itself, not BEGIN/COMMIT.
-        let mut tx = store.begin().await.unwrap();
-        let started = Instant::now();
-        for k in &keys {
-            assert_eq!(limits.check(&mut tx, k, Act::Post, slow).await.unwrap(), Check::Allowed);
-        }
-        let allowed = started.elapsed();
-        let started = Instant::now();
-        for k in &keys {
-            assert!(matches!(limits.check(&mut tx, k, Act::Post, slow).await.unwrap(), Check::Wait(_)));
-        }
-        let refused = started.elapsed();
-        tx.commit().await.unwrap();
-        let per = |d: Duration| d.as_secs_f64() * 1e6 / N as f64;
-        println!(
-            "{label}: allowed (post + slow mode) {:.1} µs per check, refused (slow mode + flood count) {:.1} µs",
-            per(allowed),
-            per(refused)
-        );
-    }
-    // And as the engine sees it: each check in its own transaction (BEGIN … COMMIT).
-    let limits = Limits::shared(&config, Arc::new(clock.clone()));
-    let started = Instant::now();
-    for k in &keys {
-        let mut tx = pg.begin().await.unwrap();
-        limits.check(&mut tx, k, Act::Command, None).await.unwrap();
-        tx.commit().await.unwrap();
-    }
-    println!("PostgreSQL, one transaction per check: {:.1} µs", started.elapsed().as_secs_f64() * 1e6 / N as f64);
-    let started = Instant::now();
-    for _ in &keys {
-        let tx = pg.begin().await.unwrap();
-        tx.commit().await.unwrap();
-    }
-    println!("PostgreSQL, an empty transaction: {:.1} µs", started.elapsed().as_secs_f64() * 1e6 / N as f64);
 }
