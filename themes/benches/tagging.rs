@@ -28,6 +28,19 @@ fn tagging(c: &mut Criterion) {
             }
         })
     });
+    // Another model file beside the embedded one (e.g. the previous model), measured in the
+    // same run: THEMES_BENCH_MODEL=path/to/file.model cargo bench -p themes
+    if let Ok(path) = std::env::var("THEMES_BENCH_MODEL") {
+        let model = themes::Model::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
+        let other = Analyzer::with_model(Taxonomy::default(), std::sync::Arc::new(model));
+        g.bench_function("analyse, THEMES_BENCH_MODEL (comments)", |b| {
+            b.iter(|| {
+                for t in &texts {
+                    std::hint::black_box(other.analyse(t));
+                }
+            })
+        });
+    }
     g.bench_function("analyse, lexicon only (comments)", |b| {
         b.iter(|| {
             for t in &texts {

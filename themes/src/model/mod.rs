@@ -1,6 +1,7 @@
 //! The trained theme and sentiment model: linear classifiers over hashed word 1–2 grams and
-//! character 3–5 grams, one per theme (with a threshold chosen by cross-validation) and one
-//! per sentiment class, plus the lexicon's sentiment score as two extra inputs.
+//! character 3–5 grams, one per theme (an NB-SVM, with a threshold chosen by cross-validation)
+//! and one per sentiment class, plus the lexicon's sentiment score and theme matches as extra
+//! inputs.
 //!
 //! The shipped model (`themes/model/nhs-fft.model`) was trained on real Friends and Family
 //! Test comments coded by NHS staff (MIT licence, NHS England; The-Strategy-Unit/pxtextmining);
@@ -63,6 +64,15 @@ pub struct ModelInfo {
     pub lexicon_margin: f32,
     /// Features seen in fewer training comments than this were dropped.
     pub min_df: u32,
+    /// The sentiment classifiers left out features seen in fewer comments than this.
+    #[serde(default)]
+    pub sentiment_min_df: u32,
+    /// Smoothing of the NB-SVM log-count ratios of the theme classifiers (0: plain SVM).
+    #[serde(default)]
+    pub nb_alpha: f64,
+    /// Repetitions of the inner cross-validation that chose the thresholds.
+    #[serde(default)]
+    pub threshold_repeats: u32,
     /// Regularisation of the theme and sentiment classifiers.
     pub c_themes: f64,
     pub c_sentiment: f64,

@@ -1,6 +1,9 @@
 //! Training and cross-validation. The learner is liblinear's dual coordinate descent for
 //! the L2-regularised, squared-hinge linear SVM (Hsieh et al., 2008), on sparse rows,
 //! with a fixed-seed visiting order, so that the same CSV always gives the same file.
+//! Theme classifiers are NB-SVMs (Wang and Manning, 2012): the SVM sees each input scaled
+//! by its naive Bayes log-count ratio for that theme, and the ratios are folded back into
+//! the weights, so a model file is read and applied exactly as a plain linear one.
 
 use std::collections::BTreeMap;
 
@@ -18,10 +21,14 @@ pub struct TrainOptions {
     pub c_themes: f64,
     /// Regularisation of the sentiment classifiers.
     pub c_sentiment: f64,
-    /// Drop features seen in fewer comments than this.
+    /// Drop features seen in fewer comments than this (NB-SVM makes use of the rare ones
+    /// for themes; see `sentiment_min_df`).
     pub min_df: u32,
     /// Folds of the inner cross-validation that picks each theme's threshold.
     pub threshold_folds: usize,
+    /// Repetitions of that inner cross-validation (each with its own folds): the threshold
+    /// maximises F1 over all their out-of-fold decision values together.
+    pub threshold_repeats: usize,
     /// Seed of the visiting order and the folds.
     pub seed: u64,
     /// Give the lexicon's sentiment score and theme matches to the model as inputs.
@@ -31,6 +38,12 @@ pub struct TrainOptions {
     /// Weight each theme's examples so that both classes weigh the same (cross-validation
     /// on the NHS data prefers no weighting, since the thresholds are tuned anyway).
     pub balance_classes: bool,
+    /// NB-SVM (Wang and Manning, 2012): each theme's classifier sees its inputs scaled by
+    /// their naive Bayes log-count ratio, with this smoothing; 0 turns it off. The ratios
+    /// are folded into the weights, so the model file and tagging are unchanged.
+    pub nb_alpha: f64,
+    /// The sentiment classifiers leave out features seen in fewer comments than this.
+    pub sentiment_min_df: u32,
     /// Where the data came from, recorded in the model file.
     pub source: String,
 }
@@ -38,14 +51,17 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            c_themes: 1.0,
+            c_themes: 0.3,
             c_sentiment: 0.3,
-            min_df: 2,
+            min_df: 1,
             threshold_folds: 5,
+            threshold_repeats: 3,
             seed: 12,
             lexicon: true,
             lexicon_margin: 0.0,
             balance_classes: false,
+            nb_alpha: 1.0,
+            sentiment_min_df: 2,
             source: String::new(),
         }
     }
@@ -125,6 +141,55 @@ fn svm(rows: &[&SparseVec], y: &[bool], inputs: usize, c_pos: f64, c_neg: f64, s
         }
     }
     (w, b)
+}
+
+/// Naive Bayes log-count ratios of the inputs for one label: ln((p_j / |p|) / (q_j / |q|))
+/// where p_j (q_j) is `alpha` plus the number of positive (negative) rows in which input j is
+/// non-zero.
+fn nb_ratios(rows: &[&SparseVec], y: &[bool], inputs: usize, alpha: f64) -> Vec<f64> {
+    let mut p = vec![alpha; inputs];
+    let mut q = vec![alpha; inputs];
+    for (row, &yi) in rows.iter().zip(y) {
+        let side = if yi { &mut p } else { &mut q };
+        for (j, x) in row.iter() {
+            if *x != 0.0 {
+                side[*j as usize] += 1.0;
+            }
+        }
+    }
+    let (ps, qs): (f64, f64) = (p.iter().sum(), q.iter().sum());
+    p.iter().zip(&q).map(|(pj, qj)| ((pj / ps) / (qj / qs)).ln()).collect()
+}
+
+/// A linear SVM, on NB-scaled inputs when `nb_alpha` > 0 (the ratios are folded into the
+/// returned weights, so they apply to unscaled inputs).
+fn fit(
+    rows: &[&SparseVec],
+    y: &[bool],
+    inputs: usize,
+    (cp, cn): (f64, f64),
+    nb_alpha: f64,
+    seed: u64,
+) -> (Vec<f64>, f64) {
+    if nb_alpha <= 0.0 {
+        return svm(rows, y, inputs, cp, cn, seed);
+    }
+    let r = nb_ratios(rows, y, inputs, nb_alpha);
+    let scaled: Vec<SparseVec> = rows
+        .iter()
+        .map(|row| row.iter().map(|(j, x)| (*j, (f64::from(*x) * r[*j as usize]) as f32)).collect())
+        .collect();
+    let refs: Vec<&SparseVec> = scaled.iter().collect();
+    let (mut w, b) = svm(&refs, y, inputs, cp, cn, seed);
+    for (wj, rj) in w.iter_mut().zip(&r) {
+        *wj *= rj;
+    }
+    (w, b)
+}
+
+/// A theme's classifier.
+fn fit_theme(rows: &[&SparseVec], y: &[bool], inputs: usize, opts: &TrainOptions, seed: u64) -> (Vec<f64>, f64) {
+    fit(rows, y, inputs, costs(opts.c_themes, y, opts.balance_classes), opts.nb_alpha, seed)
 }
 
 fn decision(w: &[f64], b: f64, row: &SparseVec) -> f64 {
@@ -215,11 +280,11 @@ fn train_on(corpus: &Corpus, opts: &TrainOptions, idx: &[usize], counts: &[Vec<(
         }
     }
     let n = idx.len() as f64;
-    let (keys, idf): (Vec<u32>, Vec<f32>) = df
-        .into_iter()
-        .filter(|(_, d)| *d >= opts.min_df)
-        .map(|(k, d)| (k, (((1.0 + n) / (1.0 + f64::from(d))).ln() + 1.0) as f32))
-        .unzip();
+    let kept: Vec<(u32, u32)> = df.into_iter().filter(|(_, d)| *d >= opts.min_df).collect();
+    // Rows of the features rare enough to be left out of the sentiment classifiers.
+    let rare: Vec<bool> = kept.iter().map(|(_, d)| *d < opts.sentiment_min_df).collect();
+    let (keys, idf): (Vec<u32>, Vec<f32>) =
+        kept.into_iter().map(|(k, d)| (k, (((1.0 + n) / (1.0 + f64::from(d))).ln() + 1.0) as f32)).unzip();
     let vocab = Vocabulary::new(keys, idf);
     let lexicon_themes: Vec<String> = lex.as_ref().map(|(ids, _)| ids.clone()).unwrap_or_default();
     let rows: Vec<SparseVec> = idx
@@ -241,36 +306,43 @@ fn train_on(corpus: &Corpus, opts: &TrainOptions, idx: &[usize], counts: &[Vec<(
     let mut weights = vec![0.0_f64; inputs * heads];
     let mut bias = vec![0.0_f64; heads];
     let mut thresholds = Vec::with_capacity(themes);
-    let inner = folds(idx.len(), opts.threshold_folds, opts.seed ^ 0x5eed);
+    let inner: Vec<Vec<usize>> = (0..opts.threshold_repeats.max(1) as u64)
+        .map(|rep| folds(idx.len(), opts.threshold_folds, (opts.seed ^ 0x5eed).wrapping_add(rep)))
+        .collect();
     for t in 0..themes {
         let y: Vec<bool> = idx.iter().map(|&i| corpus.examples[i].themes[t]).collect();
         // Out-of-fold decision values choose the threshold.
         let mut oof: Vec<(f64, bool)> = Vec::with_capacity(idx.len());
-        for f in 0..opts.threshold_folds {
+        for (inner, f) in inner.iter().flat_map(|i| (0..opts.threshold_folds).map(move |f| (i, f))) {
             let tr: Vec<usize> = (0..idx.len()).filter(|&r| inner[r] != f).collect();
             let te: Vec<usize> = (0..idx.len()).filter(|&r| inner[r] == f).collect();
             let ty: Vec<bool> = tr.iter().map(|&r| y[r]).collect();
             let tr_rows: Vec<&SparseVec> = tr.iter().map(|&r| refs[r]).collect();
-            let (cp, cn) = costs(opts.c_themes, &ty, opts.balance_classes);
-            let (w, b) = svm(&tr_rows, &ty, inputs, cp, cn, opts.seed.wrapping_add(t as u64));
+            let (w, b) = fit_theme(&tr_rows, &ty, inputs, opts, opts.seed.wrapping_add(t as u64));
             oof.extend(te.iter().map(|&r| (decision(&w, b, refs[r]), y[r])));
         }
         thresholds.push(best_threshold(&oof) as f32);
-        let (cp, cn) = costs(opts.c_themes, &y, opts.balance_classes);
-        let (w, b) = svm(&refs, &y, inputs, cp, cn, opts.seed.wrapping_add(t as u64));
+        let (w, b) = fit_theme(&refs, &y, inputs, opts, opts.seed.wrapping_add(t as u64));
         for (j, wj) in w.into_iter().enumerate() {
             weights[j * heads + t] = wj;
         }
         bias[t] = b;
     }
     if sentiment {
-        let s_rows: Vec<&SparseVec> = labelled.iter().map(|&r| refs[r]).collect();
+        let common: Vec<SparseVec> = labelled
+            .iter()
+            .map(|&r| {
+                refs[r].iter().filter(|(j, _)| !rare.get(*j as usize).copied().unwrap_or(false)).copied().collect()
+            })
+            .collect();
+        let s_rows: Vec<&SparseVec> = common.iter().collect();
         for (c, label) in
             [SentimentLabel::Positive, SentimentLabel::Neutral, SentimentLabel::Negative].iter().enumerate()
         {
             let y: Vec<bool> = labelled.iter().map(|&r| corpus.examples[idx[r]].sentiment == Some(*label)).collect();
-            let (w, b) =
-                svm(&s_rows, &y, inputs, opts.c_sentiment, opts.c_sentiment, opts.seed.wrapping_add(100 + c as u64));
+            // NB scaling did not help sentiment in cross-validation.
+            let cs = (opts.c_sentiment, opts.c_sentiment);
+            let (w, b) = fit(&s_rows, &y, inputs, cs, 0.0, opts.seed.wrapping_add(100 + c as u64));
             for (j, wj) in w.into_iter().enumerate() {
                 weights[j * heads + themes + c] = wj;
             }
@@ -285,6 +357,9 @@ fn train_on(corpus: &Corpus, opts: &TrainOptions, idx: &[usize], counts: &[Vec<(
         lexicon_themes,
         lexicon_margin: if lex.is_some() { opts.lexicon_margin } else { 0.0 },
         min_df: opts.min_df,
+        sentiment_min_df: opts.sentiment_min_df,
+        nb_alpha: opts.nb_alpha,
+        threshold_repeats: opts.threshold_repeats as u32,
         c_themes: opts.c_themes,
         c_sentiment: opts.c_sentiment,
         trained_on: idx.len() as u32,
