@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Reproduces BENCHMARKS.md: builds parley in release (core only) and runs each `parley bench`
+# measurement, writing one JSON file per run into bench-results/ (or $1).
+# Needs PostgreSQL on 127.0.0.1:5432 (trust auth) for the PostgreSQL runs; each run makes
+# its own fresh database and drops it afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-bench-results}"
+mkdir -p "$out"
+pg="${PARLEY_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
+cargo build --release --no-default-features
+parley="${CARGO_TARGET_DIR:-target}/release/parley"
+run() {
+  local name="$1"; shift
+  echo "== $name: parley bench $*" >&2
+  "$parley" bench "$@" > "$out/$name.json"
+}
+run sqlite-throughput      --participants 10000 --posts 50000
+run sqlite-normal-sync     --participants 10000 --posts 50000 --sqlite-synchronous normal
+run sqlite-offered-1000    --participants 2000 --posts 20000 --rate 1100
+run sqlite-100k-limited    --participants 100000 --posts 100000 --rate-limits
+run postgres-throughput    --participants 5000 --posts 20000 --database "$pg"
+run postgres-3-processes   --processes 3 --participants 10000 --posts 100000 --database "$pg"
+echo "results in $out/" >&2
