@@ -15,10 +15,18 @@ run() {
   echo "== $name: parley bench $*" >&2
   "$parley" bench "$@" > "$out/$name.json"
 }
+# The same, with the whole process on one CPU (taskset): see BENCHMARKS.md.
+run_pinned() {
+  local name="$1"; shift
+  echo "== $name: taskset -c 0 parley bench $*" >&2
+  taskset -c 0 "$parley" bench "$@" > "$out/$name.json"
+}
 run sqlite-throughput      --participants 10000 --posts 50000
+run_pinned sqlite-throughput-one-cpu --participants 10000 --posts 50000
 run sqlite-normal-sync     --participants 10000 --posts 50000 --sqlite-synchronous normal
 run sqlite-offered-1000    --participants 2000 --posts 20000 --rate 1100
 run sqlite-100k-limited    --participants 100000 --posts 100000 --rate-limits
+run_pinned sqlite-offered-1000-one-cpu --participants 2000 --posts 20000 --rate 1100
 run postgres-throughput    --participants 5000 --posts 20000 --database "$pg"
 run postgres-3-processes   --processes 3 --participants 10000 --posts 100000 --database "$pg"
 echo "results in $out/" >&2
