@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chat::{Conversation, Core, DeliveryId, Inbound, Outcome, Platform, Roles, Sender};
+use chat::{Conversation, Core, Inbound, Platform, Roles, Sender};
 use parley::config::Config;
 use parley::engine::Engine;
 use parley::store::Store;
@@ -391,26 +391,10 @@ pub async fn worker(config: &Config, url: &str, rate_limits: bool) -> anyhow::Re
     let out = Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let stop = Arc::new(AtomicBool::new(false));
     let adapter = {
-        let (engine, out, stop) = (engine.clone(), out.clone(), stop.clone());
-        tokio::spawn(async move {
-            let wakeup = engine.wakeup();
-            while !stop.load(Ordering::Relaxed) {
-                let notified = wakeup.notified();
-                let due = engine.due(Platform::Console, 512).await;
-                if due.is_empty() {
-                    let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
-                    continue;
-                }
-                let ids: Vec<i64> = due.iter().map(|d| d.id.0).collect();
-                if write_line(&out, &WorkerLine::Delivered(ids)).is_err() {
-                    return;
-                }
-                let outcomes: Vec<(DeliveryId, Outcome)> = due
-                    .into_iter()
-                    .map(|d| (d.id, Outcome::Delivered { message_id: Some(format!("null-{}", d.id.0)) }))
-                    .collect();
-                engine.report_batch(outcomes).await;
-            }
+        let out = out.clone();
+        // Written (sent to the platform) before it is recorded as delivered.
+        load::null_adapter(engine.clone(), stop.clone(), move |ids| {
+            write_line(&out, &WorkerLine::Delivered(ids.to_vec())).is_ok()
         })
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Inbound>(4 * chat::MAX_INBOUND_BATCH);
