@@ -150,6 +150,27 @@ async fn a_flood_becomes_a_temporary_mute_with_an_alert() {
 }
 
 #[tokio::test]
+async fn a_muted_flooder_who_keeps_going_gives_one_alert() {
+    let mut config = Config::load(None).unwrap();
+    config.limits.flood_refusals = 10;
+    let bot = TestBot::with_config(config, vec![Platform::Console]).await;
+    joined(&bot, &["alice"]).await;
+    let mut all = Vec::new();
+    for i in 0..120 {
+        all.extend(bot.say("alice", &format!("spam {i}")).await);
+    }
+    let alerts = lines_for(&all, "moderators").iter().filter(|l| l.contains("muted automatically")).count();
+    assert_eq!(alerts, 1, "one flood alert, not one every ten refusals: {all:?}");
+    let log = bot.say("mod1", "!log").await;
+    let mutes: usize = log.iter().map(|l| l.matches("(flooding)").count()).sum();
+    assert_eq!(mutes, 1, "one automatic mute in the audit log: {log:?}");
+    // The mute is not lengthened by the messages sent while muted.
+    bot.clock.advance_ms(31 * 60_000);
+    let out = bot.say("alice", "back after the mute").await;
+    assert_eq!(lines_for(&out, "thread gp-access").len(), 1, "{out:?}");
+}
+
+#[tokio::test]
 async fn reports_hide_a_post_and_moderators_restore_it() {
     let bot = TestBot::with_config(Config::load(None).unwrap(), vec![Platform::Console, Platform::Matrix]).await;
     joined(&bot, &["alice", "bob", "carol", "dave"]).await;

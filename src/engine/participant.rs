@@ -215,6 +215,13 @@ impl Engine {
             Check::Flood(mute) => {
                 let now = cx.now;
                 let mut s = cx.tx.sanctions(key).await?;
+                if s.muted_until > now {
+                    // Muted already (by an earlier flood or a moderator): the moderators
+                    // know, so a flooder who keeps going adds no alert, audit entry or
+                    // longer mute each time the flood count fills again.
+                    let wait = std::time::Duration::from_millis((s.muted_until - now) as u64);
+                    return Ok(Some(Refusal::Muted(wait)));
+                }
                 s.muted_until = s.muted_until.max(now + mute.as_millis() as i64);
                 cx.tx.set_sanctions(key, s, "(automatic flood mute)", now).await?;
                 let audit = AuditEntry {
