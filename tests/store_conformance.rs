@@ -381,6 +381,102 @@ async fn surveys_pushes_and_org_messages(store: Store) {
     tx.commit().await.unwrap();
 }
 
+/// Summaries and participation read a SQLite file directly (outside sqlx) inside a read
+/// transaction: they give exactly what the SQL queries of a write transaction give.
+async fn scans_agree_with_the_queries(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("scan", "Scan", "?", 1).await.unwrap().unwrap();
+    let other = tx.insert_discussion("other", "Other", "?", 1).await.unwrap().unwrap();
+    // Summaries tell people apart by the key's first 16 hex digits.
+    let k = |s: &str| ParticipantKey(format!("{s:0<64}"));
+    let (a, b, c) = (k("a1"), k("b2"), k("c3"));
+    const DAY: i64 = 86_400_000;
+    const HOUR: i64 = 3_600_000;
+    let posts = [
+        // (author, name, status, day, hour, themes, sentiment, platform)
+        (&a, "Amber Otter", PostStatus::Published, 0, 9, "access,waiting", 40, Platform::Matrix),
+        (&b, "Brave Heron", PostStatus::Published, 0, 23, "waiting", -60, Platform::Discord),
+        (&a, "Amber Otter", PostStatus::Hidden, 1, 0, "staff_attitude", -90, Platform::Matrix),
+        (&c, "Calm Finch", PostStatus::Held, 8, 12, "", 0, Platform::Console),
+        (&c, "Calm Finch", PostStatus::Published, 8, 13, "", 10, Platform::Discord),
+        (&b, "Brave Heron", PostStatus::Published, 9, 9, "access", -20, Platform::Discord),
+    ];
+    for (n, (who, name, status, day, hour, themes, sentiment, platform)) in posts.iter().enumerate() {
+        let n = n as i64 + 1;
+        tx.insert_post(&NewPost {
+            discussion: d.id,
+            number: PostNumber(n),
+            participant: who,
+            pseudonym: name,
+            parent: None,
+            body: &format!("post {n}"),
+            status: *status,
+            created_at: 1_795_996_800_000 + day * DAY + hour * HOUR,
+            themes,
+            sentiment: *sentiment,
+            platform: *platform,
+        })
+        .await
+        .unwrap();
+    }
+    let noise = NewPost {
+        discussion: other.id,
+        number: PostNumber(1),
+        participant: &a,
+        pseudonym: "Amber Otter",
+        parent: None,
+        body: "elsewhere",
+        status: PostStatus::Published,
+        created_at: 5,
+        themes: "access",
+        sentiment: 0,
+        platform: Platform::Matrix,
+    };
+    tx.insert_post(&noise).await.unwrap();
+    // Brave Heron asks to be forgotten: their posts stay, unlinkable, under their name.
+    tx.forget(&b).await.unwrap();
+    tx.commit().await.unwrap();
+
+    async fn read(tx: &mut parley::store::Tx, d: parley::ids::DiscussionId) -> (Vec<String>, parley::store::Participation) {
+        let mut seen = Vec::new();
+        let n = tx
+            .for_each_published(d, 2, |p| {
+                seen.push(format!("{:x}|{}|{}|{}|{}", p.participant, p.week, p.body, p.themes, p.sentiment))
+            })
+            .await
+            .unwrap();
+        assert_eq!(n as usize, seen.len());
+        (seen, tx.participation(d).await.unwrap())
+    }
+    let mut write = store.begin().await.unwrap();
+    let by_sql = read(&mut write, d.id).await;
+    drop(write);
+    let mut scan = store.begin_read().await.unwrap();
+    let by_scan = read(&mut scan, d.id).await;
+    assert_eq!(by_scan, by_sql);
+
+    let (published, p) = by_scan;
+    assert_eq!(published.len(), 4, "published posts only: {published:?}");
+    assert!(published[0].starts_with("a100000000000000|"), "{published:?}");
+    assert!(published[0].contains("||access,waiting|40"), "outside the quote window, no body: {published:?}");
+    assert!(published[2].contains("|post 5||10"), "{published:?}");
+    assert!(published[3].contains("|post 6|access|-20"), "{published:?}");
+    assert!(published[1].starts_with("8"), "a forgotten author counts by post: {published:?}");
+    assert_eq!((p.posts, p.participants), (6, 3));
+    assert_eq!(
+        p.by_platform,
+        vec![("console".into(), 1, 1), ("discord".into(), 2, 3), ("matrix".into(), 1, 2)],
+        "{p:?}"
+    );
+    let day0 = 1_795_996_800_000 / DAY;
+    assert_eq!(p.by_day, vec![(day0, 2), (day0 + 1, 1), (day0 + 8, 2), (day0 + 9, 1)]);
+    let mut hours = [0u64; 24];
+    for h in [9, 23, 0, 12, 13, 9] {
+        hours[h] += 1;
+    }
+    assert_eq!(p.by_hour, hours);
+}
+
 macro_rules! conformance {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -433,6 +529,7 @@ conformance!(sqlite:
     moderation_records,
     surveys_pushes_and_org_messages,
     stored_posts_fall_in_monday_weeks,
+    scans_agree_with_the_queries,
 );
 
 conformance!(postgres:
@@ -444,6 +541,7 @@ conformance!(postgres:
     moderation_records,
     surveys_pushes_and_org_messages,
     stored_posts_fall_in_monday_weeks,
+    scans_agree_with_the_queries,
 );
 
 /// The engine end to end on PostgreSQL too: a post and a reply, and a restart.

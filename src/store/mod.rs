@@ -12,6 +12,7 @@ mod limits;
 mod moderation;
 mod outbox;
 mod rows;
+mod scan;
 mod surveys;
 
 pub use analysis::AnalysedPost;
@@ -82,11 +83,15 @@ pub struct Store {
     backend: Backend,
     /// How long a claimed outbox row stays reserved, in milliseconds.
     lease_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// The SQLite file, for scans that read it directly (see [`analysis`]).
+    sqlite_file: Option<std::sync::Arc<std::path::Path>>,
 }
 
 /// One transaction. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
+    /// For a read transaction on a SQLite file: the file, which long scans read directly.
+    scan_file: Option<std::sync::Arc<std::path::Path>>,
 }
 
 impl Store {
@@ -158,7 +163,13 @@ impl Store {
             pool.clone()
         };
         let lease_ms = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(outbox::LEASE_MS));
-        Ok(Store { pool, read_pool, backend, lease_ms })
+        let sqlite_file = if file {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?;
+            Some(std::sync::Arc::from(options.get_filename()))
+        } else {
+            None
+        };
+        Ok(Store { pool, read_pool, backend, lease_ms, sqlite_file })
     }
 
     /// How long a delivery handed out stays reserved for the adapter that took it (default
@@ -205,13 +216,13 @@ impl Store {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut *tx).await?;
         }
-        Ok(Tx { tx })
+        Ok(Tx { tx, scan_file: None })
     }
 
     /// Starts a transaction for reading only, on a connection of its own where the
     /// database allows it, so that long reads do not hold up writes.
     pub async fn begin_read(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.read_pool.begin().await? })
+        Ok(Tx { tx: self.read_pool.begin().await?, scan_file: self.sqlite_file.clone() })
     }
 
     /// Closes every connection.

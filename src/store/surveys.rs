@@ -434,6 +434,35 @@ impl Tx {
     pub async fn participation(&mut self, discussion: DiscussionId) -> Result<Participation> {
         let d = discussion.0;
         let mut p = Participation::default();
+        if let Some(file) = self.scan_file.clone() {
+            // A SQLite file: the post counts in one pass (the queries below scan every post
+            // once per figure, sorting for each distinct count).
+            p = super::scan::read(file, move |db| super::scan::participation(db, d)).await?;
+        } else {
+            self.participation_posts(d, &mut p).await?;
+        }
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS updates, CAST(COALESCE(SUM(sent), 0) AS BIGINT) AS sent FROM push_jobs \
+             WHERE discussion_id = $1 AND kind = 'update'",
+        )
+        .bind(d)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        p.updates = row.try_get::<i64, _>("updates")?.max(0) as u64;
+        p.updates_sent = row.try_get::<i64, _>("sent")?.max(0) as u64;
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM participants WHERE opted_out = 1 AND key IN \
+             (SELECT participant_key FROM posts WHERE discussion_id = $1)",
+        )
+        .bind(d)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        p.opted_out = row.try_get::<i64, _>(0)?.max(0) as u64;
+        Ok(p)
+    }
+
+    /// The post counts of [`Tx::participation`], each from the database's own aggregate.
+    async fn participation_posts(&mut self, d: i64, p: &mut Participation) -> Result<()> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS posts, COUNT(DISTINCT pseudonym) AS people FROM posts WHERE discussion_id = $1",
         )
@@ -478,23 +507,6 @@ impl Tx {
             let hour = r.try_get::<i64, _>("hour")?.rem_euclid(24) as usize;
             p.by_hour[hour] += r.try_get::<i64, _>("n")?.max(0) as u64;
         }
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS updates, CAST(COALESCE(SUM(sent), 0) AS BIGINT) AS sent FROM push_jobs \
-             WHERE discussion_id = $1 AND kind = 'update'",
-        )
-        .bind(d)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        p.updates = row.try_get::<i64, _>("updates")?.max(0) as u64;
-        p.updates_sent = row.try_get::<i64, _>("sent")?.max(0) as u64;
-        let row = sqlx::query(
-            "SELECT COUNT(*) FROM participants WHERE opted_out = 1 AND key IN \
-             (SELECT participant_key FROM posts WHERE discussion_id = $1)",
-        )
-        .bind(d)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        p.opted_out = row.try_get::<i64, _>(0)?.max(0) as u64;
-        Ok(p)
+        Ok(())
     }
 }
