@@ -437,7 +437,10 @@ async fn scans_agree_with_the_queries(store: Store) {
     tx.forget(&b).await.unwrap();
     tx.commit().await.unwrap();
 
-    async fn read(tx: &mut parley::store::Tx, d: parley::ids::DiscussionId) -> (Vec<String>, parley::store::Participation) {
+    async fn read(
+        tx: &mut parley::store::Tx,
+        d: parley::ids::DiscussionId,
+    ) -> (Vec<String>, parley::store::Participation) {
         let mut seen = Vec::new();
         let n = tx
             .for_each_published(d, 2, |p| {

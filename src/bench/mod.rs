@@ -250,24 +250,66 @@ pub async fn summary(config: &Config, database: Option<&str>, posts: u64) -> any
     } else {
         eprintln!("parley bench: stored in {:.1} s", started.elapsed().as_secs_f64());
     }
-    // As `!summary` and `parley report` read: outside the engine's writes.
-    let mut tx = store.begin_read().await?;
-    let d = tx.discussion(discussion).await?.context("the bench discussion vanished")?;
-    let mut timings = Vec::new();
-    let mut summary = None;
+    let posts = if earlier > 0 { earlier } else { posts };
+    // As `!summary` and `parley report` read: a read transaction, which on a SQLite file
+    // scans the file directly. Then, as the baseline of the same run, the same work through
+    // sqlx (a write transaction reads through the `Any` driver, as every read did before).
+    let mut read = store.begin_read().await?;
+    let d = read.discussion(discussion).await?.context("the bench discussion vanished")?;
+    let (direct, summary, participation) = time_summary(&mut read, &analyzer, &d).await?;
+    drop(read);
+    let ways: Vec<(&str, Vec<f64>)> = if store.backend() == parley::store::Backend::Sqlite {
+        let mut write = store.begin().await?;
+        let (through_sqlx, again, counted) = time_summary(&mut write, &analyzer, &d).await?;
+        drop(write);
+        anyhow::ensure!(
+            again.to_chat() == summary.to_chat() && counted == participation,
+            "the direct scan and sqlx disagree"
+        );
+        println!(
+            "summary over {posts} stored posts, and participation (3 runs each; both ways give the same figures):"
+        );
+        vec![("read from the file directly", direct), ("through sqlx (before; baseline)", through_sqlx)]
+    } else {
+        println!("summary over {posts} stored posts, and participation (3 runs):");
+        vec![("through sqlx", direct)]
+    };
+    for (how, t) in &ways {
+        println!(
+            "  {how}: summary best {:.3} s, median {:.3} s; participation best {:.3} s; both best {:.3} s",
+            t[0], t[1], t[3], t[6]
+        );
+    }
+    println!("{}", summary.to_chat().lines().next().unwrap_or(""));
+    during_summary(config, store).await
+}
+
+/// Times the summary of `d` (sorted seconds at 0..3), participation (3..6) and both
+/// (6..9), three runs each; returns the last summary and participation.
+async fn time_summary(
+    tx: &mut parley::store::Tx,
+    analyzer: &themes::Analyzer,
+    d: &parley::store::Discussion,
+) -> anyhow::Result<(Vec<f64>, themes::Summary, parley::store::Participation)> {
+    let (mut summaries, mut counts, mut both) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last = None;
     for _ in 0..3 {
         let started = Instant::now();
-        summary = Some(parley::report::discussion_summary(&mut tx, &analyzer, &d, 5).await?);
-        timings.push(started.elapsed().as_secs_f64());
+        let summary = parley::report::discussion_summary(tx, analyzer, d, 5).await?;
+        let middle = Instant::now();
+        let participation = tx.participation(d.id).await?;
+        summaries.push((middle - started).as_secs_f64());
+        counts.push(middle.elapsed().as_secs_f64());
+        both.push(started.elapsed().as_secs_f64());
+        last = Some((summary, participation));
     }
-    timings.sort_by(f64::total_cmp);
-    let posts = if earlier > 0 { earlier } else { posts };
-    println!("summary over {posts} stored posts: best {:.3} s, median {:.3} s (3 runs)", timings[0], timings[1]);
-    if let Some(s) = summary {
-        println!("{}", s.to_chat().lines().next().unwrap_or(""));
+    let (summary, participation) = last.context("no run")?;
+    let mut out = Vec::new();
+    for mut t in [summaries, counts, both] {
+        t.sort_by(f64::total_cmp);
+        out.extend(t);
     }
-    drop(tx);
-    during_summary(config, store).await
+    Ok((out, summary, participation))
 }
 
 /// A participant's post handled while a commissioner's `!summary` of the same discussion
