@@ -151,11 +151,25 @@ struct Shared {
     /// Thread roots whose message was sent but whose thread is not created yet (delivery
     /// id → message id), so that a retry does not post the root twice.
     half_open: Mutex<HashMap<i64, String>>,
-    /// The message with live answer buttons in each person's conversation with the bot
-    /// (a DM channel id, or `user:<id>` for answers to slash commands): only the bot's
-    /// latest message there may be answered by a click (memory only).
-    asking: Mutex<HashMap<String, String>>,
+    /// The message with live answer buttons for each person (`user:<id>`; a DM channel id
+    /// for a DM whose person is not known yet): only the bot's latest message to that
+    /// person, in their DM or as the answer to a slash command, may be answered by a click
+    /// (memory only). With it, the DM channel it is in (`None`: an ephemeral answer).
+    asking: Mutex<HashMap<String, Asked>>,
+    /// The person of each DM channel the bot has seen (memory only, bounded).
+    dm_users: Mutex<HashMap<String, u64>>,
 }
+
+/// A message whose answer buttons are live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Asked {
+    message: String,
+    dm: Option<String>,
+}
+
+/// DM channels remembered at most; past that the map starts again (a DM channel not
+/// known keys its own questions, as before).
+const MAX_DM_USERS: usize = 100_000;
 
 /// Runs the Discord adapter until `shutdown` completes or the gateway fails for good.
 ///
@@ -198,6 +212,7 @@ where
         hinted: Mutex::new(HashMap::new()),
         half_open: Mutex::new(HashMap::new()),
         asking: Mutex::new(HashMap::new()),
+        dm_users: Mutex::new(HashMap::new()),
     });
 
     let intents = GatewayIntents::GUILDS
@@ -343,6 +358,7 @@ async fn to_inbound(s: &Shared, msg: &Message) -> Option<Inbound> {
         msg.member.as_ref().map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default();
     let allowed = |roles: &HashSet<u64>| roles.is_empty() || !roles.is_disjoint(&member_roles);
     let (conversation, roles) = if msg.guild_id.is_none() {
+        remember_dm(s, &channel.to_string(), msg.author.id.get());
         (Conversation::Direct { address: channel.to_string() }, Roles::default())
     } else if channel == s.ids.moderators {
         (Conversation::Moderators, Roles { moderator: allowed(&s.ids.moderator_roles), commissioner: false })
@@ -585,7 +601,17 @@ async fn deliver_direct(s: &Shared, address: &str, delivery: &Delivery) -> Resul
                 let id = v["id"].as_str().unwrap_or_default().to_owned();
                 // An ephemeral message cannot be edited later without its token: an older
                 // one's buttons are refused when clicked instead (see `answer_click`).
-                asking(s, &format!("user:{user}"), &id, buttons.is_some());
+                let asked = Asked { message: id.clone(), dm: None };
+                if let Some(Asked { message: earlier, dm: Some(channel) }) =
+                    asking(s, &format!("user:{user}"), asked, buttons.is_some())
+                {
+                    // A question left in their DM: its buttons come off.
+                    let path = format!("/channels/{channel}/messages/{earlier}");
+                    if let Err(e) = s.rest.call(reqwest::Method::PATCH, &path, Some(&json!({ "components": [] }))).await
+                    {
+                        debug!(kind = e.kind(), "could not take the buttons off an earlier question");
+                    }
+                }
                 return Ok(id);
             }
             Err(e) if e.is_not_found() || matches!(e, RestError::Status { status: 401, .. }) => {
@@ -602,7 +628,20 @@ async fn deliver_direct(s: &Shared, address: &str, delivery: &Delivery) -> Resul
         }
     }
     let dm = s.rest.dm_channel(user).await?;
+    if let Some(user) = config::parse_id(user) {
+        remember_dm(s, &dm, user);
+    }
     send_dm(s, &dm, &out.text, buttons).await
+}
+
+/// Records whose DM channel `channel` is.
+fn remember_dm(s: &Shared, channel: &str, user: u64) {
+    if let Ok(mut m) = s.dm_users.lock() {
+        if m.len() >= MAX_DM_USERS && !m.contains_key(channel) {
+            m.clear();
+        }
+        m.insert(channel.to_owned(), user);
+    }
 }
 
 /// Sends a message into a DM channel. Only the bot's latest message in a DM keeps answer
@@ -615,8 +654,13 @@ async fn send_dm(s: &Shared, channel: &str, text: &str, buttons: Option<Value>) 
         body["components"] = rows;
     }
     let id = s.rest.send_message(channel, &body).await?;
-    if let Some(earlier) = asking(s, channel, &id, asks) {
-        let path = format!("/channels/{channel}/messages/{earlier}");
+    let person = s.dm_users.lock().ok().and_then(|m| m.get(channel).copied());
+    let key = person.map_or_else(|| channel.to_owned(), |user| format!("user:{user}"));
+    let asked = Asked { message: id.clone(), dm: Some(channel.to_owned()) };
+    // An earlier question in this DM (or, for an ephemeral one, nothing to edit: its clicks
+    // are refused in `answer_click`).
+    if let Some(Asked { message: earlier, dm: Some(in_channel) }) = asking(s, &key, asked, asks) {
+        let path = format!("/channels/{in_channel}/messages/{earlier}");
         if let Err(e) = s.rest.call(reqwest::Method::PATCH, &path, Some(&json!({ "components": [] }))).await {
             debug!(kind = e.kind(), "could not take the buttons off an earlier question");
         }
@@ -624,12 +668,12 @@ async fn send_dm(s: &Shared, channel: &str, text: &str, buttons: Option<Value>) 
     Ok(id)
 }
 
-/// Records the bot's latest message `id` in a person's conversation `key`, as the one to
-/// answer by clicking when it `asks`. Returns the earlier message whose buttons are stale.
-fn asking(s: &Shared, key: &str, id: &str, asks: bool) -> Option<String> {
+/// Records the bot's latest message to a person (`key`), as the one to answer by clicking
+/// when it `asks`. Returns the earlier message whose buttons are stale.
+fn asking(s: &Shared, key: &str, latest: Asked, asks: bool) -> Option<Asked> {
     let mut m = s.asking.lock().ok()?;
-    let earlier = if asks { m.insert(key.to_owned(), id.to_owned()) } else { m.remove(key) };
-    earlier.filter(|e| e != id)
+    let earlier = if asks { m.insert(key.to_owned(), latest.clone()) } else { m.remove(key) };
+    earlier.filter(|e| e.message != latest.message)
 }
 
 /// A click on a survey question's buttons or menu. Discord is answered at once by taking
@@ -649,11 +693,13 @@ async fn answer_click(s: &Shared, click: &ComponentInteraction) {
     // The question went to the DM channel, or as the answer to a slash command (`user:`).
     let dm = click.guild_id.is_none().then(|| click.channel_id.to_string());
     let message = click.message.id.to_string();
+    // The person's latest question (or, for a DM whose person was not known, the DM's).
     let asked_in = s.asking.lock().ok().and_then(|mut m| {
-        let key =
-            [dm.clone(), Some(format!("user:{user}"))].into_iter().flatten().find(|k| m.get(k) == Some(&message))?;
-        m.remove(&key);
-        Some(key)
+        let key = [Some(format!("user:{user}")), dm.clone()]
+            .into_iter()
+            .flatten()
+            .find(|k| m.get(k).is_some_and(|a| a.message == message))?;
+        m.remove(&key)
     });
     let callback = format!("/interactions/{}/{}/callback", click.id, click.token);
     let update = json!({ "type": 7, "data": { "components": [] } });
@@ -664,10 +710,9 @@ async fn answer_click(s: &Shared, click: &ComponentInteraction) {
         debug!("a click on buttons that no longer answer anything");
         return;
     };
-    let address = if asked_in.starts_with("user:") {
-        format!("{INTERACTION}{}:{}:{user}", click.id, click.token)
-    } else {
-        asked_in
+    let address = match asked_in.dm {
+        Some(channel) => channel,
+        None => format!("{INTERACTION}{}:{}:{user}", click.id, click.token),
     };
     debug!("survey answer by click");
     let _ = s.inbound.send(Inbound {

@@ -2,7 +2,8 @@
 //! menu; a participant answers a single choice by button, a multiple choice by the menu,
 //! a scale by typing, and skips an optional question by button; a click on an earlier
 //! question's buttons answers nothing; the stored answers are exactly those. Another answers
-//! by button on the ephemeral answer to `/survey` in the server.
+//! by button on the ephemeral answer to `/survey` in the server, then in his DM, where a
+//! click on the server's earlier buttons answers nothing.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -199,6 +200,31 @@ async fn scenario() {
     let mut tx = engine.store().begin().await.unwrap();
     let bob_key = engine.identity().participant_key(Platform::Discord, &bob.id.to_string());
     assert_eq!(tx.count_answers_by(&bob_key).await.unwrap(), 1);
+    drop(tx);
+
+    // Bob skips Q2 by typing in his DM, so Q3 comes to the DM. Q2's ephemeral buttons in
+    // the server are stale now: a click on them answers nothing (before, it answered Q3).
+    fake.dm(&bob, "skip");
+    let q3 = question(&fake, &engine, &bob_dm, 3).await;
+    assert_eq!(custom_ids(&q3).len(), 5, "{:?}", q3.body);
+    let stale = fake.click_ephemeral(&bob, &q2, &CHANNEL.to_string(), "parley:survey:pick", Some(&["2"]));
+    acknowledged(&fake, &stale).await;
+    // Q3's buttons in the DM are the live ones.
+    let click = fake.click(&bob, &q3, "parley:survey:3", None);
+    acknowledged(&fake, &click).await;
+    question(&fake, &engine, &bob_dm, 4).await;
+    let mut tx = engine.store().begin().await.unwrap();
+    let bob_answers: Vec<(usize, String)> = tx
+        .survey_answers("gp-experience", d.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.question, a.answer))
+        .filter(|a| a != &(0, "2".to_string()) && a != &(1, "1,4".to_string()) && a != &(2, "4".to_string()))
+        .collect();
+    assert_eq!(bob_answers, [(0, "1".to_string()), (2, "3".into())], "Q2 skipped; the stale click answered nothing");
+    assert_eq!(tx.count_answers_by(&bob_key).await.unwrap(), 2);
+    assert_eq!(tx.posts(d.id).await.unwrap().len(), 2, "the two first posts and nothing else");
     drop(tx);
 
     let _ = stop.send(());
