@@ -93,8 +93,17 @@ pub enum Error {
     #[error("{0}")]
     Model(String),
     /// A problem in a training CSV: `line` is the file's line, `column` its header.
-    #[error("line {line}, column `{column}`: {problem}")]
+    #[error("line {line}{}: {problem}", column_label(.column))]
     TrainingData { line: u64, column: String, problem: String },
+}
+
+/// `, column `NAME`` for a training-data error that concerns one column, else nothing.
+fn column_label(column: &str) -> String {
+    if column.is_empty() {
+        String::new()
+    } else {
+        format!(", column `{column}`")
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -179,7 +179,15 @@ impl Corpus {
         for record in reader.records() {
             let record = record.map_err(|e| {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                row_error(line, "", e.to_string())
+                let problem = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+                        "{len} field(s) where the header has {expected_len} (a comment that contains a comma \
+                         must be in double quotes)"
+                    ),
+                    csv::ErrorKind::Utf8 { .. } => "not UTF-8 text (save the CSV as UTF-8)".to_owned(),
+                    _ => e.to_string(),
+                };
+                row_error(line, "", problem)
             })?;
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             let text = record.get(text_col).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
@@ -248,7 +256,10 @@ mod tests {
         let e = Corpus::from_csv("comment,parking\nfine,0\n".as_bytes(), None).unwrap_err().to_string();
         assert!(e.contains("`text`"), "{e}");
         let e = Corpus::from_csv("text,parking\nfine,0,1\n".as_bytes(), None).unwrap_err().to_string();
-        assert!(e.contains("line 2"), "{e}");
+        assert!(e.contains("line 2") && e.contains("3 field(s) where the header has 2"), "{e}");
+        assert!(!e.contains("column"), "no empty column name: {e}");
+        let e = Corpus::from_csv(&b"text,parking\nfine \xff,0\n"[..], None).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("UTF-8"), "{e}");
     }
 
     #[test]
