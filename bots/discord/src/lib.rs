@@ -151,24 +151,18 @@ struct Shared {
     /// Thread roots whose message was sent but whose thread is not created yet (delivery
     /// id → message id), so that a retry does not post the root twice.
     half_open: Mutex<HashMap<i64, String>>,
-    /// The message with live answer buttons for each person (`user:<id>`; a DM channel id
-    /// for a DM whose person is not known yet): only the bot's latest message to that
-    /// person, in their DM or as the answer to a slash command, may be answered by a click
-    /// (memory only). With it, the DM channel it is in (`None`: an ephemeral answer).
-    asking: Mutex<HashMap<String, Asked>>,
-    /// The person of each DM channel the bot has seen (memory only, bounded).
+    /// The message with live answer buttons in each person's conversation with the bot
+    /// (a DM channel id, or `user:<id>` for answers to slash commands): only the bot's
+    /// latest message there may be answered by a click, and a question asked in one of a
+    /// person's two conversations makes the other's stale (memory only).
+    asking: Mutex<HashMap<String, String>>,
+    /// The person of each DM channel the bot has seen (memory only, bounded), so that a
+    /// question in one conversation can retire the other's.
     dm_users: Mutex<HashMap<String, u64>>,
 }
 
-/// A message whose answer buttons are live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Asked {
-    message: String,
-    dm: Option<String>,
-}
-
-/// DM channels remembered at most; past that the map starts again (a DM channel not
-/// known keys its own questions, as before).
+/// DM channels remembered at most; past that the map starts again (a question then retires
+/// only its own conversation's earlier one, as before the map existed).
 const MAX_DM_USERS: usize = 100_000;
 
 /// Runs the Discord adapter until `shutdown` completes or the gateway fails for good.
@@ -601,15 +595,11 @@ async fn deliver_direct(s: &Shared, address: &str, delivery: &Delivery) -> Resul
                 let id = v["id"].as_str().unwrap_or_default().to_owned();
                 // An ephemeral message cannot be edited later without its token: an older
                 // one's buttons are refused when clicked instead (see `answer_click`).
-                let asked = Asked { message: id.clone(), dm: None };
-                if let Some(Asked { message: earlier, dm: Some(channel) }) =
-                    asking(s, &format!("user:{user}"), asked, buttons.is_some())
-                {
-                    // A question left in their DM: its buttons come off.
-                    let path = format!("/channels/{channel}/messages/{earlier}");
-                    if let Err(e) = s.rest.call(reqwest::Method::PATCH, &path, Some(&json!({ "components": [] }))).await
-                    {
-                        debug!(kind = e.kind(), "could not take the buttons off an earlier question");
+                let key = format!("user:{user}");
+                asking(s, &key, &id, buttons.is_some());
+                if buttons.is_some() {
+                    if let Some((channel, earlier)) = retire_other(s, &key) {
+                        take_buttons_off(s, &channel, &earlier).await;
                     }
                 }
                 return Ok(id);
@@ -644,6 +634,25 @@ fn remember_dm(s: &Shared, channel: &str, user: u64) {
     }
 }
 
+/// A question was just asked in one of a person's conversations: the question left in the
+/// other one (their DM, or the ephemeral answer to a slash command) is stale, since the
+/// survey has moved on. Returns the DM channel and message whose buttons should come off.
+fn retire_other(s: &Shared, key: &str) -> Option<(String, String)> {
+    let dm_users = s.dm_users.lock().ok()?;
+    let other = match key.strip_prefix("user:") {
+        // An ephemeral question: the person's DM channel, if known.
+        Some(user) => {
+            let user: u64 = user.parse().ok()?;
+            dm_users.iter().find(|(_, u)| **u == user).map(|(channel, _)| channel.clone())?
+        }
+        // A DM question: the person's slash-command answers.
+        None => format!("user:{}", dm_users.get(key)?),
+    };
+    drop(dm_users);
+    let earlier = s.asking.lock().ok()?.remove(&other)?;
+    (!other.starts_with("user:")).then_some((other, earlier))
+}
+
 /// Sends a message into a DM channel. Only the bot's latest message in a DM keeps answer
 /// buttons: an earlier one's are taken off (best effort), so that a click can never answer
 /// a question other than the one being asked.
@@ -654,26 +663,31 @@ async fn send_dm(s: &Shared, channel: &str, text: &str, buttons: Option<Value>) 
         body["components"] = rows;
     }
     let id = s.rest.send_message(channel, &body).await?;
-    let person = s.dm_users.lock().ok().and_then(|m| m.get(channel).copied());
-    let key = person.map_or_else(|| channel.to_owned(), |user| format!("user:{user}"));
-    let asked = Asked { message: id.clone(), dm: Some(channel.to_owned()) };
-    // An earlier question in this DM (or, for an ephemeral one, nothing to edit: its clicks
-    // are refused in `answer_click`).
-    if let Some(Asked { message: earlier, dm: Some(in_channel) }) = asking(s, &key, asked, asks) {
-        let path = format!("/channels/{in_channel}/messages/{earlier}");
-        if let Err(e) = s.rest.call(reqwest::Method::PATCH, &path, Some(&json!({ "components": [] }))).await {
-            debug!(kind = e.kind(), "could not take the buttons off an earlier question");
-        }
+    if let Some(earlier) = asking(s, channel, &id, asks) {
+        take_buttons_off(s, channel, &earlier).await;
+    }
+    if asks {
+        // The person's ephemeral question in the server cannot be edited: its clicks are
+        // refused in `answer_click` once it is no longer in `asking`.
+        retire_other(s, channel);
     }
     Ok(id)
 }
 
-/// Records the bot's latest message to a person (`key`), as the one to answer by clicking
-/// when it `asks`. Returns the earlier message whose buttons are stale.
-fn asking(s: &Shared, key: &str, latest: Asked, asks: bool) -> Option<Asked> {
+/// Takes the answer buttons off an earlier question in a DM (best effort).
+async fn take_buttons_off(s: &Shared, channel: &str, message: &str) {
+    let path = format!("/channels/{channel}/messages/{message}");
+    if let Err(e) = s.rest.call(reqwest::Method::PATCH, &path, Some(&json!({ "components": [] }))).await {
+        debug!(kind = e.kind(), "could not take the buttons off an earlier question");
+    }
+}
+
+/// Records the bot's latest message `id` in a person's conversation `key`, as the one to
+/// answer by clicking when it `asks`. Returns the earlier message whose buttons are stale.
+fn asking(s: &Shared, key: &str, id: &str, asks: bool) -> Option<String> {
     let mut m = s.asking.lock().ok()?;
-    let earlier = if asks { m.insert(key.to_owned(), latest.clone()) } else { m.remove(key) };
-    earlier.filter(|e| e.message != latest.message)
+    let earlier = if asks { m.insert(key.to_owned(), id.to_owned()) } else { m.remove(key) };
+    earlier.filter(|e| e != id)
 }
 
 /// A click on a survey question's buttons or menu. Discord is answered at once by taking
@@ -693,13 +707,11 @@ async fn answer_click(s: &Shared, click: &ComponentInteraction) {
     // The question went to the DM channel, or as the answer to a slash command (`user:`).
     let dm = click.guild_id.is_none().then(|| click.channel_id.to_string());
     let message = click.message.id.to_string();
-    // The person's latest question (or, for a DM whose person was not known, the DM's).
     let asked_in = s.asking.lock().ok().and_then(|mut m| {
-        let key = [Some(format!("user:{user}")), dm.clone()]
-            .into_iter()
-            .flatten()
-            .find(|k| m.get(k).is_some_and(|a| a.message == message))?;
-        m.remove(&key)
+        let key =
+            [dm.clone(), Some(format!("user:{user}"))].into_iter().flatten().find(|k| m.get(k) == Some(&message))?;
+        m.remove(&key);
+        Some(key)
     });
     let callback = format!("/interactions/{}/{}/callback", click.id, click.token);
     let update = json!({ "type": 7, "data": { "components": [] } });
@@ -710,9 +722,10 @@ async fn answer_click(s: &Shared, click: &ComponentInteraction) {
         debug!("a click on buttons that no longer answer anything");
         return;
     };
-    let address = match asked_in.dm {
-        Some(channel) => channel,
-        None => format!("{INTERACTION}{}:{}:{user}", click.id, click.token),
+    let address = if asked_in.starts_with("user:") {
+        format!("{INTERACTION}{}:{}:{user}", click.id, click.token)
+    } else {
+        asked_in
     };
     debug!("survey answer by click");
     let _ = s.inbound.send(Inbound {
