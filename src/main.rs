@@ -297,7 +297,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Report { discussion, format, output, small_numbers } => {
             let app = app::start(&options, Vec::new()).await?;
-            let mut tx = app.engine.store().begin().await?;
+            // Reading only: on its own connection, beside a running parley's writes.
+            let mut tx = app.engine.store().begin_read().await?;
             let Some(d) = tx.discussion_by_slug(&discussion.to_lowercase()).await? else {
                 anyhow::bail!("there is no discussion called {discussion:?}; `parley console` and !topics list them");
             };

@@ -156,7 +156,12 @@ async fn a_muted_flooder_who_keeps_going_gives_one_alert() {
     let bot = TestBot::with_config(config, vec![Platform::Console]).await;
     joined(&bot, &["alice"]).await;
     let mut all = Vec::new();
-    for i in 0..120 {
+    for i in 0..60 {
+        all.extend(bot.say("alice", &format!("spam {i}")).await);
+    }
+    // Five minutes into the 30-minute mute, the flood goes on.
+    bot.clock.advance_ms(5 * 60_000);
+    for i in 60..120 {
         all.extend(bot.say("alice", &format!("spam {i}")).await);
     }
     let alerts = lines_for(&all, "moderators").iter().filter(|l| l.contains("muted automatically")).count();
@@ -164,8 +169,12 @@ async fn a_muted_flooder_who_keeps_going_gives_one_alert() {
     let log = bot.say("mod1", "!log").await;
     let mutes: usize = log.iter().map(|l| l.matches("(flooding)").count()).sum();
     assert_eq!(mutes, 1, "one automatic mute in the audit log: {log:?}");
-    // The mute is not lengthened by the messages sent while muted.
-    bot.clock.advance_ms(31 * 60_000);
+    // The mute runs 30 minutes from the last flood, not the first.
+    bot.clock.advance_ms(26 * 60_000);
+    let out = bot.say("alice", "still muted 31 minutes after the first flood?").await;
+    assert!(lines_for(&out, "dm alice")[0].contains("paused your posting"), "{out:?}");
+    assert!(lines_for(&out, "thread gp-access").is_empty(), "{out:?}");
+    bot.clock.advance_ms(5 * 60_000);
     let out = bot.say("alice", "back after the mute").await;
     assert_eq!(lines_for(&out, "thread gp-access").len(), 1, "{out:?}");
 }

@@ -163,7 +163,11 @@ impl Store {
             pool.clone()
         };
         let lease_ms = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(outbox::LEASE_MS));
-        let sqlite_file = if file {
+        // Scans read the file directly only where that opens it as sqlx does: a plain path
+        // (the `mode` parameter aside). Other URL parameters (`vfs`, `immutable`, …) keep
+        // every read on sqlx.
+        let plain = url.split_once('?').is_none_or(|(_, query)| query.split('&').all(|p| p.starts_with("mode=")));
+        let sqlite_file = if file && plain {
             let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?;
             Some(std::sync::Arc::from(options.get_filename()))
         } else {

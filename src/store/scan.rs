@@ -4,10 +4,15 @@
 //! Through sqlx every row is a round trip to its connection thread and a conversion through
 //! the `Any` driver, which made a summary of a million posts take 2–3 s. Here the scan runs
 //! on a blocking thread over a read-only connection of its own (WAL mode lets it read while
-//! the engine writes), and SQLite's own work is most of the time. PostgreSQL, and SQLite in
-//! memory (one database per connection), keep the sqlx queries.
+//! the engine writes), and SQLite's own work is most of the time. PostgreSQL, SQLite in
+//! memory (one database per connection) and URLs with parameters other than `mode` keep the
+//! sqlx queries.
+//!
+//! Each scan reads what is committed when it starts, not the read transaction's snapshot:
+//! a summary taken while people post may count a post or two that its other figures (survey
+//! results, the latest bodies for emerging themes) do not yet include.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -46,32 +51,45 @@ pub(super) fn participation(db: &rusqlite::Connection, discussion: i64) -> Resul
         db.prepare("SELECT pseudonym, COALESCE(platform, 'unknown'), created_at FROM posts WHERE discussion_id = ?1")?;
     let mut rows = statement.query([discussion])?;
     let mut p = Participation::default();
-    let mut people: HashSet<String> = HashSet::new();
-    // Platform → (its people, its posts), in name order like the SQL's ORDER BY.
-    let mut platforms: BTreeMap<String, (HashSet<String>, u64)> = BTreeMap::new();
+    // Each person once, with a bit per platform they wrote on (a handful of platforms), so
+    // a million distinct people cost one set, not one per platform.
+    let mut people: HashMap<String, u64> = HashMap::new();
+    let mut platforms: Vec<(String, u64)> = Vec::new();
     let mut days: HashMap<i64, u64> = HashMap::new();
     while let Some(row) = rows.next()? {
         let name = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
         let platform = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
         let at: i64 = row.get(2)?;
         p.posts += 1;
-        if !people.contains(name) {
-            people.insert(name.to_owned());
-        }
-        if !platforms.contains_key(platform) {
-            platforms.insert(platform.to_owned(), (HashSet::new(), 0));
-        }
-        if let Some((names, posts)) = platforms.get_mut(platform) {
-            if !names.contains(name) {
-                names.insert(name.to_owned());
+        let bit = match platforms.iter().position(|(known, _)| known == platform) {
+            Some(i) => i,
+            None if platforms.len() < 64 => {
+                platforms.push((platform.to_owned(), 0));
+                platforms.len() - 1
             }
-            *posts += 1;
+            None => return Err(Error::Inconsistent("more than 64 platforms in one discussion".into())),
+        };
+        platforms[bit].1 += 1;
+        match people.get_mut(name) {
+            Some(seen) => *seen |= 1 << bit,
+            None => {
+                people.insert(name.to_owned(), 1 << bit);
+            }
         }
         *days.entry(at / 86_400_000).or_insert(0) += 1;
         p.by_hour[((at / 3_600_000) % 24).rem_euclid(24) as usize] += 1;
     }
     p.participants = people.len() as u64;
-    p.by_platform = platforms.into_iter().map(|(name, (names, posts))| (name, names.len() as u64, posts)).collect();
+    p.by_platform = platforms
+        .iter()
+        .enumerate()
+        .map(|(bit, (name, posts))| {
+            let on = people.values().filter(|seen| *seen & (1 << bit) != 0).count() as u64;
+            (name.clone(), on, *posts)
+        })
+        .collect();
+    // In name order, like the SQL's ORDER BY.
+    p.by_platform.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     p.by_day = days.into_iter().collect();
     p.by_day.sort_unstable();
     Ok(p)
