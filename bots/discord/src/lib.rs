@@ -159,6 +159,10 @@ struct Shared {
     /// The person of each DM channel the bot has seen (memory only, bounded), so that a
     /// question in one conversation can retire the other's.
     dm_users: Mutex<HashMap<String, u64>>,
+    /// The id of the bot's latest message in each DM channel (memory only, bounded): an
+    /// ephemeral question older than it is stale, since the conversation went on in the
+    /// DM (an answer typed there, the end of the survey).
+    dm_latest: Mutex<HashMap<String, u64>>,
 }
 
 /// DM channels remembered at most; past that the map starts again (a question then retires
@@ -207,6 +211,7 @@ where
         half_open: Mutex::new(HashMap::new()),
         asking: Mutex::new(HashMap::new()),
         dm_users: Mutex::new(HashMap::new()),
+        dm_latest: Mutex::new(HashMap::new()),
     });
 
     let intents = GatewayIntents::GUILDS
@@ -663,6 +668,12 @@ async fn send_dm(s: &Shared, channel: &str, text: &str, buttons: Option<Value>) 
         body["components"] = rows;
     }
     let id = s.rest.send_message(channel, &body).await?;
+    if let (Ok(mut m), Some(n)) = (s.dm_latest.lock(), config::parse_id(&id)) {
+        if m.len() >= MAX_DM_USERS && !m.contains_key(channel) {
+            m.clear();
+        }
+        m.insert(channel.to_owned(), n);
+    }
     if let Some(earlier) = asking(s, channel, &id, asks) {
         take_buttons_off(s, channel, &earlier).await;
     }
@@ -672,6 +683,17 @@ async fn send_dm(s: &Shared, channel: &str, text: &str, buttons: Option<Value>) 
         retire_other(s, channel);
     }
     Ok(id)
+}
+
+/// Whether the bot has written in `user`'s DM since the message `since` (Discord ids are
+/// time-ordered).
+fn dm_went_on(s: &Shared, user: u64, since: u64) -> bool {
+    let channels: Vec<String> = match s.dm_users.lock() {
+        Ok(m) => m.iter().filter(|(_, u)| **u == user).map(|(channel, _)| channel.clone()).collect(),
+        Err(_) => return false,
+    };
+    let Ok(latest) = s.dm_latest.lock() else { return false };
+    channels.iter().any(|channel| latest.get(channel).is_some_and(|id| *id > since))
 }
 
 /// Takes the answer buttons off an earlier question in a DM (best effort).
@@ -722,6 +744,12 @@ async fn answer_click(s: &Shared, click: &ComponentInteraction) {
         debug!("a click on buttons that no longer answer anything");
         return;
     };
+    if asked_in.starts_with("user:") && dm_went_on(s, user, click.message.id.get()) {
+        // The survey went on in the DM after this ephemeral question (an answer typed
+        // there, its end): the click could answer another question, or become a post.
+        debug!("a click on an ephemeral question the DM has moved past");
+        return;
+    }
     let address = if asked_in.starts_with("user:") {
         format!("{INTERACTION}{}:{}:{user}", click.id, click.token)
     } else {

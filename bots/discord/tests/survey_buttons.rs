@@ -3,7 +3,8 @@
 //! a scale by typing, and skips an optional question by button; a click on an earlier
 //! question's buttons answers nothing; the stored answers are exactly those. Another answers
 //! by button on the ephemeral answer to `/survey` in the server, then in his DM, where a
-//! click on the server's earlier buttons answers nothing.
+//! click on the server's earlier buttons answers nothing; nor, once his survey has ended in
+//! the DM, does a click on an ephemeral question become a post.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -225,6 +226,28 @@ async fn scenario() {
     assert_eq!(bob_answers, [(0, "1".to_string()), (2, "3".into())], "Q2 skipped; the stale click answered nothing");
     assert_eq!(tx.count_answers_by(&bob_key).await.unwrap(), 2);
     assert_eq!(tx.posts(d.id).await.unwrap().len(), 2, "the two first posts and nothing else");
+    drop(tx);
+
+    // /survey in the server asks Q4 again, ephemerally; Bob skips it by typing in his DM,
+    // which ends the survey there. A click on the ephemeral Q4's Skip now answers nothing
+    // and, with no survey in progress, must not become a post either.
+    let again = fake.slash(&bob, Some(&CHANNEL.to_string()), "survey", serde_json::json!([]));
+    let q4 = question(&fake, &engine, &format!("interaction:tok-{again}-secret"), 4).await;
+    assert_eq!(custom_ids(&q4), ["parley:survey:skip"]);
+    fake.dm(&bob, "skip");
+    fake.until("bob's survey ends", |f| {
+        f.in_channel(&bob_dm).into_iter().find(|m| m.content.contains("that's the end of"))
+    })
+    .await;
+    let stale = fake.click_ephemeral(&bob, &q4, &CHANNEL.to_string(), "parley:survey:skip", None);
+    acknowledged(&fake, &stale).await;
+    // Anything the click set off would come before the answer to this.
+    fake.dm(&bob, "!whoami");
+    fake.until("bob's whoami", |f| f.in_channel(&bob_dm).into_iter().find(|m| m.content.contains("you appear as")))
+        .await;
+    let mut tx = engine.store().begin().await.unwrap();
+    assert_eq!(tx.posts(d.id).await.unwrap().len(), 2, "the stale click posted nothing");
+    assert_eq!(tx.count_answers_by(&bob_key).await.unwrap(), 2);
     drop(tx);
 
     let _ = stop.send(());
