@@ -117,12 +117,20 @@ async fn a_restart_in_the_middle_of_a_survey_resumes_at_the_next_question() {
     assert!(q3.contains("Question 3 of 4"), "{q3}");
     let stopped = dm_all(&bot.say("bob", "!survey stop").await, "bob");
     assert!(stopped.contains("You've left"), "{stopped}");
+    // An explicit answer (what a button click sends) with no question open records and
+    // posts nothing, where plain text would be a post.
+    let out = bot.say("bob", "!survey answer 3").await;
+    assert!(dm_all(&out, "bob").contains("no longer open, so nothing was recorded"), "{out:?}");
+    assert!(lines_for(&out, "thread gp-access").is_empty(), "{out:?}");
     let posted = dm_all(&bot.say("bob", "Receptionists were kind though").await, "bob");
     assert!(posted.contains("Posted as #2"), "after !survey stop, text is a post again: {posted}");
     let bot = bot.restart().await;
     bot.drain().await;
     let back = dm_all(&bot.say("bob", "!survey").await, "bob");
     assert!(back.contains("Question 3 of 4"), "{back}");
+    // With the question open, the explicit answer answers it.
+    let q4 = dm_all(&bot.say("bob", "!survey answer 4").await, "bob");
+    assert!(q4.contains("Question 4 of 4"), "{q4}");
 }
 
 fn no_auto_invitations() -> Config {

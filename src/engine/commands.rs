@@ -92,12 +92,15 @@ pub enum ParticipantCommand {
 }
 
 /// What `!survey` does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SurveyAction {
     /// `!survey`: start or resume.
     Resume,
     /// `!survey stop`: abandon the current survey.
     Stop,
+    /// `!survey answer TEXT`: the answer to the question being asked, and never a post
+    /// (what a button click sends; typing it works too).
+    Answer(String),
 }
 
 /// Moderator commands.
@@ -232,6 +235,7 @@ impl Command {
                 | ParticipantCommand::Reply { text: t, .. },
             ) => Some(t),
             Command::Participant(ParticipantCommand::Report { reason, .. }) => Some(reason),
+            Command::Participant(ParticipantCommand::Survey(SurveyAction::Answer(text))) => Some(text),
             _ => None,
         }
     }
@@ -285,7 +289,8 @@ pub mod usage {
     /// `!ban`
     pub const BAN: &str = "!ban #N";
     /// `!survey`
-    pub const SURVEY: &str = "!survey to start or carry on a survey, !survey stop to leave it";
+    pub const SURVEY: &str =
+        "!survey to start or carry on a survey, !survey stop to leave it, !survey answer TEXT to answer its question";
     /// `!push`
     pub const PUSH: &str = "!push SURVEY SLUG — for example: !push gp-experience gp-access";
     /// `!update`
@@ -324,7 +329,12 @@ pub fn parse(text: &str, prefix: &str) -> Command {
         "survey" => match args.to_lowercase().as_str() {
             "" | "start" | "resume" => Command::Participant(P::Survey(SurveyAction::Resume)),
             "stop" => Command::Participant(P::Survey(SurveyAction::Stop)),
-            _ => usage(usage::SURVEY),
+            _ => match args.split_once(char::is_whitespace) {
+                Some((word, answer)) if word.eq_ignore_ascii_case("answer") && !answer.trim().is_empty() => {
+                    Command::Participant(P::Survey(SurveyAction::Answer(answer.trim().to_string())))
+                }
+                _ => usage(usage::SURVEY),
+            },
         },
         "push" => match args.split_whitespace().collect::<Vec<_>>().as_slice() {
             [survey, slug] => {
@@ -495,6 +505,12 @@ mod tests {
         assert_eq!(parse("?help", "?"), Command::Anyone(Common::Help));
         assert_eq!(parse("!survey", "!"), P::Survey(SurveyAction::Resume).into());
         assert_eq!(parse("!survey STOP", "!"), P::Survey(SurveyAction::Stop).into());
+        assert_eq!(parse("!survey answer 1,3", "!"), P::Survey(SurveyAction::Answer("1,3".into())).into());
+        assert_eq!(
+            parse("!survey Answer  Phone mostly ", "!"),
+            P::Survey(SurveyAction::Answer("Phone mostly".into())).into()
+        );
+        assert!(matches!(parse("!survey answer", "!"), Command::Usage(_)));
         assert_eq!(parse("!stop", "!"), P::Stop.into());
         assert_eq!(parse("!start", "!"), P::Start.into());
         assert_eq!(

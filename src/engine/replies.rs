@@ -172,6 +172,8 @@ pub enum Reply {
     SurveyDone(String),
     /// `!survey` with no survey waiting.
     NoSurvey,
+    /// An answer (a click on an old question's buttons) with no survey question open.
+    NoQuestionOpen,
     /// `!survey stop` done (the survey's title).
     SurveyStopped(String),
     /// `!stop` done.
@@ -494,6 +496,10 @@ impl Voice<'_> {
                  {p}forget erases them."
             ),
             Reply::NoSurvey => "There is no survey waiting for you at the moment. Thank you for checking!".into(),
+            Reply::NoQuestionOpen => format!(
+                "That survey question is no longer open, so nothing was recorded (and nothing was posted). Send \
+                 {p}survey to see if there is one waiting for you."
+            ),
             Reply::SurveyStopped(title) => format!(
                 "You've left \"{title}\". Your answers so far are kept (send {p}forget to erase them). Send {p}survey \
                  to carry on where you stopped."

@@ -110,6 +110,12 @@ impl Engine {
         let invitations = cx.tx.invitations(key).await?;
         let known = |i: &&Invitation| !i.completed && self.survey_def(&i.survey_id).is_some();
         match action {
+            // A click (or `!survey answer`) answers the question being asked, if any; with
+            // none, nothing is recorded and, unlike plain text, nothing is posted.
+            SurveyAction::Answer(text) => match self.active_survey(cx, key).await? {
+                Some(inv) => self.survey_answer(cx, key, &inv, &text).await,
+                None => Ok(Reply::NoQuestionOpen),
+            },
             SurveyAction::Stop => {
                 let Some(active) = invitations.iter().filter(known).find(|i| i.started && !i.stopped) else {
                     return Ok(Reply::NoSurvey);

@@ -715,7 +715,7 @@ fn asking(s: &Shared, key: &str, id: &str, asks: bool) -> Option<String> {
 /// A click on a survey question's buttons or menu. Discord is answered at once by taking
 /// the components off the message (so each set of buttons answers once, and the person
 /// sees no "interaction failed"); then, when the message is the question being asked, the
-/// core gets the answer as if typed, from the conversation the question went to: the DM
+/// core gets the answer as `!survey answer TEXT`, from the conversation the question went to: the DM
 /// channel, or, for a question that answered a slash command, this interaction (whose
 /// answers replace the question, ephemerally where it was).
 async fn answer_click(s: &Shared, click: &ComponentInteraction) {
@@ -761,7 +761,9 @@ async fn answer_click(s: &Shared, click: &ComponentInteraction) {
         event_id: click.id.to_string(),
         sender: Sender { id: user.to_string(), roles: Roles::default() },
         conversation: Conversation::Direct { address },
-        text,
+        // As an explicit answer: should the survey have ended meanwhile (in another
+        // process, or before a restart), the core records nothing and posts nothing.
+        text: format!("{}survey answer {text}", s.prefix),
         reply_to: None,
     });
 }
