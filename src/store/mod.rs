@@ -83,7 +83,7 @@ pub struct Store {
     backend: Backend,
     /// How long a claimed outbox row stays reserved, in milliseconds.
     lease_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
-    /// The SQLite file, for scans that read it directly (see [`analysis`]).
+    /// The SQLite file, for scans that read it directly (see [`scan`]).
     sqlite_file: Option<std::sync::Arc<std::path::Path>>,
 }
 

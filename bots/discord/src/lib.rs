@@ -715,9 +715,9 @@ fn asking(s: &Shared, key: &str, id: &str, asks: bool) -> Option<String> {
 /// A click on a survey question's buttons or menu. Discord is answered at once by taking
 /// the components off the message (so each set of buttons answers once, and the person
 /// sees no "interaction failed"); then, when the message is the question being asked, the
-/// core gets the answer as `!survey answer TEXT`, from the conversation the question went to: the DM
-/// channel, or, for a question that answered a slash command, this interaction (whose
-/// answers replace the question, ephemerally where it was).
+/// core gets the answer as `!survey answer TEXT`, from the conversation the question went
+/// to: the DM channel, or, for a question that answered a slash command, this interaction
+/// (whose answers replace the question, ephemerally where it was).
 async fn answer_click(s: &Shared, click: &ComponentInteraction) {
     let _ = s.application_id.compare_exchange(0, click.application_id.get(), Ordering::SeqCst, Ordering::SeqCst);
     let values = match &click.data.kind {
