@@ -76,7 +76,7 @@ impl Engine {
         // here the post itself is never rejected.
         let recent = cx.tx.recent_bodies(key, 5).await?;
         let verdict = self.moderator.assess(text, &recent);
-        let premoderated = cx.tx.premoderated(d.id).await?;
+        let premoderated = d.premoderated;
         let action = match verdict.action {
             moderation::Action::Reject if verdict.crisis.is_some() => moderation::Action::Hold,
             moderation::Action::Publish | moderation::Action::PublishRedacted if premoderated => {

@@ -38,10 +38,13 @@ pub struct Discussion {
     pub prompt: String,
     /// Open or closed.
     pub status: DiscussionStatus,
+    /// Whether every post waits for a moderator (read with the row, so that posting does not
+    /// ask again).
+    pub premoderated: bool,
 }
 
 impl Discussion {
-    pub(crate) const COLUMNS: &'static str = "id, slug, title, prompt, status";
+    pub(crate) const COLUMNS: &'static str = "id, slug, title, prompt, status, premoderated";
 
     pub(crate) fn from_row(row: &AnyRow) -> Result<Discussion> {
         let status: String = row.try_get("status")?;
@@ -55,6 +58,7 @@ impl Discussion {
                 "closed" => DiscussionStatus::Closed,
                 other => return Err(Error::Inconsistent(format!("discussion status {other:?}"))),
             },
+            premoderated: row.try_get::<i64, _>("premoderated")? != 0,
         })
     }
 
