@@ -38,7 +38,9 @@ impl Engine {
         d: &Discussion,
         posted: std::result::Result<Posted, Refusal>,
     ) -> Result<Reply> {
-        if posted.is_err() || cx.tx.count_posts_in(d.id, key).await? != 1 {
+        // Only a discussion with a survey that invites after a first post needs the count.
+        let invites = self.surveys.iter().any(|s| s.invite_after_first_post && s.discussions.contains(&d.slug));
+        if posted.is_err() || !invites || cx.tx.count_posts_in(d.id, key).await? != 1 {
             return Ok(posted.into());
         }
         match self.invite_for(cx, key, d, Trigger::FirstPost).await? {
