@@ -214,13 +214,13 @@ impl Engine {
             Check::Wait(wait) => Ok(Some(Refusal::SlowDown(wait))),
             Check::Flood(mute) => {
                 let now = cx.now;
+                let until = now + mute.as_millis() as i64;
                 let mut s = cx.tx.sanctions(key).await?;
                 if s.muted_until > now {
                     // Muted already (by an earlier flood or a moderator), and the moderators
                     // know: a flooder who keeps going stays muted for the flood mute's length
                     // from now, without another alert or audit entry each time the flood
                     // count fills again.
-                    let until = now + mute.as_millis() as i64;
                     if s.muted_until < until {
                         s.muted_until = until;
                         cx.tx.set_sanctions(key, s, "(automatic flood mute)", now).await?;
@@ -228,7 +228,7 @@ impl Engine {
                     let wait = std::time::Duration::from_millis((s.muted_until - now) as u64);
                     return Ok(Some(Refusal::FloodMuted(wait)));
                 }
-                s.muted_until = s.muted_until.max(now + mute.as_millis() as i64);
+                s.muted_until = until;
                 cx.tx.set_sanctions(key, s, "(automatic flood mute)", now).await?;
                 let audit = AuditEntry {
                     at: now,

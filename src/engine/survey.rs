@@ -39,7 +39,7 @@ impl Engine {
         posted: std::result::Result<Posted, Refusal>,
     ) -> Result<Reply> {
         // Only a discussion with a survey that invites after a first post needs the count.
-        let invites = self.surveys.iter().any(|s| s.invite_after_first_post && s.discussions.contains(&d.slug));
+        let invites = self.surveys_inviting(d, Trigger::FirstPost).next().is_some();
         if posted.is_err() || !invites || cx.tx.count_posts_in(d.id, key).await? != 1 {
             return Ok(posted.into());
         }
@@ -81,25 +81,35 @@ impl Engine {
         if cx.tx.opted_out(key).await? {
             return Ok(None);
         }
-        for s in self.surveys.iter().filter(|s| s.discussions.contains(&d.slug)) {
-            let applies = match trigger {
-                Trigger::FirstPost => s.invite_after_first_post,
-                Trigger::Join => s.invite_on_join,
-            };
-            let via = if trigger == Trigger::Join { "join" } else { "post" };
-            if applies && cx.tx.invite(&s.id, key, d.id, via, cx.now).await? {
+        let via = if trigger == Trigger::Join { "join" } else { "post" };
+        for s in self.surveys_inviting(d, trigger) {
+            if cx.tx.invite(&s.id, key, d.id, via, cx.now).await? {
                 return Ok(Some(Reply::SurveyInvitation(invite_of(s))));
             }
         }
         Ok(None)
     }
 
+    /// The surveys linked to `d` that invite on `trigger`.
+    fn surveys_inviting<'a>(&'a self, d: &'a Discussion, trigger: Trigger) -> impl Iterator<Item = &'a SurveyConfig> {
+        self.surveys.iter().filter(move |s| {
+            s.discussions.contains(&d.slug)
+                && match trigger {
+                    Trigger::FirstPost => s.invite_after_first_post,
+                    Trigger::Join => s.invite_on_join,
+                }
+        })
+    }
+
     /// The survey the participant is answering now, if any.
     pub(super) async fn active_survey(&self, cx: &mut Ctx, key: &ParticipantKey) -> Result<Option<Invitation>> {
         let invitations = cx.tx.invitations(key).await?;
-        Ok(invitations
-            .into_iter()
-            .find(|i| i.started && !i.stopped && !i.completed && self.survey_def(&i.survey_id).is_some()))
+        Ok(self.in_progress(&invitations).cloned())
+    }
+
+    /// Of a participant's invitations, the survey they are answering now.
+    fn in_progress<'a>(&self, invitations: &'a [Invitation]) -> Option<&'a Invitation> {
+        invitations.iter().find(|i| i.started && !i.stopped && !i.completed && self.survey_def(&i.survey_id).is_some())
     }
 
     /// `!survey` and `!survey stop`.
@@ -114,12 +124,12 @@ impl Engine {
         match action {
             // A click (or `!survey answer`) answers the question being asked, if any; with
             // none, nothing is recorded and, unlike plain text, nothing is posted.
-            SurveyAction::Answer(text) => match self.active_survey(cx, key).await? {
-                Some(inv) => self.survey_answer(cx, key, &inv, &text).await,
+            SurveyAction::Answer(text) => match self.in_progress(&invitations) {
+                Some(inv) => self.survey_answer(cx, key, inv, &text).await,
                 None => Ok(Reply::NoQuestionOpen),
             },
             SurveyAction::Stop => {
-                let Some(active) = invitations.iter().filter(known).find(|i| i.started && !i.stopped) else {
+                let Some(active) = self.in_progress(&invitations) else {
                     return Ok(Reply::NoSurvey);
                 };
                 cx.tx.stop_survey(&active.survey_id, key, cx.now).await?;

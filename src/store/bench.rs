@@ -1,11 +1,13 @@
 //! What `parley bench` needs from the database besides the engine: the raw-insert baseline
 //! (the same post and outbox rows the engine writes, inserted straight with the best
-//! batching the database allows) and the counts its checks read back.
+//! batching the database allows), the counts its checks read back, and the stored posts
+//! `parley bench summary` times a summary over.
 
 use sqlx::{AssertSqlSafe, Row};
 
 use super::Store;
 use crate::error::Result;
+use crate::ids::DiscussionId;
 
 /// Posts per multi-row `INSERT` in the baseline (10 values each: within SQLite's 32,766
 /// and PostgreSQL's 65,535 bound parameters).
@@ -215,4 +217,83 @@ fn posts_sql(n: usize) -> String {
     }
     sql.push_str(" RETURNING id");
     sql
+}
+
+impl Store {
+    /// Fills a new discussion with `posts` published posts cycling through `samples`
+    /// (text, themes, sentiment × 100), 1,000 participants, one week apart per 10,000
+    /// posts; a discussion that has posts already is left as it is. For `parley bench` only.
+    /// Returns the discussion and how many posts it already had.
+    pub async fn bench_fill(
+        &self,
+        slug: &str,
+        posts: u64,
+        samples: &[(String, String, i64)],
+    ) -> Result<(DiscussionId, u64)> {
+        let mut tx = self.begin().await?;
+        let d = match tx.insert_discussion(slug, "Benchmark discussion", "Benchmark", 0).await? {
+            Some(d) => d,
+            None => tx.discussion_by_slug(slug).await?.ok_or_else(|| crate::Error::Inconsistent("bench".into()))?,
+        };
+        // A database filled by an earlier run (`--database FILE`) is used as it is.
+        let stored = sqlx::query("SELECT COUNT(*) FROM posts WHERE discussion_id = $1")
+            .bind(d.id.0)
+            .fetch_one(&mut *tx.tx)
+            .await?
+            .try_get::<i64, _>(0)?;
+        tx.commit().await?;
+        if stored > 0 {
+            return Ok((d.id, stored as u64));
+        }
+        const BATCH: u64 = 500;
+        // Batches per transaction: the file is scratch, so fewer commits (and fsyncs).
+        const PER_TX: u64 = 50;
+        let mut n = 0u64;
+        while n < posts {
+            let mut tx = self.begin().await?;
+            let last = (n + BATCH * PER_TX).min(posts);
+            while n < last {
+                let end = (n + BATCH).min(last);
+                let mut sql = String::from(
+                "INSERT INTO posts (discussion_id, number, participant_key, pseudonym, body, status, created_at, themes, sentiment) VALUES ",
+            );
+                for i in n..end {
+                    if i > n {
+                        sql.push(',');
+                    }
+                    let j = (i - n) as usize * 6;
+                    sql.push_str(&format!(
+                        "($1, ${}, ${}, 'Bench Otter', ${}, 'published', ${}, ${}, ${})",
+                        j + 2,
+                        j + 3,
+                        j + 4,
+                        j + 5,
+                        j + 6,
+                        j + 7
+                    ));
+                }
+                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(d.id.0);
+                for i in n..end {
+                    let (text, themes, sentiment) = &samples[(i as usize) % samples.len().max(1)];
+                    q = q
+                        .bind(i as i64 + 1)
+                        .bind(format!("{:016x}{:048}", i % 1000, 0))
+                        .bind(text.clone())
+                        .bind(1_700_000_000_000 + (i / 10_000) as i64 * 7 * 86_400_000)
+                        .bind(themes.clone())
+                        .bind(*sentiment);
+                }
+                q.execute(&mut *tx.tx).await?;
+                n = end;
+            }
+            tx.commit().await?;
+        }
+        // Numbering carries on after the stored posts, so that the engine can post here too.
+        sqlx::query("UPDATE discussions SET next_number = $1 WHERE id = $2")
+            .bind(posts as i64 + 1)
+            .bind(d.id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok((d.id, 0))
+    }
 }
