@@ -197,7 +197,10 @@ pub mod files {
         if file.is_empty() || file == ":memory:" || url.contains("mode=memory") {
             return None;
         }
-        Some(PathBuf::from(file))
+        // The file SQLite will open: sqlx decodes percent-escapes (`my%20db.db`).
+        use std::str::FromStr;
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+        Some(options.get_filename().to_path_buf())
     }
 
     #[cfg(test)]
@@ -209,6 +212,8 @@ pub mod files {
         fn sqlite_urls() {
             assert_eq!(sqlite_file("sqlite://data/parley.db"), Some(PathBuf::from("data/parley.db")));
             assert_eq!(sqlite_file("sqlite:///tmp/p.db?mode=rwc"), Some(PathBuf::from("/tmp/p.db")));
+            assert_eq!(sqlite_file("sqlite:///tmp/my%20db.db"), Some(PathBuf::from("/tmp/my db.db")));
+            assert_eq!(sqlite_file("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
             assert_eq!(sqlite_file("sqlite::memory:"), None);
             assert_eq!(sqlite_file("postgres://u@h/db"), None);
         }

@@ -308,7 +308,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let engagement = app.engine.engagement(&mut tx, &d, threshold).await?;
             drop(tx);
             let format = format.format();
-            write_output(output.as_deref(), &engagement.render_with(format, &format.render(&summary)))
+            let report = engagement.render_with(format, &format.render(&summary));
+            write_output(output.as_deref(), &parley::report::without_invisible(&report))
         }
         Command::Analyse { input, format, output, csv, title, small_numbers, no_text, explain } => {
             let config = options.load_config()?;

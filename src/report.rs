@@ -72,6 +72,20 @@ pub fn csv_without_formulas(csv_text: &str) -> String {
     writer.into_inner().map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default()
 }
 
+/// A report as written to a file: without the invisible characters participants may have
+/// typed (zero-width, bidi overrides, tag characters) and control characters other than line
+/// breaks and tabs, which could hide or reorder quoted text in every format. Chat answers
+/// drop them the same way (`engine::render::inert`).
+pub fn without_invisible(report: &str) -> Cow<'_, str> {
+    let dropped =
+        |c: char| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || moderation::normalise::is_invisible(c);
+    if report.chars().any(dropped) {
+        Cow::Owned(report.chars().filter(|&c| !dropped(c)).collect())
+    } else {
+        Cow::Borrowed(report)
+    }
+}
+
 /// One cell, made inert for spreadsheets (see [`csv_without_formulas`]).
 pub fn inert_cell(cell: &str) -> Cow<'_, str> {
     let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
@@ -259,6 +273,12 @@ pub fn format_utc_minute(ms: i64) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn reports_drop_invisible_and_control_characters() {
+        assert_eq!(without_invisible("a \u{202E}SIHT\u{202C} b\u{200B}\u{7}\r\n\tc"), "a SIHT b\r\n\tc");
+        assert!(matches!(without_invisible("plain\nText"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn reads_lines_and_csv() {

@@ -238,7 +238,8 @@ pub fn parse_answer(q: &SurveyQuestion, text: &str) -> Parsed {
     if text.eq_ignore_ascii_case("skip") {
         return if q.required { Parsed::Invalid(Invalid::Required) } else { Parsed::Skip };
     }
-    if text.is_empty() {
+    // Zero-width spaces, fillers and the like show nothing: an empty answer, as for a post.
+    if moderation::is_blank(text) {
         return Parsed::Invalid(Invalid::Empty);
     }
     match q.kind() {
@@ -737,6 +738,15 @@ mod tests {
 
     fn q(kind: QuestionKind, choices: &[&str]) -> SurveyQuestion {
         SurveyQuestion { kind: Some(kind), ..SurveyQuestion::choice("Q?", choices) }
+    }
+
+    #[test]
+    fn an_answer_of_invisible_characters_is_empty() {
+        let text = q(QuestionKind::Text, &[]);
+        for blank in ["\u{200B}", "\u{200B}\u{202E}\u{2066}\u{FEFF}", "\u{2060}\u{00AD}", "\u{E0041}\u{E0042}"] {
+            assert_eq!(parse_answer(&text, blank), Parsed::Invalid(Invalid::Empty), "{blank:?}");
+        }
+        assert!(matches!(parse_answer(&text, "More phone lines"), Parsed::Answer(_)));
     }
 
     #[test]

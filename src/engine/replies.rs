@@ -825,8 +825,8 @@ impl Voice<'_> {
                 )
             }
             Alert::Flood(mute) => format!(
-                "A participant sent a flood of messages and was muted automatically for {}. No posts were published \
-                 from the flood.",
+                "A participant sent a flood of messages and was muted automatically for {}. The messages over the \
+                 rate limit were not published; posts sent before they reached it are up as usual.",
                 human_duration(*mute)
             ),
         }
