@@ -382,7 +382,8 @@ async fn surveys_pushes_and_org_messages(store: Store) {
 }
 
 /// Summaries and participation read a SQLite file directly (outside sqlx) inside a read
-/// transaction: they give exactly what the SQL queries of a write transaction give.
+/// transaction: they give exactly what the SQL queries give, on the writer and on a read
+/// transaction alike.
 async fn scans_agree_with_the_queries(store: Store) {
     let mut tx = store.begin().await.unwrap();
     let d = tx.insert_discussion("scan", "Scan", "?", 1).await.unwrap().unwrap();
@@ -454,6 +455,12 @@ async fn scans_agree_with_the_queries(store: Store) {
     let mut write = store.begin().await.unwrap();
     let by_sql = read(&mut write, d.id).await;
     drop(write);
+    // On a SQLite file the writer's queries run on its own connection (rusqlite) and the
+    // read transactions' queries through sqlx: the same SQL, the same answers.
+    let mut queries = store.begin_read_queries().await.unwrap();
+    let by_queries = read(&mut queries, d.id).await;
+    drop(queries);
+    assert_eq!(by_queries, by_sql);
     let mut scan = store.begin_read().await.unwrap();
     let by_scan = read(&mut scan, d.id).await;
     assert_eq!(by_scan, by_sql);

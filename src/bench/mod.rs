@@ -253,15 +253,15 @@ pub async fn summary(config: &Config, database: Option<&str>, posts: u64) -> any
     let posts = if earlier > 0 { earlier } else { posts };
     // As `!summary` and `parley report` read: a read transaction, which on a SQLite file
     // scans the file directly. Then, as the baseline of the same run, the same work through
-    // sqlx (a write transaction reads through the `Any` driver, as every read did before).
+    // sqlx (the same read transaction without the direct scans, as every read went before).
     let mut read = store.begin_read().await?;
     let d = read.discussion(discussion).await?.context("the bench discussion vanished")?;
     let (direct, summary, participation) = time_summary(&mut read, &analyzer, &d).await?;
     drop(read);
     let ways: Vec<(&str, Vec<f64>)> = if store.backend() == parley::store::Backend::Sqlite {
-        let mut write = store.begin().await?;
-        let (through_sqlx, again, counted) = time_summary(&mut write, &analyzer, &d).await?;
-        drop(write);
+        let mut queries = store.begin_read_queries().await?;
+        let (through_sqlx, again, counted) = time_summary(&mut queries, &analyzer, &d).await?;
+        drop(queries);
         anyhow::ensure!(
             again.to_chat() == summary.to_chat() && counted == participation,
             "the direct scan and sqlx disagree"

@@ -1,8 +1,7 @@
 //! Reading stored post analyses back for summaries, streamed so that a million posts do
 //! not have to sit in memory at once.
 
-use futures_util::TryStreamExt;
-use sqlx::Row;
+use super::db::query;
 
 use super::Tx;
 use crate::error::Result;
@@ -37,26 +36,24 @@ impl Tx {
         if let Some(file) = self.scan_file.clone() {
             return super::scan::published(file, discussion, with_body, f).await;
         }
-        let cutoff = sqlx::query(
+        let cutoff = query(
             "SELECT id FROM posts WHERE discussion_id = $1 AND status = 'published' ORDER BY id DESC LIMIT 1 OFFSET $2",
         )
         .bind(discussion.0)
         .bind(with_body.max(1) - 1)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.conn)
         .await?
         .map(|r| r.try_get::<i64, _>(0))
         .transpose()?
         .unwrap_or(0);
-        let mut rows = sqlx::query(
+        let n = query(
             "SELECT substr(participant_key, 1, 16) AS who, id, (created_at + 259200000) / 604800000 AS week, sentiment, themes, \
                     CASE WHEN id >= $2 THEN body END AS body \
              FROM posts WHERE discussion_id = $1 AND status = 'published' ORDER BY id",
         )
         .bind(discussion.0)
         .bind(cutoff)
-        .fetch(&mut *self.tx);
-        let mut n = 0;
-        while let Some(row) = rows.try_next().await? {
+        .for_each(&mut self.conn, |row| {
             let who: Option<String> = row.try_get("who")?;
             // Forgotten authors count once per post: their posts cannot be linked.
             let participant = match who {
@@ -70,20 +67,20 @@ impl Tx {
                 themes: row.try_get("themes")?,
                 sentiment: row.try_get("sentiment")?,
             });
-            n += 1;
-        }
+            Ok(())
+        })
+        .await?;
         Ok(n)
     }
 
     /// The bodies of the latest `limit` published posts of a discussion, oldest first.
     pub async fn latest_published_bodies(&mut self, discussion: DiscussionId, limit: i64) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT body FROM posts WHERE discussion_id = $1 AND status = 'published' ORDER BY id DESC LIMIT $2",
-        )
-        .bind(discussion.0)
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await?;
+        let rows =
+            query("SELECT body FROM posts WHERE discussion_id = $1 AND status = 'published' ORDER BY id DESC LIMIT $2")
+                .bind(discussion.0)
+                .bind(limit)
+                .fetch_all(&mut self.conn)
+                .await?;
         let mut out = rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?;
         out.reverse();
         Ok(out)

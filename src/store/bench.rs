@@ -3,7 +3,7 @@
 //! batching the database allows), the counts its checks read back, and the stored posts
 //! `parley bench summary` times a summary over.
 
-use sqlx::{AssertSqlSafe, Row};
+use super::db::{query, DbRow};
 
 use super::Store;
 use crate::error::Result;
@@ -71,7 +71,7 @@ impl Store {
             let mut tx = self.begin().await?;
             for chunk in txn.chunks(ROWS_PER_STATEMENT) {
                 let sql = posts_sql(chunk.len());
-                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(d.id.0).bind(now);
+                let mut q = query(sql).bind(d.id.0).bind(now);
                 for p in chunk {
                     number += 1;
                     q = q
@@ -83,7 +83,7 @@ impl Store {
                         .bind(p.sentiment);
                 }
                 let ids: Vec<i64> =
-                    q.fetch_all(&mut *tx.tx).await?.iter().map(|r| r.try_get(0)).collect::<sqlx::Result<_>>()?;
+                    q.fetch_all(&mut tx.conn).await?.iter().map(|r| r.try_get(0)).collect::<Result<_>>()?;
                 rows += chunk.len() as u64;
                 // Two outbox rows per post: the thread line and the author's answer.
                 let mut sql = String::from(
@@ -102,7 +102,7 @@ impl Store {
                         j + 3
                     ));
                 }
-                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(BASELINE_PLATFORM).bind(d.id.0).bind(now);
+                let mut q = query(sql).bind(BASELINE_PLATFORM).bind(d.id.0).bind(now);
                 for (p, id) in chunk.iter().zip(&ids) {
                     q = q
                         .bind(*id)
@@ -110,7 +110,7 @@ impl Store {
                         .bind(p.sealed.as_str())
                         .bind("Posted as #N in \"baseline\" under your made-up name.");
                 }
-                q.execute(&mut *tx.tx).await?;
+                q.execute(&mut tx.conn).await?;
                 rows += 2 * chunk.len() as u64;
             }
             tx.commit().await?;
@@ -120,11 +120,11 @@ impl Store {
 
     /// Outbox rows still to deliver, baseline rows aside.
     pub async fn bench_pending(&self) -> Result<u64> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT COUNT(*) FROM outbox WHERE platform <> $1 AND delivered_at IS NULL AND cancelled = 0 AND dead = 0",
         )
         .bind(BASELINE_PLATFORM)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut self.conn().await?)
         .await?;
         Ok(row.try_get::<i64, _>(0)?.max(0) as u64)
     }
@@ -132,53 +132,54 @@ impl Store {
     /// Outbox rows an adapter reported delivered (with a platform message id), baseline
     /// rows aside.
     pub async fn bench_delivered_ids(&self) -> Result<Vec<i64>> {
-        let rows = sqlx::query(
-            "SELECT id FROM outbox WHERE platform <> $1 AND delivered_at IS NOT NULL AND message_id IS NOT NULL",
-        )
-        .bind(BASELINE_PLATFORM)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<sqlx::Result<_>>()?)
+        let rows =
+            query("SELECT id FROM outbox WHERE platform <> $1 AND delivered_at IS NOT NULL AND message_id IS NOT NULL")
+                .bind(BASELINE_PLATFORM)
+                .fetch_all(&mut self.conn().await?)
+                .await?;
+        rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<_>>()
     }
 
     /// Counts for checking a bench run (posts and numbering in every discussion but
     /// `except`, the baseline's).
     pub async fn bench_counts(&self, except: &str) -> Result<BenchCounts> {
-        let one = |sql: &'static str| sqlx::query(sql).bind(except);
-        let count = |row: sqlx::any::AnyRow| row.try_get::<i64, _>(0).map(|n| n.max(0) as u64);
+        // One connection: on SQLite it is the writer, which only one holder may have.
+        let mut conn = self.conn().await?;
+        let one = |sql: &'static str| query(sql).bind(except);
+        let count = |row: DbRow| row.try_get::<i64, _>(0).map(|n| n.max(0) as u64);
         let mut c = BenchCounts {
             posts: count(
                 one("SELECT COUNT(*) FROM posts p JOIN discussions d ON d.id = p.discussion_id WHERE d.slug <> $1")
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut conn)
                     .await?,
             )?,
             published: count(
                 one("SELECT COUNT(*) FROM posts p JOIN discussions d ON d.id = p.discussion_id \
                      WHERE d.slug <> $1 AND p.status = 'published'")
-                .fetch_one(&self.pool)
+                .fetch_one(&mut conn)
                 .await?,
             )?,
             ..BenchCounts::default()
         };
-        c.inbound_events = count(sqlx::query("SELECT COUNT(*) FROM inbound_events").fetch_one(&self.pool).await?)?;
+        c.inbound_events = count(query("SELECT COUNT(*) FROM inbound_events").fetch_one(&mut conn).await?)?;
         c.outbox = count(
-            sqlx::query("SELECT COUNT(*) FROM outbox WHERE platform <> $1")
+            query("SELECT COUNT(*) FROM outbox WHERE platform <> $1")
                 .bind(BASELINE_PLATFORM)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut conn)
                 .await?,
         )?;
         c.outbox_pending = count(
-            sqlx::query(
+            query(
                 "SELECT COUNT(*) FROM outbox WHERE platform <> $1 AND delivered_at IS NULL AND cancelled = 0 AND dead = 0",
             )
             .bind(BASELINE_PLATFORM)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut conn)
             .await?,
         )?;
         let rows = one("SELECT d.id AS id, COUNT(p.id) AS n, COUNT(DISTINCT p.number) AS distinct_numbers, \
              COALESCE(MIN(p.number), 1) AS lo, COALESCE(MAX(p.number), 0) AS hi \
              FROM discussions d LEFT JOIN posts p ON p.discussion_id = d.id WHERE d.slug <> $1 GROUP BY d.id")
-        .fetch_all(&self.pool)
+        .fetch_all(&mut conn)
         .await?;
         for r in rows {
             let (n, distinct, lo, hi): (i64, i64, i64, i64) =
@@ -236,9 +237,9 @@ impl Store {
             None => tx.discussion_by_slug(slug).await?.ok_or_else(|| crate::Error::Inconsistent("bench".into()))?,
         };
         // A database filled by an earlier run (`--database FILE`) is used as it is.
-        let stored = sqlx::query("SELECT COUNT(*) FROM posts WHERE discussion_id = $1")
+        let stored = query("SELECT COUNT(*) FROM posts WHERE discussion_id = $1")
             .bind(d.id.0)
-            .fetch_one(&mut *tx.tx)
+            .fetch_one(&mut tx.conn)
             .await?
             .try_get::<i64, _>(0)?;
         tx.commit().await?;
@@ -272,7 +273,7 @@ impl Store {
                         j + 7
                     ));
                 }
-                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(d.id.0);
+                let mut q = query(sql).bind(d.id.0);
                 for i in n..end {
                     let (text, themes, sentiment) = &samples[(i as usize) % samples.len().max(1)];
                     q = q
@@ -283,16 +284,16 @@ impl Store {
                         .bind(themes.clone())
                         .bind(*sentiment);
                 }
-                q.execute(&mut *tx.tx).await?;
+                q.execute(&mut tx.conn).await?;
                 n = end;
             }
             tx.commit().await?;
         }
         // Numbering carries on after the stored posts, so that the engine can post here too.
-        sqlx::query("UPDATE discussions SET next_number = $1 WHERE id = $2")
+        query("UPDATE discussions SET next_number = $1 WHERE id = $2")
             .bind(posts as i64 + 1)
             .bind(d.id.0)
-            .execute(&self.pool)
+            .execute(&mut self.conn().await?)
             .await?;
         Ok((d.id, 0))
     }

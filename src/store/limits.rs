@@ -5,7 +5,7 @@
 //! and cannot both use the last allowance. The decisions around these queries are in
 //! [`crate::limits`].
 
-use sqlx::Row;
+use super::db::query;
 
 use super::{Store, Tx};
 use crate::error::Result;
@@ -30,7 +30,7 @@ impl Tx {
     ) -> Result<Option<i64>> {
         // The conflict update's WHERE makes check and update one step: a refused update
         // returns no row but still locks it (PostgreSQL), so the read below is stable.
-        let taken = sqlx::query(
+        let taken = query(
             "INSERT INTO limiter_state (participant_key, name, tat, refusals) VALUES ($1, $2, $3 + $4, 0) \
              ON CONFLICT (participant_key, name) DO UPDATE \
              SET tat = (CASE WHEN limiter_state.tat > $3 THEN limiter_state.tat ELSE $3 END) + $4 \
@@ -42,15 +42,15 @@ impl Tx {
         .bind(now)
         .bind(every_ms)
         .bind(tolerance_ms)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.conn)
         .await?;
         if taken.is_some() {
             return Ok(None);
         }
-        let tat: i64 = sqlx::query("SELECT tat FROM limiter_state WHERE participant_key = $1 AND name = $2")
+        let tat: i64 = query("SELECT tat FROM limiter_state WHERE participant_key = $1 AND name = $2")
             .bind(&key.0)
             .bind(name)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.conn)
             .await?
             .try_get("tat")?;
         Ok(Some((tat - tolerance_ms - now).max(0)))
@@ -60,7 +60,7 @@ impl Tx {
     /// first refusal (a new window once it has passed); returns the refusals in the window.
     pub async fn count_refusal(&mut self, key: &ParticipantKey, now: i64, window_ms: i64) -> Result<i64> {
         // `tat` is the window's end here: a passed window carries no state, like a GCRA row.
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO limiter_state (participant_key, name, tat, refusals) VALUES ($1, $2, $3 + $4, 1) \
              ON CONFLICT (participant_key, name) DO UPDATE SET \
              refusals = CASE WHEN limiter_state.tat < $3 THEN 1 ELSE limiter_state.refusals + 1 END, \
@@ -71,17 +71,17 @@ impl Tx {
         .bind(FLOOD)
         .bind(now)
         .bind(window_ms)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.conn)
         .await?;
-        Ok(row.try_get("refusals")?)
+        row.try_get("refusals")
     }
 
     /// Starts `key`'s refusal count afresh (after a flood mute).
     pub async fn clear_refusals(&mut self, key: &ParticipantKey) -> Result<()> {
-        sqlx::query("DELETE FROM limiter_state WHERE participant_key = $1 AND name = $2")
+        query("DELETE FROM limiter_state WHERE participant_key = $1 AND name = $2")
             .bind(&key.0)
             .bind(FLOOD)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
@@ -90,21 +90,20 @@ impl Tx {
     /// still limiting are kept until their time passes (then pruned), like sanctions:
     /// deleting them would let `!forget` lift every limit.
     pub async fn forget_limits(&mut self, key: &ParticipantKey, now: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM limiter_state WHERE participant_key = $1 AND tat < $2")
+        query("DELETE FROM limiter_state WHERE participant_key = $1 AND tat < $2")
             .bind(&key.0)
             .bind(now)
-            .execute(&mut *self.tx)
-            .await?
-            .rows_affected())
+            .execute(&mut self.conn)
+            .await
     }
 
     /// The limiter rows of `key` (for tests).
     pub async fn limiter_rows_of(&mut self, key: &ParticipantKey) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM limiter_state WHERE participant_key = $1")
+        let row = query("SELECT COUNT(*) FROM limiter_state WHERE participant_key = $1")
             .bind(&key.0)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.conn)
             .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        row.try_get::<i64, _>(0)
     }
 }
 
@@ -113,12 +112,12 @@ impl Store {
     /// own connection, outside any message's transaction, so it never holds a row that a
     /// message waits for.
     pub async fn prune_limits(&self, now: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM limiter_state WHERE tat < $1").bind(now).execute(&self.pool).await?.rows_affected())
+        query("DELETE FROM limiter_state WHERE tat < $1").bind(now).execute(&mut self.conn().await?).await
     }
 
     /// Number of limiter rows (for tests and benchmarks).
     pub async fn limiter_rows(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM limiter_state").fetch_one(&self.pool).await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        let row = query("SELECT COUNT(*) FROM limiter_state").fetch_one(&mut self.conn().await?).await?;
+        row.try_get::<i64, _>(0)
     }
 }

@@ -8,6 +8,7 @@
 
 mod analysis;
 mod bench;
+mod db;
 mod limits;
 mod moderation;
 mod outbox;
@@ -27,7 +28,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, AssertSqlSafe, Row};
+use sqlx::AnyPool;
+
+use db::{query, Conn};
 
 use crate::error::{Error, Result};
 use crate::ids::{DiscussionId, ParticipantKey, PostId, PostNumber};
@@ -75,11 +78,13 @@ const WRITER_LOCK: i64 = 0x70_61_72_6c_65_79;
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    /// Where the engine's writes go.
+    writer: Writer,
     /// Connections for read-only work outside the engine's lock (summaries, listings).
     /// On a SQLite file these are extra read-only connections, which WAL mode lets read
-    /// while the single writer writes; elsewhere the same pool.
-    read_pool: AnyPool,
+    /// while the single writer writes; on PostgreSQL the same pool; `None` for
+    /// `sqlite::memory:`, whose one connection is the writer.
+    read_pool: Option<AnyPool>,
     backend: Backend,
     /// How long a claimed outbox row stays reserved, in milliseconds.
     lease_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
@@ -87,9 +92,18 @@ pub struct Store {
     sqlite_file: Option<std::sync::Arc<std::path::Path>>,
 }
 
+/// Where writes go.
+#[derive(Debug, Clone)]
+enum Writer {
+    /// PostgreSQL: a pool of connections.
+    Pool(AnyPool),
+    /// SQLite: its one writer connection, used in line (see [`db`]).
+    Direct(std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>),
+}
+
 /// One transaction. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
-    tx: sqlx::Transaction<'static, Any>,
+    conn: Conn,
     /// For a read transaction on a SQLite file: the file, which long scans read directly.
     scan_file: Option<std::sync::Arc<std::path::Path>>,
 }
@@ -99,81 +113,79 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let url = match backend {
-            // Create the file on first use.
-            Backend::Sqlite if !url.contains("memory") && !url.contains("mode=") => {
-                if url.contains('?') {
-                    format!("{url}&mode=rwc")
-                } else {
-                    format!("{url}?mode=rwc")
+        let lease_ms = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(outbox::LEASE_MS));
+        if backend == Backend::Postgres {
+            let pool = AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(AnyConnectOptions::from_str(url)?)
+                .await?;
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+            return Ok(Store {
+                writer: Writer::Pool(pool.clone()),
+                read_pool: Some(pool),
+                backend,
+                lease_ms,
+                sqlite_file: None,
+            });
+        }
+        if url.contains("memory") {
+            // One database per connection: the writer is all there is, so it is migrated
+            // here, statement by statement (nothing outlives the process to be upgraded).
+            let conn = db::open_writer(None)?;
+            for migration in sqlx::migrate!("migrations/sqlite").iter() {
+                if !migration.migration_type.is_down_migration() {
+                    conn.execute_batch(migration.sql.as_str())?;
                 }
             }
-            _ => url.to_string(),
-        };
-        let options = AnyConnectOptions::from_str(&url)?;
-        let file = backend == Backend::Sqlite && !url.contains("memory");
-        let pool = match backend {
-            // One connection: SQLite has a single writer anyway, and `sqlite::memory:` is
-            // one database per connection, so it must never be closed while we run.
-            Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .acquire_timeout(Duration::from_secs(30))
-                    // Deleted and overwritten rows (a `!forget`, a cleared address) are
-                    // zeroed in the file, not left behind in free pages.
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            sqlx::Executor::execute(&mut *conn, "PRAGMA secure_delete = ON").await?;
-                            // With WAL (set below), FULL syncs the log at every commit: a
-                            // message acknowledged to its platform survives a power cut,
-                            // not only a crash. Group commit pays that once per batch.
-                            sqlx::Executor::execute(conn, "PRAGMA synchronous = FULL").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await?
-            }
-            Backend::Postgres => {
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(options)
-                    .await?
-            }
-        };
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+            return Ok(Store {
+                writer: Writer::Direct(std::sync::Arc::new(tokio::sync::Mutex::new(conn))),
+                read_pool: None,
+                backend,
+                lease_ms,
+                sqlite_file: None,
+            });
         }
-        let read_pool = if file {
-            // WAL lets readers and the writer work at once (and costs far fewer fsyncs than
-            // the rollback journal); it is a property of the file, so set it once here.
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
-            let read_url = url.replace("mode=rwc", "mode=ro");
-            AnyPoolOptions::new()
-                .max_connections(4)
-                .min_connections(0)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_lazy_with(AnyConnectOptions::from_str(&read_url)?)
+        // Create the file on first use.
+        let url = if url.contains("mode=") {
+            url.to_string()
+        } else if url.contains('?') {
+            format!("{url}&mode=rwc")
         } else {
-            pool.clone()
+            format!("{url}?mode=rwc")
         };
-        let lease_ms = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(outbox::LEASE_MS));
+        // sqlx applies the migrations (and keeps their record in the file), on a connection
+        // of its own that is closed again before the writer opens.
+        {
+            let migrate = AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(AnyConnectOptions::from_str(&url)?)
+                .await?;
+            let done = sqlx::migrate!("migrations/sqlite").run(&migrate).await;
+            migrate.close().await;
+            done?;
+        }
+        let path = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?.get_filename().to_path_buf();
+        let writer = db::open_writer(Some(&path))?;
+        let read_url = url.replace("mode=rwc", "mode=ro");
+        let read_pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(AnyConnectOptions::from_str(&read_url)?);
         // Scans read the file directly only where that opens it as sqlx does: a plain path
         // (the `mode` parameter aside). Other URL parameters (`vfs`, `immutable`, …) keep
         // every read on sqlx.
         let plain = url.split_once('?').is_none_or(|(_, query)| query.split('&').all(|p| p.starts_with("mode=")));
-        let sqlite_file = if file && plain {
-            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?;
-            Some(std::sync::Arc::from(options.get_filename()))
-        } else {
-            None
-        };
-        Ok(Store { pool, read_pool, backend, lease_ms, sqlite_file })
+        let sqlite_file = plain.then(|| std::sync::Arc::from(path.as_path()));
+        Ok(Store {
+            writer: Writer::Direct(std::sync::Arc::new(tokio::sync::Mutex::new(writer))),
+            read_pool: Some(read_pool),
+            backend,
+            lease_ms,
+            sqlite_file,
+        })
     }
 
     /// How long a delivery handed out stays reserved for the adapter that took it (default
@@ -188,9 +200,9 @@ impl Store {
         if self.backend != Backend::Sqlite {
             return Ok(None);
         }
-        let mut conn = self.pool.acquire().await?;
-        let mode: String = sqlx::query("PRAGMA journal_mode").fetch_one(&mut *conn).await?.try_get(0)?;
-        let sync: i64 = sqlx::query("PRAGMA synchronous").fetch_one(&mut *conn).await?.try_get(0)?;
+        let mut conn = self.conn().await?;
+        let mode: String = query("PRAGMA journal_mode").fetch_one(&mut conn).await?.try_get(0)?;
+        let sync: i64 = query("PRAGMA synchronous").fetch_one(&mut conn).await?.try_get(0)?;
         Ok(Some((mode, sync)))
     }
 
@@ -199,7 +211,7 @@ impl Store {
     pub async fn set_sqlite_synchronous(&self, level: &str) -> Result<()> {
         if self.backend == Backend::Sqlite {
             let level = if level.eq_ignore_ascii_case("normal") { "NORMAL" } else { "FULL" };
-            sqlx::query(AssertSqlSafe(format!("PRAGMA synchronous = {level}"))).execute(&self.pool).await?;
+            query(format!("PRAGMA synchronous = {level}")).execute(&mut self.conn().await?).await?;
         }
         Ok(())
     }
@@ -209,6 +221,27 @@ impl Store {
         self.backend
     }
 
+    /// A connection for one statement or a few, outside a transaction: on SQLite the writer
+    /// (waiting for the engine's transaction to finish).
+    async fn conn(&self) -> Result<Conn> {
+        Ok(match &self.writer {
+            Writer::Pool(pool) => Conn::Pooled(pool.acquire().await?),
+            Writer::Direct(writer) => Conn::Direct(db::Direct::new(writer.clone().lock_owned().await, None)?),
+        })
+    }
+
+    /// A write transaction without the fleet lock (deliveries' bookkeeping).
+    async fn begin_plain(&self) -> Result<Conn> {
+        Ok(match &self.writer {
+            Writer::Pool(pool) => Conn::Tx(pool.begin().await?),
+            // IMMEDIATE: the write lock is taken at once, so a transaction that reads first
+            // never fails on finding that a reader's snapshot went stale.
+            Writer::Direct(writer) => {
+                Conn::Direct(db::Direct::new(writer.clone().lock_owned().await, Some("BEGIN IMMEDIATE"))?)
+            }
+        })
+    }
+
     /// Starts a transaction for the engine's writes. On PostgreSQL it first takes the
     /// fleet-wide writer lock (a transaction-scoped advisory lock), so that the transactions
     /// of several parley processes sharing the database run one after another: each
@@ -216,84 +249,102 @@ impl Store {
     /// means they can never deadlock on rows locked in different orders. SQLite has a single
     /// writer already.
     pub async fn begin(&self) -> Result<Tx> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.begin_plain().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut *tx).await?;
+            query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut conn).await?;
         }
-        Ok(Tx { tx, scan_file: None })
+        Ok(Tx { conn, scan_file: None })
     }
 
     /// Starts a transaction for reading only, on a connection of its own where the
     /// database allows it, so that long reads do not hold up writes.
     pub async fn begin_read(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.read_pool.begin().await?, scan_file: self.sqlite_file.clone() })
+        let conn = match (&self.read_pool, &self.writer) {
+            (Some(pool), _) => Conn::Tx(pool.begin().await?),
+            (None, Writer::Direct(writer)) => {
+                Conn::Direct(db::Direct::new(writer.clone().lock_owned().await, Some("BEGIN"))?)
+            }
+            (None, Writer::Pool(pool)) => Conn::Tx(pool.begin().await?),
+        };
+        Ok(Tx { conn, scan_file: self.sqlite_file.clone() })
+    }
+
+    /// A read transaction whose every read is a SQL query, even on a SQLite file, where
+    /// [`Store::begin_read`] scans the file directly (the bench's baseline: on a file these
+    /// queries run through sqlx).
+    pub async fn begin_read_queries(&self) -> Result<Tx> {
+        let mut tx = self.begin_read().await?;
+        tx.scan_file = None;
+        Ok(tx)
     }
 
     /// Closes every connection.
     pub async fn close(&self) {
-        self.read_pool.close().await;
-        self.pool.close().await;
+        if let Some(pool) = &self.read_pool {
+            pool.close().await;
+        }
+        if let Writer::Pool(pool) = &self.writer {
+            pool.close().await;
+        }
     }
 }
 
 impl Tx {
     /// Makes the transaction's changes permanent.
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
+        self.conn.commit().await
     }
 
     /// Marks where one message's changes start inside a group commit.
     pub async fn savepoint(&mut self) -> Result<()> {
-        sqlx::query("SAVEPOINT message").execute(&mut *self.tx).await?;
+        query("SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
     }
 
     /// Keeps the changes since [`Tx::savepoint`] (they commit with the transaction).
     pub async fn release(&mut self) -> Result<()> {
-        sqlx::query("RELEASE SAVEPOINT message").execute(&mut *self.tx).await?;
+        query("RELEASE SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
     }
 
     /// Undoes the changes since [`Tx::savepoint`] and leaves the transaction usable (on
     /// PostgreSQL too, after a failed statement).
     pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
-        sqlx::query("ROLLBACK TO SAVEPOINT message").execute(&mut *self.tx).await?;
-        sqlx::query("RELEASE SAVEPOINT message").execute(&mut *self.tx).await?;
+        query("ROLLBACK TO SAVEPOINT message").execute(&mut self.conn).await?;
+        query("RELEASE SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
     }
 
     /// Records an inbound event; `false` when it was seen before (a duplicate).
     pub async fn record_inbound(&mut self, platform: chat::Platform, event_id: &str, now: i64) -> Result<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO inbound_events (platform, event_id, received_at) VALUES ($1, $2, $3) \
              ON CONFLICT (platform, event_id) DO NOTHING",
         )
         .bind(platform.as_str())
         .bind(event_id)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.conn)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 
     // ----- discussions -----
 
     /// A discussion by slug.
     pub async fn discussion_by_slug(&mut self, slug: &str) -> Result<Option<Discussion>> {
-        let row =
-            sqlx::query(AssertSqlSafe(format!("SELECT {} FROM discussions WHERE slug = $1", Discussion::COLUMNS)))
-                .bind(slug)
-                .fetch_optional(&mut *self.tx)
-                .await?;
+        let row = query(format!("SELECT {} FROM discussions WHERE slug = $1", Discussion::COLUMNS))
+            .bind(slug)
+            .fetch_optional(&mut self.conn)
+            .await?;
         row.map(|r| Discussion::from_row(&r)).transpose()
     }
 
     /// A discussion by id.
     pub async fn discussion(&mut self, id: DiscussionId) -> Result<Option<Discussion>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {} FROM discussions WHERE id = $1", Discussion::COLUMNS)))
+        let row = query(format!("SELECT {} FROM discussions WHERE id = $1", Discussion::COLUMNS))
             .bind(id.0)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.conn)
             .await?;
         row.map(|r| Discussion::from_row(&r)).transpose()
     }
@@ -301,10 +352,9 @@ impl Tx {
     /// All discussions, or only the open ones, oldest first.
     pub async fn discussions(&mut self, open_only: bool) -> Result<Vec<Discussion>> {
         let filter = if open_only { "WHERE status = 'open'" } else { "" };
-        let rows =
-            sqlx::query(AssertSqlSafe(format!("SELECT {} FROM discussions {filter} ORDER BY id", Discussion::COLUMNS)))
-                .fetch_all(&mut *self.tx)
-                .await?;
+        let rows = query(format!("SELECT {} FROM discussions {filter} ORDER BY id", Discussion::COLUMNS))
+            .fetch_all(&mut self.conn)
+            .await?;
         rows.iter().map(Discussion::from_row).collect()
     }
 
@@ -316,37 +366,37 @@ impl Tx {
         prompt: &str,
         now: i64,
     ) -> Result<Option<Discussion>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = query(format!(
             "INSERT INTO discussions (slug, title, prompt, status, next_number, created_at) \
              VALUES ($1, $2, $3, 'open', 1, $4) ON CONFLICT (slug) DO NOTHING RETURNING {}",
             Discussion::COLUMNS
-        )))
+        ))
         .bind(slug)
         .bind(title)
         .bind(prompt)
         .bind(now)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.conn)
         .await?;
         row.map(|r| Discussion::from_row(&r)).transpose()
     }
 
     /// Opens or closes a discussion.
     pub async fn set_discussion_status(&mut self, id: DiscussionId, status: DiscussionStatus) -> Result<()> {
-        sqlx::query("UPDATE discussions SET status = $1 WHERE id = $2")
+        query("UPDATE discussions SET status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(id.0)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
 
     /// Updates title and prompt (when a closed discussion is opened again).
     pub async fn set_discussion_text(&mut self, id: DiscussionId, title: &str, prompt: &str) -> Result<()> {
-        sqlx::query("UPDATE discussions SET title = $1, prompt = $2 WHERE id = $3")
+        query("UPDATE discussions SET title = $1, prompt = $2 WHERE id = $3")
             .bind(title)
             .bind(prompt)
             .bind(id.0)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
@@ -357,18 +407,18 @@ impl Tx {
     pub async fn participant(&mut self, key: &ParticipantKey, now: i64) -> Result<Participant> {
         // Read first: someone who has written before (the usual case) costs one statement.
         let read = "SELECT current_discussion, seen_notice FROM participants WHERE key = $1";
-        let row = match sqlx::query(read).bind(&key.0).fetch_optional(&mut *self.tx).await? {
+        let row = match query(read).bind(&key.0).fetch_optional(&mut self.conn).await? {
             Some(row) => row,
             None => {
-                sqlx::query(
+                query(
                     "INSERT INTO participants (key, seen_notice, created_at) VALUES ($1, 0, $2) \
                      ON CONFLICT (key) DO NOTHING",
                 )
                 .bind(&key.0)
                 .bind(now)
-                .execute(&mut *self.tx)
+                .execute(&mut self.conn)
                 .await?;
-                sqlx::query(read).bind(&key.0).fetch_one(&mut *self.tx).await?
+                query(read).bind(&key.0).fetch_one(&mut self.conn).await?
             }
         };
         Ok(Participant {
@@ -380,10 +430,10 @@ impl Tx {
 
     /// Sets the participant's current discussion and marks the privacy notice as seen.
     pub async fn join(&mut self, key: &ParticipantKey, discussion: DiscussionId) -> Result<()> {
-        sqlx::query("UPDATE participants SET current_discussion = $1, seen_notice = 1 WHERE key = $2")
+        query("UPDATE participants SET current_discussion = $1, seen_notice = 1 WHERE key = $2")
             .bind(discussion.0)
             .bind(&key.0)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
@@ -396,7 +446,7 @@ impl Tx {
         sealed: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO contacts (participant_key, platform, sealed_address, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (participant_key, platform) DO UPDATE SET sealed_address = $3, updated_at = $4",
         )
@@ -404,50 +454,47 @@ impl Tx {
         .bind(platform.as_str())
         .bind(sealed)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.conn)
         .await?;
         Ok(())
     }
 
     /// The sealed DM address of a participant on a platform.
     pub async fn contact(&mut self, key: &ParticipantKey, platform: chat::Platform) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT sealed_address FROM contacts WHERE participant_key = $1 AND platform = $2")
+        let row = query("SELECT sealed_address FROM contacts WHERE participant_key = $1 AND platform = $2")
             .bind(&key.0)
             .bind(platform.as_str())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.conn)
             .await?;
-        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+        row.map(|r| r.try_get::<String, _>(0)).transpose()
     }
 
     /// The `!forget` erasure: contact details gone, posts and pseudonyms detached from the
     /// key, participant row deleted, survey answers and invitations deleted. Returns how many posts were detached.
     pub async fn forget(&mut self, key: &ParticipantKey) -> Result<u64> {
-        sqlx::query("DELETE FROM contacts WHERE participant_key = $1").bind(&key.0).execute(&mut *self.tx).await?;
-        let posts = sqlx::query("UPDATE posts SET participant_key = NULL WHERE participant_key = $1")
+        query("DELETE FROM contacts WHERE participant_key = $1").bind(&key.0).execute(&mut self.conn).await?;
+        let posts = query("UPDATE posts SET participant_key = NULL WHERE participant_key = $1")
             .bind(&key.0)
-            .execute(&mut *self.tx)
-            .await?
-            .rows_affected();
-        sqlx::query("UPDATE pseudonyms SET participant_key = NULL WHERE participant_key = $1")
+            .execute(&mut self.conn)
+            .await?;
+        query("UPDATE pseudonyms SET participant_key = NULL WHERE participant_key = $1")
             .bind(&key.0)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         // Their reports stay for the moderators, each under a fresh random reporter, so they
         // no longer lead to the participant (nor to each other).
-        let reported = sqlx::query("SELECT post_id FROM reports WHERE reporter_key = $1")
-            .bind(&key.0)
-            .fetch_all(&mut *self.tx)
-            .await?;
+        let reported =
+            query("SELECT post_id FROM reports WHERE reporter_key = $1").bind(&key.0).fetch_all(&mut self.conn).await?;
         for row in reported {
             let post: i64 = row.try_get("post_id")?;
-            sqlx::query("UPDATE reports SET reporter_key = $1 WHERE post_id = $2 AND reporter_key = $3")
+            query("UPDATE reports SET reporter_key = $1 WHERE post_id = $2 AND reporter_key = $3")
                 .bind(format!("forgotten:{}", hex::encode(rand::random::<[u8; 16]>())))
                 .bind(post)
                 .bind(&key.0)
-                .execute(&mut *self.tx)
+                .execute(&mut self.conn)
                 .await?;
         }
-        sqlx::query("DELETE FROM participants WHERE key = $1").bind(&key.0).execute(&mut *self.tx).await?;
+        query("DELETE FROM participants WHERE key = $1").bind(&key.0).execute(&mut self.conn).await?;
         self.forget_surveys(key).await?;
         Ok(posts)
     }
@@ -456,12 +503,12 @@ impl Tx {
 
     /// The participant's pseudonym in a discussion, if one was assigned.
     pub async fn pseudonym(&mut self, discussion: DiscussionId, key: &ParticipantKey) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT name FROM pseudonyms WHERE discussion_id = $1 AND participant_key = $2")
+        let row = query("SELECT name FROM pseudonyms WHERE discussion_id = $1 AND participant_key = $2")
             .bind(discussion.0)
             .bind(&key.0)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.conn)
             .await?;
-        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+        row.map(|r| r.try_get::<String, _>(0)).transpose()
     }
 
     /// Claims `name` in a discussion for `key`; `false` when someone holds it already.
@@ -472,7 +519,7 @@ impl Tx {
         key: &ParticipantKey,
         now: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO pseudonyms (discussion_id, name, participant_key, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
         )
@@ -480,26 +527,25 @@ impl Tx {
         .bind(name)
         .bind(&key.0)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.conn)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 
     // ----- posts -----
 
     /// Allocates the next `#N` of a discussion.
     pub async fn next_post_number(&mut self, discussion: DiscussionId) -> Result<PostNumber> {
-        let row =
-            sqlx::query("UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1")
-                .bind(discussion.0)
-                .fetch_one(&mut *self.tx)
-                .await?;
+        let row = query("UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1")
+            .bind(discussion.0)
+            .fetch_one(&mut self.conn)
+            .await?;
         Ok(PostNumber(row.try_get::<i64, _>(0)?))
     }
 
     /// Stores a post.
     pub async fn insert_post(&mut self, post: &NewPost<'_>) -> Result<PostId> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO posts (discussion_id, number, participant_key, pseudonym, parent_number, body, status, created_at, \
              themes, sentiment, platform) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
@@ -514,65 +560,59 @@ impl Tx {
         .bind(post.themes)
         .bind(post.sentiment)
         .bind(post.platform.as_str())
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.conn)
         .await?;
         Ok(PostId(row.try_get::<i64, _>(0)?))
     }
 
     /// A post by its `#N` in a discussion.
     pub async fn post_by_number(&mut self, discussion: DiscussionId, number: PostNumber) -> Result<Option<Post>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {} FROM posts WHERE discussion_id = $1 AND number = $2",
-            Post::COLUMNS
-        )))
-        .bind(discussion.0)
-        .bind(number.0)
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let row = query(format!("SELECT {} FROM posts WHERE discussion_id = $1 AND number = $2", Post::COLUMNS))
+            .bind(discussion.0)
+            .bind(number.0)
+            .fetch_optional(&mut self.conn)
+            .await?;
         row.map(|r| Post::from_row(&r)).transpose()
     }
 
     /// Posts of a discussion in number order (for tests and exports).
     pub async fn posts(&mut self, discussion: DiscussionId) -> Result<Vec<Post>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {} FROM posts WHERE discussion_id = $1 ORDER BY number",
-            Post::COLUMNS
-        )))
-        .bind(discussion.0)
-        .fetch_all(&mut *self.tx)
-        .await?;
+        let rows = query(format!("SELECT {} FROM posts WHERE discussion_id = $1 ORDER BY number", Post::COLUMNS))
+            .bind(discussion.0)
+            .fetch_all(&mut self.conn)
+            .await?;
         rows.iter().map(Post::from_row).collect()
     }
 
     /// How many posts are linked to a participant key (0 after `!forget`).
     pub async fn count_posts_by(&mut self, key: &ParticipantKey) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM posts WHERE participant_key = $1")
+        let row = query("SELECT COUNT(*) FROM posts WHERE participant_key = $1")
             .bind(&key.0)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.conn)
             .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        row.try_get::<i64, _>(0)
     }
 
     // ----- outbox -----
 
     /// Queues an outbound message.
     pub async fn enqueue(&mut self, msg: &NewOutbox<'_>) -> Result<i64> {
-        outbox::enqueue(&mut self.tx, msg).await
+        outbox::enqueue(&mut self.conn, msg).await
     }
 
     /// Cancels a post's publications that have not been delivered yet.
     pub async fn cancel_pending_sends(&mut self, post: PostId, now: i64) -> Result<u64> {
-        outbox::cancel_pending_sends(&mut self.tx, post, now).await
+        outbox::cancel_pending_sends(&mut self.conn, post, now).await
     }
 
     /// Whether the public thread of a discussion exists or is queued on a platform.
     pub async fn thread_requested(&mut self, discussion: DiscussionId, platform: chat::Platform) -> Result<bool> {
-        outbox::thread_requested(&mut self.tx, discussion, platform).await
+        outbox::thread_requested(&mut self.conn, discussion, platform).await
     }
 
     /// The platform messages that published a post, per platform.
     pub async fn post_messages(&mut self, post: PostId) -> Result<Vec<(chat::Platform, String)>> {
-        outbox::post_messages(&mut self.tx, post).await
+        outbox::post_messages(&mut self.conn, post).await
     }
 }
 
@@ -580,14 +620,14 @@ impl Store {
     /// Outbox rows due for delivery on `platform` at `now`, oldest first, with thread roots
     /// and reply targets resolved. Rows for a thread whose root is not delivered yet wait.
     pub async fn due(&self, platform: chat::Platform, now: i64, limit: usize) -> Result<Vec<DueRow>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conn().await?;
         let lease = self.lease_ms.load(std::sync::atomic::Ordering::Relaxed);
         outbox::due(&mut conn, self.backend, platform, now, limit, lease).await
     }
 
     /// Records a successful delivery (and the mirror or post message it created).
     pub async fn mark_delivered(&self, id: i64, message_id: Option<&str>, now: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_plain().await?;
         outbox::mark_delivered(&mut tx, id, message_id, now).await?;
         tx.commit().await?;
         Ok(())
@@ -595,7 +635,7 @@ impl Store {
 
     /// Records several deliveries in one transaction (one commit for a whole batch).
     pub async fn mark_delivered_many(&self, delivered: &[(i64, Option<String>)], now: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_plain().await?;
         outbox::mark_delivered_many(&mut tx, delivered, now).await?;
         tx.commit().await?;
         Ok(())
@@ -604,7 +644,7 @@ impl Store {
     /// Records a failed attempt; the row is due again at `next_attempt_at`. Returns the
     /// number of attempts so far.
     pub async fn mark_failed(&self, id: i64, next_attempt_at: i64) -> Result<i64> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conn().await?;
         outbox::mark_failed(&mut conn, id, next_attempt_at).await
     }
 
@@ -612,23 +652,23 @@ impl Store {
     /// attempts failed. Returns its destination kind and platform, or `None` when it was
     /// delivered meanwhile.
     pub async fn set_aside(&self, id: i64, now: i64) -> Result<Option<(DestKind, String)>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conn().await?;
         outbox::set_aside(&mut conn, id, now).await
     }
 
     /// Hands a row out again at `at`, without counting an attempt (outbound pacing).
     pub async fn defer(&self, id: i64, at: i64) -> Result<()> {
-        sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND delivered_at IS NULL")
+        query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND delivered_at IS NULL")
             .bind(at)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut self.conn().await?)
             .await?;
         Ok(())
     }
 
     /// How many attempts a row has had (for computing back-off).
     pub async fn attempts(&self, id: i64) -> Result<i64> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conn().await?;
         outbox::attempts(&mut conn, id).await
     }
 
@@ -636,23 +676,22 @@ impl Store {
     /// redeliver within minutes) and delivered outbox rows older than `delivered_ms` (their
     /// text, such as a moderator's reason sent to a participant, should not linger).
     pub async fn prune(&self, now: i64, dedupe_ms: i64, delivered_ms: i64) -> Result<(u64, u64)> {
-        let events = sqlx::query("DELETE FROM inbound_events WHERE received_at < $1")
+        let events = query("DELETE FROM inbound_events WHERE received_at < $1")
             .bind(now - dedupe_ms)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        let outbox = sqlx::query("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1")
+            .execute(&mut self.conn().await?)
+            .await?;
+        let outbox = query("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1")
             .bind(now - delivered_ms)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+            .execute(&mut self.conn().await?)
+            .await?;
         Ok((events, outbox))
     }
 
     /// Number of undelivered outbox rows (all platforms).
     pub async fn pending_count(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetch_one(&self.pool).await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        let row =
+            query("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetch_one(&mut self.conn().await?).await?;
+        row.try_get::<i64, _>(0)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Storage for moderation: statuses, reports, sanctions, the audit log and the review queue.
 
-use sqlx::{AssertSqlSafe, Row};
+use super::db::query;
 
 use super::{Post, PostStatus, Tx};
 use crate::error::Result;
@@ -46,39 +46,35 @@ pub struct QueuedPost {
 impl Tx {
     /// Sets a post's status.
     pub async fn set_post_status(&mut self, post: PostId, status: PostStatus) -> Result<()> {
-        sqlx::query("UPDATE posts SET status = $1 WHERE id = $2")
+        query("UPDATE posts SET status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(post.0)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
 
     /// Records why moderation held or flagged a post.
     pub async fn set_post_reasons(&mut self, post: PostId, reasons: &str) -> Result<()> {
-        sqlx::query("UPDATE posts SET reasons = $1 WHERE id = $2")
-            .bind(reasons)
-            .bind(post.0)
-            .execute(&mut *self.tx)
-            .await?;
+        query("UPDATE posts SET reasons = $1 WHERE id = $2").bind(reasons).bind(post.0).execute(&mut self.conn).await?;
         Ok(())
     }
 
     /// Sets whether a discussion holds every post for review.
     pub async fn set_premoderated(&mut self, slug: &str, on: bool) -> Result<()> {
-        sqlx::query("UPDATE discussions SET premoderated = $1 WHERE slug = $2")
+        query("UPDATE discussions SET premoderated = $1 WHERE slug = $2")
             .bind(on as i64)
             .bind(slug)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
 
     /// Whether a discussion is pre-moderated.
     pub async fn premoderated(&mut self, discussion: DiscussionId) -> Result<bool> {
-        let row = sqlx::query("SELECT premoderated FROM discussions WHERE id = $1")
+        let row = query("SELECT premoderated FROM discussions WHERE id = $1")
             .bind(discussion.0)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.conn)
             .await?;
         Ok(row.try_get::<i64, _>(0)? != 0)
     }
@@ -94,7 +90,7 @@ impl Tx {
         counts: bool,
         now: i64,
     ) -> Result<(bool, i64)> {
-        let added = sqlx::query(
+        let added = query(
             "INSERT INTO reports (post_id, reporter_key, reason, created_at, counted) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (post_id, reporter_key) DO NOTHING",
         )
@@ -103,22 +99,21 @@ impl Tx {
         .bind(reason)
         .bind(now)
         .bind(counts as i64)
-        .execute(&mut *self.tx)
+        .execute(&mut self.conn)
         .await?
-        .rows_affected()
             == 1;
-        let row = sqlx::query("SELECT COUNT(*) FROM reports WHERE post_id = $1 AND counted = 1")
+        let row = query("SELECT COUNT(*) FROM reports WHERE post_id = $1 AND counted = 1")
             .bind(post.0)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.conn)
             .await?;
         Ok((added, row.try_get::<i64, _>(0)?))
     }
 
     /// A participant's sanctions.
     pub async fn sanctions(&mut self, key: &ParticipantKey) -> Result<Sanctions> {
-        let row = sqlx::query("SELECT muted_until, banned FROM sanctions WHERE participant_key = $1")
+        let row = query("SELECT muted_until, banned FROM sanctions WHERE participant_key = $1")
             .bind(&key.0)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.conn)
             .await?;
         Ok(match row {
             Some(r) => {
@@ -130,7 +125,7 @@ impl Tx {
 
     /// Replaces a participant's sanctions; `label` is the `PSEUDONYM@SLUG` acted on.
     pub async fn set_sanctions(&mut self, key: &ParticipantKey, s: Sanctions, label: &str, now: i64) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO sanctions (participant_key, muted_until, banned, label, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (participant_key) DO UPDATE SET muted_until = $2, banned = $3, label = $4, updated_at = $5",
         )
@@ -139,38 +134,38 @@ impl Tx {
         .bind(s.banned as i64)
         .bind(label)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.conn)
         .await?;
         Ok(())
     }
 
     /// The participant sanctioned under `PSEUDONYM@SLUG`, if any.
     pub async fn sanctioned_as(&mut self, label: &str) -> Result<Option<ParticipantKey>> {
-        let row = sqlx::query("SELECT participant_key FROM sanctions WHERE LOWER(label) = LOWER($1)")
+        let row = query("SELECT participant_key FROM sanctions WHERE LOWER(label) = LOWER($1)")
             .bind(label)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.conn)
             .await?;
         Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?.map(ParticipantKey))
     }
 
     /// Appends an audit record.
     pub async fn audit(&mut self, e: &AuditEntry) -> Result<()> {
-        sqlx::query("INSERT INTO audit_log (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)")
+        query("INSERT INTO audit_log (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)")
             .bind(e.at)
             .bind(&e.actor)
             .bind(&e.action)
             .bind(&e.target)
             .bind(&e.reason)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
 
     /// The latest audit records, newest last.
     pub async fn audit_log(&mut self, limit: i64) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query("SELECT at, actor, action, target, reason FROM audit_log ORDER BY id DESC LIMIT $1")
+        let rows = query("SELECT at, actor, action, target, reason FROM audit_log ORDER BY id DESC LIMIT $1")
             .bind(limit)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.conn)
             .await?;
         let mut out = rows
             .iter()
@@ -191,13 +186,13 @@ impl Tx {
     /// Held and hidden posts, oldest first.
     pub async fn review_queue(&mut self) -> Result<Vec<QueuedPost>> {
         let cols = Post::COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {cols}, d.slug AS slug, p.reasons AS reasons, \
              (SELECT COUNT(*) FROM reports r WHERE r.post_id = p.id) AS reports \
              FROM posts p JOIN discussions d ON d.id = p.discussion_id \
              WHERE p.status IN ('held', 'hidden') ORDER BY p.id"
-        )))
-        .fetch_all(&mut *self.tx)
+        ))
+        .fetch_all(&mut self.conn)
         .await?;
         rows.iter()
             .map(|r| {
@@ -214,33 +209,32 @@ impl Tx {
     /// Posts numbered `number` in any discussion, with their slugs.
     pub async fn posts_numbered(&mut self, number: PostNumber) -> Result<Vec<(Post, String)>> {
         let cols = Post::COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {cols}, d.slug AS slug FROM posts p JOIN discussions d ON d.id = p.discussion_id \
              WHERE p.number = $1 ORDER BY d.id"
-        )))
+        ))
         .bind(number.0)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.conn)
         .await?;
         rows.iter().map(|r| Ok((Post::from_row(r)?, r.try_get("slug")?))).collect()
     }
 
     /// Who holds a pseudonym in a discussion (none after `!forget`).
     pub async fn pseudonym_owner(&mut self, discussion: DiscussionId, name: &str) -> Result<Option<ParticipantKey>> {
-        let row =
-            sqlx::query("SELECT participant_key FROM pseudonyms WHERE discussion_id = $1 AND LOWER(name) = LOWER($2)")
-                .bind(discussion.0)
-                .bind(name)
-                .fetch_optional(&mut *self.tx)
-                .await?;
+        let row = query("SELECT participant_key FROM pseudonyms WHERE discussion_id = $1 AND LOWER(name) = LOWER($2)")
+            .bind(discussion.0)
+            .bind(name)
+            .fetch_optional(&mut self.conn)
+            .await?;
         Ok(row.map(|r| r.try_get::<Option<String>, _>(0)).transpose()?.flatten().map(ParticipantKey))
     }
 
     /// The author's latest post bodies (newest last), for repeated-text detection.
     pub async fn recent_bodies(&mut self, key: &ParticipantKey, limit: i64) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT body FROM posts WHERE participant_key = $1 ORDER BY id DESC LIMIT $2")
+        let rows = query("SELECT body FROM posts WHERE participant_key = $1 ORDER BY id DESC LIMIT $2")
             .bind(&key.0)
             .bind(limit)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.conn)
             .await?;
         let mut out = rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?;
         out.reverse();

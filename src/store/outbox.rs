@@ -3,7 +3,7 @@
 //! platform message id. A row is leased while an adapter works on it, so two processes
 //! sharing a PostgreSQL database never deliver the same row at once.
 
-use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
+use super::db::{query, Conn};
 
 use super::Backend;
 use crate::error::{Error, Result};
@@ -155,14 +155,14 @@ pub struct DueRow {
     pub choices: Option<String>,
 }
 
-pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'static, Any>, m: &NewOutbox<'_>) -> Result<i64> {
+pub(super) async fn enqueue(tx: &mut Conn, m: &NewOutbox<'_>) -> Result<i64> {
     let (kind, sealed, discussion) = match &m.dest {
         OutboxDest::Direct { sealed_address } => (DestKind::Direct, Some(*sealed_address), None),
         OutboxDest::Thread(d) => (DestKind::Thread, None, Some(d.0)),
         OutboxDest::Moderators => (DestKind::Moderators, None, None),
         OutboxDest::Commissioners => (DestKind::Commissioners, None, None),
     };
-    let row = sqlx::query(
+    let row = query(
         "INSERT INTO outbox (platform, dest_kind, sealed_address, discussion_id, post_id, reply_to_post, action, body, \
          attempts, next_attempt_at, created_at, choices) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10) \
          RETURNING id",
@@ -177,35 +177,32 @@ pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'static, Any>, m: &NewOut
     .bind(m.body)
     .bind(m.now)
     .bind(m.choices)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(row.try_get::<i64, _>(0)?)
+    row.try_get::<i64, _>(0)
 }
 
 pub(super) async fn thread_requested(
-    tx: &mut sqlx::Transaction<'static, Any>,
+    tx: &mut Conn,
     discussion: DiscussionId,
     platform: chat::Platform,
 ) -> Result<bool> {
-    let row = sqlx::query(
+    let row = query(
         "SELECT (SELECT COUNT(*) FROM mirrors WHERE discussion_id = $1 AND platform = $2) + \
                 (SELECT COUNT(*) FROM outbox WHERE discussion_id = $1 AND platform = $2 \
                  AND action = 'open_thread' AND delivered_at IS NULL)",
     )
     .bind(discussion.0)
     .bind(platform.as_str())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     Ok(row.try_get::<i64, _>(0)? > 0)
 }
 
-pub(super) async fn post_messages(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    post: PostId,
-) -> Result<Vec<(chat::Platform, String)>> {
-    let rows = sqlx::query("SELECT platform, message_id FROM post_messages WHERE post_id = $1 ORDER BY platform")
+pub(super) async fn post_messages(tx: &mut Conn, post: PostId) -> Result<Vec<(chat::Platform, String)>> {
+    let rows = query("SELECT platform, message_id FROM post_messages WHERE post_id = $1 ORDER BY platform")
         .bind(post.0)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -218,7 +215,7 @@ pub(super) async fn post_messages(
 }
 
 pub(super) async fn due(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     backend: Backend,
     platform: chat::Platform,
     now: i64,
@@ -245,7 +242,7 @@ pub(super) async fn due(
              WHERE delivered_at IS NULL AND next_attempt_at <= $2 AND id IN ({due}) RETURNING id"
         ),
     };
-    let claimed = sqlx::query(AssertSqlSafe(claim))
+    let claimed = query(claim)
         .bind(now + lease_ms)
         .bind(now)
         .bind(platform.as_str())
@@ -258,7 +255,7 @@ pub(super) async fn due(
     }
     ids.sort_unstable();
     let list = (0..ids.len()).map(|i| format!("${}", i + 1)).collect::<Vec<_>>().join(", ");
-    let mut query = sqlx::query(AssertSqlSafe(format!(
+    let mut query = query(format!(
         "SELECT o.id AS id, o.dest_kind AS dest_kind, o.sealed_address AS sealed_address, d.slug AS slug, \
                 m.root_message_id AS root, o.action AS action, o.body AS body, \
                 rp.message_id AS reply_to_message, rm.message_id AS remove_message, o.choices AS choices \
@@ -268,7 +265,7 @@ pub(super) async fn due(
          LEFT JOIN post_messages rp ON rp.post_id = o.reply_to_post AND rp.platform = o.platform \
          LEFT JOIN post_messages rm ON rm.post_id = o.post_id AND rm.platform = o.platform AND o.action = 'remove' \
          WHERE o.id IN ({list}) ORDER BY o.id"
-    )));
+    ));
     for id in &ids {
         query = query.bind(*id);
     }
@@ -291,21 +288,16 @@ pub(super) async fn due(
         .collect()
 }
 
-pub(super) async fn mark_delivered(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    id: i64,
-    message_id: Option<&str>,
-    now: i64,
-) -> Result<()> {
+pub(super) async fn mark_delivered(tx: &mut Conn, id: i64, message_id: Option<&str>, now: i64) -> Result<()> {
     // The DM address is not needed any more once delivered.
-    let row = sqlx::query(
+    let row = query(
         "UPDATE outbox SET delivered_at = $1, message_id = $2, sealed_address = NULL \
          WHERE id = $3 AND delivered_at IS NULL RETURNING platform, action, discussion_id, post_id",
     )
     .bind(now)
     .bind(message_id)
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?;
     let Some(message_id) = message_id else { return Ok(()) };
     let Some(row) = row else {
@@ -317,25 +309,25 @@ pub(super) async fn mark_delivered(
     let post: Option<i64> = row.try_get("post_id")?;
     match (action, discussion, post) {
         (OutboxAction::OpenThread, Some(d), _) => {
-            sqlx::query(
+            query(
                 "INSERT INTO mirrors (discussion_id, platform, root_message_id) VALUES ($1, $2, $3) \
                  ON CONFLICT (discussion_id, platform) DO UPDATE SET root_message_id = $3",
             )
             .bind(d)
             .bind(&platform)
             .bind(message_id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
         (OutboxAction::Send, _, Some(p)) => {
-            sqlx::query(
+            query(
                 "INSERT INTO post_messages (post_id, platform, message_id) VALUES ($1, $2, $3) \
                  ON CONFLICT (post_id, platform) DO UPDATE SET message_id = $3",
             )
             .bind(p)
             .bind(&platform)
             .bind(message_id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
         _ => {}
@@ -349,11 +341,7 @@ const MARK_CHUNK: usize = 200;
 /// Records many deliveries with a few statements per chunk instead of two per row: one
 /// `UPDATE` for the chunk, one `INSERT` of the published posts' messages; thread roots and
 /// late deliveries of cancelled posts (rare) go through [`mark_delivered`] one by one.
-pub(super) async fn mark_delivered_many(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    delivered: &[(i64, Option<String>)],
-    now: i64,
-) -> Result<()> {
+pub(super) async fn mark_delivered_many(tx: &mut Conn, delivered: &[(i64, Option<String>)], now: i64) -> Result<()> {
     for chunk in delivered.chunks(MARK_CHUNK) {
         let mut values = String::new();
         for i in 0..chunk.len() {
@@ -365,11 +353,11 @@ pub(super) async fn mark_delivered_many(
         let sql = format!(
             "WITH v (id, mid) AS (VALUES {values})              UPDATE outbox SET delivered_at = $1, message_id = (SELECT v.mid FROM v WHERE v.id = outbox.id),              sealed_address = NULL              WHERE id IN (SELECT v.id FROM v) AND delivered_at IS NULL              RETURNING id, platform, action, post_id"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now);
+        let mut q = query(sql).bind(now);
         for (id, message_id) in chunk {
             q = q.bind(*id).bind(message_id.as_deref());
         }
-        let rows = q.fetch_all(&mut **tx).await?;
+        let rows = q.fetch_all(&mut *tx).await?;
         let mut updated = std::collections::HashSet::with_capacity(rows.len());
         let mut published: Vec<(i64, String, &str)> = Vec::new();
         let by_id: std::collections::HashMap<i64, Option<&str>> =
@@ -397,11 +385,11 @@ pub(super) async fn mark_delivered_many(
                 sql.push_str(&format!("(${}, ${}, ${})", 1 + 3 * i, 2 + 3 * i, 3 + 3 * i));
             }
             sql.push_str(" ON CONFLICT (post_id, platform) DO UPDATE SET message_id = excluded.message_id");
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = query(sql);
             for (post, platform, message_id) in &published {
                 q = q.bind(*post).bind(platform.as_str()).bind(*message_id);
             }
-            q.execute(&mut **tx).await?;
+            q.execute(&mut *tx).await?;
         }
         // Rows that were delivered already (or cancelled meanwhile): as for one row.
         for (id, message_id) in chunk.iter().filter(|(id, _)| !updated.contains(id)) {
@@ -414,13 +402,13 @@ pub(super) async fn mark_delivered_many(
 }
 
 /// Records a delivered thread root as its discussion's mirror.
-async fn record_thread_root(tx: &mut sqlx::Transaction<'static, Any>, id: i64, message_id: &str) -> Result<()> {
-    sqlx::query(
+async fn record_thread_root(tx: &mut Conn, id: i64, message_id: &str) -> Result<()> {
+    query(
         "INSERT INTO mirrors (discussion_id, platform, root_message_id)          SELECT discussion_id, platform, $2 FROM outbox WHERE id = $1 AND discussion_id IS NOT NULL          ON CONFLICT (discussion_id, platform) DO UPDATE SET root_message_id = excluded.root_message_id",
     )
     .bind(id)
     .bind(message_id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -428,35 +416,30 @@ async fn record_thread_root(tx: &mut sqlx::Transaction<'static, Any>, id: i64, m
 /// A publication that was cancelled (its post hidden or removed) while an adapter was
 /// already sending it: now that it is known to have gone out, record its message and queue
 /// its removal, so that no copy stays visible whatever the timing.
-async fn take_down_late_delivery(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    id: i64,
-    message_id: &str,
-    now: i64,
-) -> Result<()> {
-    let row = sqlx::query(
+async fn take_down_late_delivery(tx: &mut Conn, id: i64, message_id: &str, now: i64) -> Result<()> {
+    let row = query(
         "SELECT platform, discussion_id, post_id FROM outbox \
          WHERE id = $1 AND cancelled = 1 AND action = 'send' AND post_id IS NOT NULL",
     )
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else { return Ok(()) };
     let platform: String = row.try_get("platform")?;
     let discussion: Option<i64> = row.try_get("discussion_id")?;
     let post: i64 = row.try_get("post_id")?;
-    sqlx::query(
+    query(
         "INSERT INTO post_messages (post_id, platform, message_id) VALUES ($1, $2, $3) \
          ON CONFLICT (post_id, platform) DO UPDATE SET message_id = $3",
     )
     .bind(post)
     .bind(&platform)
     .bind(message_id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     // A removal queued when the post was taken down may still be waiting: it now finds the
     // message, so a second one is only needed when it is gone.
-    sqlx::query(
+    query(
         "INSERT INTO outbox (platform, dest_kind, discussion_id, post_id, action, body, attempts, next_attempt_at, \
          created_at) SELECT $1, 'thread', $2, $3, 'remove', '', 0, $4, $4 \
          WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE post_id = $3 AND platform = $1 AND action = 'remove' \
@@ -466,15 +449,15 @@ async fn take_down_late_delivery(
     .bind(discussion)
     .bind(post)
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
 /// Sets a row aside for good (a dead letter): it is never handed out again. Returns what
 /// it was, for the moderators' notice, or `None` when it was delivered meanwhile.
-pub(super) async fn set_aside(conn: &mut AnyConnection, id: i64, now: i64) -> Result<Option<(DestKind, String)>> {
-    let row = sqlx::query(
+pub(super) async fn set_aside(conn: &mut Conn, id: i64, now: i64) -> Result<Option<(DestKind, String)>> {
+    let row = query(
         "UPDATE outbox SET delivered_at = $1, dead = 1, sealed_address = NULL \
          WHERE id = $2 AND delivered_at IS NULL RETURNING dest_kind, platform",
     )
@@ -485,8 +468,8 @@ pub(super) async fn set_aside(conn: &mut AnyConnection, id: i64, now: i64) -> Re
     row.map(|r| Ok((DestKind::parse(&r.try_get::<String, _>("dest_kind")?)?, r.try_get("platform")?))).transpose()
 }
 
-pub(super) async fn mark_failed(conn: &mut AnyConnection, id: i64, next_attempt_at: i64) -> Result<i64> {
-    let row = sqlx::query(
+pub(super) async fn mark_failed(conn: &mut Conn, id: i64, next_attempt_at: i64) -> Result<i64> {
+    let row = query(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 \
          WHERE id = $2 AND delivered_at IS NULL RETURNING attempts",
     )
@@ -497,23 +480,19 @@ pub(super) async fn mark_failed(conn: &mut AnyConnection, id: i64, next_attempt_
     Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.unwrap_or(0))
 }
 
-pub(super) async fn attempts(conn: &mut AnyConnection, id: i64) -> Result<i64> {
-    let row = sqlx::query("SELECT attempts FROM outbox WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+pub(super) async fn attempts(conn: &mut Conn, id: i64) -> Result<i64> {
+    let row = query("SELECT attempts FROM outbox WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
     Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.unwrap_or(0))
 }
 
-pub(super) async fn cancel_pending_sends(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    post: PostId,
-    now: i64,
-) -> Result<u64> {
-    let done = sqlx::query(
+pub(super) async fn cancel_pending_sends(tx: &mut Conn, post: PostId, now: i64) -> Result<u64> {
+    let done = query(
         "UPDATE outbox SET delivered_at = $1, sealed_address = NULL, cancelled = 1 WHERE post_id = $2 \
          AND action = 'send' AND delivered_at IS NULL",
     )
     .bind(now)
     .bind(post.0)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    Ok(done)
 }

@@ -1,7 +1,6 @@
 //! Typed rows.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
+use super::db::DbRow;
 
 use crate::error::{Error, Result};
 use crate::ids::{DiscussionId, ParticipantKey, PostId, PostNumber};
@@ -46,7 +45,7 @@ pub struct Discussion {
 impl Discussion {
     pub(crate) const COLUMNS: &'static str = "id, slug, title, prompt, status, premoderated";
 
-    pub(crate) fn from_row(row: &AnyRow) -> Result<Discussion> {
+    pub(crate) fn from_row(row: &DbRow) -> Result<Discussion> {
         let status: String = row.try_get("status")?;
         Ok(Discussion {
             id: DiscussionId(row.try_get("id")?),
@@ -172,7 +171,7 @@ impl Post {
     pub(crate) const COLUMNS: &'static str =
         "id, discussion_id, number, participant_key, pseudonym, parent_number, body, status, created_at";
 
-    pub(crate) fn from_row(row: &AnyRow) -> Result<Post> {
+    pub(crate) fn from_row(row: &DbRow) -> Result<Post> {
         Ok(Post {
             id: PostId(row.try_get("id")?),
             discussion: DiscussionId(row.try_get("discussion_id")?),

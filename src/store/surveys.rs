@@ -1,7 +1,7 @@
 //! Surveys and engagement: invitations and answers (against the participant key only),
 //! opt-outs, push jobs worked through in batches, and the organisation's own messages.
 
-use sqlx::Row;
+use super::db::query;
 
 use super::Tx;
 use crate::error::Result;
@@ -68,7 +68,7 @@ pub struct OrgMessage {
 
 const INVITATION_COLUMNS: &str = "survey_id, discussion_id, started_at, stopped_at, completed_at, next_question";
 
-fn invitation(r: &sqlx::any::AnyRow) -> Result<Invitation> {
+fn invitation(r: &super::db::DbRow) -> Result<Invitation> {
     Ok(Invitation {
         survey_id: r.try_get("survey_id")?,
         discussion: DiscussionId(r.try_get("discussion_id")?),
@@ -84,31 +84,31 @@ impl Tx {
 
     /// `!stop` (true) or `!start` (false).
     pub async fn set_opted_out(&mut self, key: &ParticipantKey, opted_out: bool) -> Result<()> {
-        sqlx::query("UPDATE participants SET opted_out = $1 WHERE key = $2")
+        query("UPDATE participants SET opted_out = $1 WHERE key = $2")
             .bind(i64::from(opted_out))
             .bind(&key.0)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
 
     /// Whether the participant said `!stop` (unknown participants have not).
     pub async fn opted_out(&mut self, key: &ParticipantKey) -> Result<bool> {
-        let row = sqlx::query("SELECT opted_out FROM participants WHERE key = $1")
+        let row = query("SELECT opted_out FROM participants WHERE key = $1")
             .bind(&key.0)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.conn)
             .await?;
         Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.unwrap_or(0) != 0)
     }
 
     /// How many posts a participant made in a discussion (1 right after their first).
     pub async fn count_posts_in(&mut self, discussion: DiscussionId, key: &ParticipantKey) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM posts WHERE discussion_id = $1 AND participant_key = $2")
+        let row = query("SELECT COUNT(*) FROM posts WHERE discussion_id = $1 AND participant_key = $2")
             .bind(discussion.0)
             .bind(&key.0)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.conn)
             .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        row.try_get::<i64, _>(0)
     }
 
     // ----- invitations -----
@@ -122,7 +122,7 @@ impl Tx {
         via: &str,
         now: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO survey_invitations (survey_id, participant_key, discussion_id, via, invited_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (survey_id, participant_key) DO NOTHING",
         )
@@ -131,43 +131,43 @@ impl Tx {
         .bind(discussion.0)
         .bind(via)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.conn)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 
     /// The participant's invitations, oldest first.
     pub async fn invitations(&mut self, key: &ParticipantKey) -> Result<Vec<Invitation>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {INVITATION_COLUMNS} FROM survey_invitations WHERE participant_key = $1 ORDER BY invited_at, survey_id"
-        )))
+        ))
         .bind(&key.0)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.conn)
         .await?;
         rows.iter().map(invitation).collect()
     }
 
     /// Marks a survey started (again, after `!survey stop`).
     pub async fn start_survey(&mut self, survey: &str, key: &ParticipantKey, now: i64) -> Result<()> {
-        sqlx::query(
+        query(
             "UPDATE survey_invitations SET started_at = COALESCE(started_at, $1), stopped_at = NULL \
              WHERE survey_id = $2 AND participant_key = $3",
         )
         .bind(now)
         .bind(survey)
         .bind(&key.0)
-        .execute(&mut *self.tx)
+        .execute(&mut self.conn)
         .await?;
         Ok(())
     }
 
     /// `!survey stop`.
     pub async fn stop_survey(&mut self, survey: &str, key: &ParticipantKey, now: i64) -> Result<()> {
-        sqlx::query("UPDATE survey_invitations SET stopped_at = $1 WHERE survey_id = $2 AND participant_key = $3")
+        query("UPDATE survey_invitations SET stopped_at = $1 WHERE survey_id = $2 AND participant_key = $3")
             .bind(now)
             .bind(survey)
             .bind(&key.0)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
@@ -186,7 +186,7 @@ impl Tx {
         now: i64,
     ) -> Result<()> {
         if let Some((answer, themes, quotable)) = answer {
-            sqlx::query(
+            query(
                 "INSERT INTO survey_answers (survey_id, participant_key, question, answer, themes, quotable, answered_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (survey_id, participant_key, question) \
                  DO UPDATE SET answer = $4, themes = $5, quotable = $6, answered_at = $7",
@@ -198,10 +198,10 @@ impl Tx {
             .bind(themes)
             .bind(i64::from(quotable))
             .bind(now)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         }
-        sqlx::query(
+        query(
             "UPDATE survey_invitations SET next_question = $1, completed_at = CASE WHEN $2 = 1 THEN $3 ELSE NULL END \
              WHERE survey_id = $4 AND participant_key = $5",
         )
@@ -210,7 +210,7 @@ impl Tx {
         .bind(now)
         .bind(survey)
         .bind(&key.0)
-        .execute(&mut *self.tx)
+        .execute(&mut self.conn)
         .await?;
         Ok(())
     }
@@ -218,37 +218,31 @@ impl Tx {
     /// The `!forget` part for surveys: answers and invitations deleted. Returns how many
     /// answers were deleted.
     pub async fn forget_surveys(&mut self, key: &ParticipantKey) -> Result<u64> {
-        let answers = sqlx::query("DELETE FROM survey_answers WHERE participant_key = $1")
-            .bind(&key.0)
-            .execute(&mut *self.tx)
-            .await?
-            .rows_affected();
-        sqlx::query("DELETE FROM survey_invitations WHERE participant_key = $1")
-            .bind(&key.0)
-            .execute(&mut *self.tx)
-            .await?;
+        let answers =
+            query("DELETE FROM survey_answers WHERE participant_key = $1").bind(&key.0).execute(&mut self.conn).await?;
+        query("DELETE FROM survey_invitations WHERE participant_key = $1").bind(&key.0).execute(&mut self.conn).await?;
         Ok(answers)
     }
 
     /// How many answers are stored against a key (0 after `!forget`).
     pub async fn count_answers_by(&mut self, key: &ParticipantKey) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM survey_answers WHERE participant_key = $1")
+        let row = query("SELECT COUNT(*) FROM survey_answers WHERE participant_key = $1")
             .bind(&key.0)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.conn)
             .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        row.try_get::<i64, _>(0)
     }
 
     /// A survey's answers from the participants invited through `discussion`.
     pub async fn survey_answers(&mut self, survey: &str, discussion: DiscussionId) -> Result<Vec<StoredAnswer>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT a.question, a.answer, a.themes, a.quotable FROM survey_answers a \
              JOIN survey_invitations i ON i.survey_id = a.survey_id AND i.participant_key = a.participant_key \
              WHERE a.survey_id = $1 AND i.discussion_id = $2 ORDER BY a.answered_at, a.question",
         )
         .bind(survey)
         .bind(discussion.0)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.conn)
         .await?;
         rows.iter()
             .map(|r| {
@@ -264,13 +258,13 @@ impl Tx {
 
     /// Invited → started → completed, through `discussion`.
     pub async fn survey_funnel(&mut self, survey: &str, discussion: DiscussionId) -> Result<Funnel> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT COUNT(*) AS invited, COUNT(started_at) AS started, COUNT(completed_at) AS completed \
              FROM survey_invitations WHERE survey_id = $1 AND discussion_id = $2",
         )
         .bind(survey)
         .bind(discussion.0)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.conn)
         .await?;
         Ok(Funnel {
             invited: row.try_get::<i64, _>("invited")?.max(0) as u64,
@@ -287,7 +281,7 @@ impl Tx {
             PushKind::Survey(id) => ("survey", Some(id.as_str()), ""),
             PushKind::Update(text) => ("update", None, text.as_str()),
         };
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO push_jobs (kind, survey_id, discussion_id, body, cursor, next_slot, sent, created_at) \
              VALUES ($1, $2, $3, $4, '', $5, 0, $5) RETURNING id",
         )
@@ -296,18 +290,18 @@ impl Tx {
         .bind(discussion.0)
         .bind(body)
         .bind(now)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.conn)
         .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        row.try_get::<i64, _>(0)
     }
 
     /// The oldest unfinished push.
     pub async fn next_push(&mut self) -> Result<Option<PushJob>> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT id, kind, survey_id, discussion_id, body, cursor, next_slot, sent FROM push_jobs \
              WHERE done_at IS NULL ORDER BY id LIMIT 1",
         )
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.conn)
         .await?;
         let Some(r) = row else { return Ok(None) };
         let kind = match r.try_get::<String, _>("kind")?.as_str() {
@@ -332,14 +326,14 @@ impl Tx {
         cursor: &str,
         limit: usize,
     ) -> Result<Vec<ParticipantKey>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT DISTINCT participant_key FROM posts WHERE discussion_id = $1 AND participant_key IS NOT NULL \
              AND participant_key > $2 ORDER BY participant_key LIMIT $3",
         )
         .bind(discussion.0)
         .bind(cursor)
         .bind(limit as i64)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.conn)
         .await?;
         rows.iter().map(|r| Ok(ParticipantKey(r.try_get::<String, _>(0)?))).collect()
     }
@@ -353,13 +347,13 @@ impl Tx {
         sent: i64,
         done_at: Option<i64>,
     ) -> Result<()> {
-        sqlx::query("UPDATE push_jobs SET cursor = $1, next_slot = $2, sent = $3, done_at = $4 WHERE id = $5")
+        query("UPDATE push_jobs SET cursor = $1, next_slot = $2, sent = $3, done_at = $4 WHERE id = $5")
             .bind(cursor)
             .bind(next_slot)
             .bind(sent)
             .bind(done_at)
             .bind(id)
-            .execute(&mut *self.tx)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }
@@ -368,7 +362,7 @@ impl Tx {
 
     /// Records an update or a response.
     pub async fn insert_org_message(&mut self, discussion: DiscussionId, m: &OrgMessage) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO org_messages (discussion_id, kind, post_number, body, themes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -378,18 +372,18 @@ impl Tx {
         .bind(&m.body)
         .bind(&m.themes)
         .bind(m.created_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.conn)
         .await?;
         Ok(())
     }
 
     /// A discussion's updates and responses, oldest first.
     pub async fn org_messages(&mut self, discussion: DiscussionId) -> Result<Vec<OrgMessage>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT kind, post_number, body, themes, created_at FROM org_messages WHERE discussion_id = $1 ORDER BY id",
         )
         .bind(discussion.0)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.conn)
         .await?;
         rows.iter()
             .map(|r| {
@@ -441,21 +435,21 @@ impl Tx {
         } else {
             self.participation_posts(d, &mut p).await?;
         }
-        let row = sqlx::query(
+        let row = query(
             "SELECT COUNT(*) AS updates, CAST(COALESCE(SUM(sent), 0) AS BIGINT) AS sent FROM push_jobs \
              WHERE discussion_id = $1 AND kind = 'update'",
         )
         .bind(d)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.conn)
         .await?;
         p.updates = row.try_get::<i64, _>("updates")?.max(0) as u64;
         p.updates_sent = row.try_get::<i64, _>("sent")?.max(0) as u64;
-        let row = sqlx::query(
+        let row = query(
             "SELECT COUNT(*) FROM participants WHERE opted_out = 1 AND key IN \
              (SELECT participant_key FROM posts WHERE discussion_id = $1)",
         )
         .bind(d)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.conn)
         .await?;
         p.opted_out = row.try_get::<i64, _>(0)?.max(0) as u64;
         Ok(p)
@@ -463,21 +457,20 @@ impl Tx {
 
     /// The post counts of [`Tx::participation`], each from the database's own aggregate.
     async fn participation_posts(&mut self, d: i64, p: &mut Participation) -> Result<()> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS posts, COUNT(DISTINCT pseudonym) AS people FROM posts WHERE discussion_id = $1",
-        )
-        .bind(d)
-        .fetch_one(&mut *self.tx)
-        .await?;
+        let row =
+            query("SELECT COUNT(*) AS posts, COUNT(DISTINCT pseudonym) AS people FROM posts WHERE discussion_id = $1")
+                .bind(d)
+                .fetch_one(&mut self.conn)
+                .await?;
         p.posts = row.try_get::<i64, _>("posts")?.max(0) as u64;
         p.participants = row.try_get::<i64, _>("people")?.max(0) as u64;
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT COALESCE(platform, 'unknown') AS on_platform, COUNT(DISTINCT pseudonym) AS people, \
              COUNT(*) AS posts FROM posts WHERE discussion_id = $1 \
              GROUP BY COALESCE(platform, 'unknown') ORDER BY on_platform",
         )
         .bind(d)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.conn)
         .await?;
         for r in rows {
             p.by_platform.push((
@@ -486,22 +479,22 @@ impl Tx {
                 r.try_get::<i64, _>("posts")?.max(0) as u64,
             ));
         }
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT created_at / 86400000 AS day, COUNT(*) AS n FROM posts WHERE discussion_id = $1 \
              GROUP BY created_at / 86400000 ORDER BY day",
         )
         .bind(d)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.conn)
         .await?;
         for r in rows {
             p.by_day.push((r.try_get::<i64, _>("day")?, r.try_get::<i64, _>("n")?.max(0) as u64));
         }
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT (created_at / 3600000) % 24 AS hour, COUNT(*) AS n FROM posts WHERE discussion_id = $1 \
              GROUP BY (created_at / 3600000) % 24",
         )
         .bind(d)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.conn)
         .await?;
         for r in rows {
             let hour = r.try_get::<i64, _>("hour")?.rem_euclid(24) as usize;

@@ -1,0 +1,421 @@
+//! One way to run a statement on either kind of connection the store holds:
+//!
+//! - **sqlx** (`Any` driver): PostgreSQL, and the read-only connections of a SQLite file;
+//! - **direct** (rusqlite, in line): the single writer connection of a SQLite database.
+//!
+//! Through sqlx every SQLite statement is a message to sqlx's worker thread and back, and
+//! a post runs about fifteen of them: most of the engine's time went on those hand-overs
+//! (BENCHMARKS.md). The writer therefore runs its statements on the calling thread, with
+//! statements prepared once and kept. The SQL is the same text for both (`$n` parameters,
+//! which SQLite reads as named parameters and which are bound here by their number).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Row as _};
+use tokio::sync::OwnedMutexGuard;
+
+use crate::error::{Error, Result};
+
+/// A connection a statement runs on.
+pub(crate) enum Conn {
+    /// A sqlx transaction.
+    Tx(sqlx::Transaction<'static, Any>),
+    /// A sqlx connection outside a transaction.
+    Pooled(sqlx::pool::PoolConnection<Any>),
+    /// The SQLite writer, used in line.
+    Direct(Direct),
+}
+
+impl Conn {
+    /// Commits the transaction (nothing to do outside one).
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self {
+            Conn::Tx(tx) => tx.commit().await?,
+            Conn::Direct(direct) => direct.commit()?,
+            Conn::Pooled(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// The SQLite writer connection, held for as long as this lives. A transaction begun on it
+/// and not committed is rolled back when it is dropped.
+pub(crate) struct Direct {
+    conn: OwnedMutexGuard<rusqlite::Connection>,
+    in_tx: bool,
+}
+
+impl Direct {
+    /// Takes the connection, beginning a transaction when `begin` names one (`BEGIN` or
+    /// `BEGIN IMMEDIATE`).
+    pub(crate) fn new(conn: OwnedMutexGuard<rusqlite::Connection>, begin: Option<&str>) -> Result<Direct> {
+        let mut direct = Direct { conn, in_tx: false };
+        if let Some(begin) = begin {
+            direct.conn.execute_batch(begin)?;
+            direct.in_tx = true;
+        }
+        Ok(direct)
+    }
+
+    /// Commits the transaction begun in [`Direct::new`].
+    pub(crate) fn commit(mut self) -> Result<()> {
+        if self.in_tx {
+            self.conn.execute_batch("COMMIT")?;
+            self.in_tx = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Direct {
+    fn drop(&mut self) {
+        if self.in_tx && !self.conn.is_autocommit() {
+            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+                tracing::error!(error = %e, "rolling back a SQLite transaction failed");
+            }
+        }
+    }
+}
+
+/// Opens the SQLite writer with the settings parley relies on.
+pub(crate) fn open_writer(path: Option<&std::path::Path>) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let conn = match path {
+        Some(path) => rusqlite::Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?,
+        None => rusqlite::Connection::open_in_memory()?,
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // Every statement the engine runs stays prepared (there are about a hundred).
+    conn.set_prepared_statement_cache_capacity(256);
+    conn.execute_batch(
+        // As sqlx set them: foreign keys enforced. Deleted and overwritten rows (a
+        // `!forget`, a cleared address) are zeroed in the file, not left behind in free
+        // pages. With WAL (set on the file), FULL syncs the log at every commit: a message
+        // acknowledged to its platform survives a power cut, not only a crash. Group commit
+        // pays that once per batch.
+        "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;",
+    )?;
+    if path.is_some() {
+        // WAL lets readers and the writer work at once (and costs far fewer fsyncs than the
+        // rollback journal); it is a property of the file.
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    }
+    Ok(conn)
+}
+
+/// A parameter's value.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg<'q> {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Text(Option<Cow<'q, str>>),
+}
+
+/// What can be bound to a `$n` parameter.
+pub(crate) trait IntoArg<'q> {
+    fn into_arg(self) -> Arg<'q>;
+}
+
+impl<'q> IntoArg<'q> for i64 {
+    fn into_arg(self) -> Arg<'q> {
+        Arg::Int(Some(self))
+    }
+}
+impl<'q> IntoArg<'q> for Option<i64> {
+    fn into_arg(self) -> Arg<'q> {
+        Arg::Int(self)
+    }
+}
+impl<'q> IntoArg<'q> for f64 {
+    fn into_arg(self) -> Arg<'q> {
+        Arg::Real(Some(self))
+    }
+}
+impl<'q> IntoArg<'q> for &'q str {
+    fn into_arg(self) -> Arg<'q> {
+        Arg::Text(Some(Cow::Borrowed(self)))
+    }
+}
+impl<'q> IntoArg<'q> for &'q String {
+    fn into_arg(self) -> Arg<'q> {
+        Arg::Text(Some(Cow::Borrowed(self.as_str())))
+    }
+}
+impl<'q> IntoArg<'q> for String {
+    fn into_arg(self) -> Arg<'q> {
+        Arg::Text(Some(Cow::Owned(self)))
+    }
+}
+impl<'q> IntoArg<'q> for Option<&'q str> {
+    fn into_arg(self) -> Arg<'q> {
+        Arg::Text(self.map(Cow::Borrowed))
+    }
+}
+impl<'q> IntoArg<'q> for Option<String> {
+    fn into_arg(self) -> Arg<'q> {
+        Arg::Text(self.map(Cow::Owned))
+    }
+}
+impl<'q> IntoArg<'q> for Option<&'q String> {
+    fn into_arg(self) -> Arg<'q> {
+        Arg::Text(self.map(|s| Cow::Borrowed(s.as_str())))
+    }
+}
+
+/// A statement and its parameters, in `$n` order.
+#[must_use = "a query does nothing until it is run"]
+pub(crate) struct Query<'q> {
+    sql: Cow<'q, str>,
+    args: Vec<Arg<'q>>,
+}
+
+/// A statement to run.
+pub(crate) fn query<'q>(sql: impl Into<Cow<'q, str>>) -> Query<'q> {
+    Query { sql: sql.into(), args: Vec::new() }
+}
+
+impl<'q> Query<'q> {
+    /// Binds the next `$n`.
+    pub(crate) fn bind(mut self, value: impl IntoArg<'q>) -> Query<'q> {
+        self.args.push(value.into_arg());
+        self
+    }
+
+    /// Runs it; the number of rows it changed.
+    pub(crate) async fn execute(self, conn: &mut Conn) -> Result<u64> {
+        match conn {
+            Conn::Direct(d) => run_direct(&d.conn, &self.sql, &self.args, |_| Ok(())),
+            Conn::Tx(tx) => Ok(self.into_sqlx().execute(&mut **tx).await?.rows_affected()),
+            Conn::Pooled(c) => Ok(self.into_sqlx().execute(&mut **c).await?.rows_affected()),
+        }
+    }
+
+    /// Runs it; every row.
+    pub(crate) async fn fetch_all(self, conn: &mut Conn) -> Result<Vec<DbRow>> {
+        match conn {
+            Conn::Direct(d) => {
+                let mut rows = Vec::new();
+                run_direct(&d.conn, &self.sql, &self.args, |row| {
+                    rows.push(row);
+                    Ok(())
+                })?;
+                Ok(rows)
+            }
+            Conn::Tx(tx) => Ok(self.into_sqlx().fetch_all(&mut **tx).await?.into_iter().map(DbRow::Any).collect()),
+            Conn::Pooled(c) => Ok(self.into_sqlx().fetch_all(&mut **c).await?.into_iter().map(DbRow::Any).collect()),
+        }
+    }
+
+    /// Runs it; the first row, if any.
+    pub(crate) async fn fetch_optional(self, conn: &mut Conn) -> Result<Option<DbRow>> {
+        match conn {
+            Conn::Direct(d) => {
+                let mut first = None;
+                run_direct(&d.conn, &self.sql, &self.args, |row| {
+                    if first.is_none() {
+                        first = Some(row);
+                    }
+                    Ok(())
+                })?;
+                Ok(first)
+            }
+            Conn::Tx(tx) => Ok(self.into_sqlx().fetch_optional(&mut **tx).await?.map(DbRow::Any)),
+            Conn::Pooled(c) => Ok(self.into_sqlx().fetch_optional(&mut **c).await?.map(DbRow::Any)),
+        }
+    }
+
+    /// Runs it; the first row, which must exist.
+    pub(crate) async fn fetch_one(self, conn: &mut Conn) -> Result<DbRow> {
+        self.fetch_optional(conn).await?.ok_or(Error::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// Runs it and calls `f` for each row as it comes, without holding them all.
+    pub(crate) async fn for_each(self, conn: &mut Conn, mut f: impl FnMut(DbRow) -> Result<()>) -> Result<u64> {
+        use futures_util::TryStreamExt;
+        let mut n = 0;
+        let mut each = |row| {
+            n += 1;
+            f(row)
+        };
+        match conn {
+            Conn::Direct(d) => {
+                run_direct(&d.conn, &self.sql, &self.args, each)?;
+            }
+            Conn::Tx(tx) => {
+                let mut rows = self.into_sqlx().fetch(&mut **tx);
+                while let Some(row) = rows.try_next().await? {
+                    each(DbRow::Any(row))?;
+                }
+            }
+            Conn::Pooled(c) => {
+                let mut rows = self.into_sqlx().fetch(&mut **c);
+                while let Some(row) = rows.try_next().await? {
+                    each(DbRow::Any(row))?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    fn into_sqlx(self) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(self.sql.into_owned()));
+        for arg in self.args {
+            q = match arg {
+                Arg::Int(v) => q.bind(v),
+                Arg::Real(v) => q.bind(v),
+                Arg::Text(None) => q.bind(None::<String>),
+                Arg::Text(Some(Cow::Borrowed(s))) => q.bind(s),
+                Arg::Text(Some(Cow::Owned(s))) => q.bind(s),
+            };
+        }
+        q
+    }
+}
+
+/// Runs a statement on the SQLite writer, calling `on_row` for each row it returns.
+/// Returns the rows it changed (0 for a read).
+fn run_direct(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+    mut on_row: impl FnMut(DbRow) -> Result<()>,
+) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for i in 1..=stmt.parameter_count() {
+        // `$n` is a named parameter to SQLite: bind it by its number, not its position.
+        let n = match stmt.parameter_name(i) {
+            Some(name) => name
+                .strip_prefix(['$', '?'])
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| Error::Inconsistent(format!("unsupported SQL parameter {name}")))?,
+            None => i,
+        };
+        let arg = args
+            .get(n.wrapping_sub(1))
+            .ok_or_else(|| Error::Inconsistent(format!("SQL parameter ${n} has no value")))?;
+        match arg {
+            Arg::Int(v) => stmt.raw_bind_parameter(i, v)?,
+            Arg::Real(v) => stmt.raw_bind_parameter(i, v)?,
+            Arg::Text(v) => stmt.raw_bind_parameter(i, v.as_deref())?,
+        }
+    }
+    let width = stmt.column_count();
+    let names: Option<Arc<[String]>> = (width > 0).then(|| stmt.column_names().into_iter().map(String::from).collect());
+    let readonly = stmt.readonly();
+    let mut rows = stmt.raw_query();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(rusqlite::types::Value::from(row.get_ref(i)?));
+        }
+        on_row(DbRow::Direct(DirectRow { names: names.clone().unwrap_or_else(|| Arc::from(Vec::new())), values }))?;
+    }
+    drop(rows);
+    Ok(if readonly { 0 } else { conn.changes() })
+}
+
+/// A row from either kind of connection.
+pub(crate) enum DbRow {
+    Any(AnyRow),
+    Direct(DirectRow),
+}
+
+/// A row read on the SQLite writer.
+pub(crate) struct DirectRow {
+    names: Arc<[String]>,
+    values: Vec<rusqlite::types::Value>,
+}
+
+/// A column, by name or position.
+pub(crate) trait ColumnIndex: sqlx::ColumnIndex<AnyRow> + std::fmt::Debug + Copy {
+    fn position(&self, names: &[String]) -> Option<usize>;
+}
+
+impl ColumnIndex for usize {
+    fn position(&self, names: &[String]) -> Option<usize> {
+        (*self < names.len()).then_some(*self)
+    }
+}
+
+impl ColumnIndex for &str {
+    fn position(&self, names: &[String]) -> Option<usize> {
+        names.iter().position(|n| n == self)
+    }
+}
+
+/// What a column can be read as.
+pub(crate) trait FromDb: Sized + for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> {
+    fn from_value(value: &rusqlite::types::Value) -> Option<Self>;
+}
+
+impl FromDb for i64 {
+    fn from_value(value: &rusqlite::types::Value) -> Option<Self> {
+        match value {
+            rusqlite::types::Value::Integer(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+impl FromDb for f64 {
+    fn from_value(value: &rusqlite::types::Value) -> Option<Self> {
+        match value {
+            rusqlite::types::Value::Real(v) => Some(*v),
+            rusqlite::types::Value::Integer(v) => Some(*v as f64),
+            _ => None,
+        }
+    }
+}
+
+impl FromDb for String {
+    fn from_value(value: &rusqlite::types::Value) -> Option<Self> {
+        match value {
+            rusqlite::types::Value::Text(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromDb for bool {
+    fn from_value(value: &rusqlite::types::Value) -> Option<Self> {
+        match value {
+            rusqlite::types::Value::Integer(v) => Some(*v != 0),
+            _ => None,
+        }
+    }
+}
+
+impl<T: FromDb> FromDb for Option<T> {
+    fn from_value(value: &rusqlite::types::Value) -> Option<Self> {
+        match value {
+            rusqlite::types::Value::Null => Some(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+impl DbRow {
+    /// A column's value.
+    pub(crate) fn try_get<T: FromDb, I: ColumnIndex>(&self, column: I) -> Result<T> {
+        match self {
+            DbRow::Any(row) => Ok(row.try_get::<T, I>(column)?),
+            DbRow::Direct(row) => {
+                let i = column
+                    .position(&row.names)
+                    .ok_or_else(|| Error::Inconsistent(format!("no column {column:?} in the result")))?;
+                T::from_value(&row.values[i]).ok_or_else(|| {
+                    Error::Inconsistent(format!(
+                        "column {column:?} holds {:?}, not {}",
+                        row.values[i].data_type(),
+                        std::any::type_name::<T>()
+                    ))
+                })
+            }
+        }
+    }
+}
