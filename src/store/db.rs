@@ -93,6 +93,11 @@ pub(crate) fn open_writer(path: Option<&std::path::Path>) -> Result<rusqlite::Co
     // Every statement the engine runs stays prepared (there are about a hundred).
     conn.set_prepared_statement_cache_capacity(256);
     conn.execute_batch(
+        // 32 MiB of pages kept in memory (SQLite's default is 2 MiB), so that the writer
+        // finds the indexes it walks for every post without reading them again.
+        "PRAGMA cache_size = -32768;",
+    )?;
+    conn.execute_batch(
         // As sqlx set them: foreign keys enforced. Deleted and overwritten rows (a
         // `!forget`, a cleared address) are zeroed in the file, not left behind in free
         // pages. With WAL (set on the file), FULL syncs the log at every commit: a message
@@ -104,8 +109,43 @@ pub(crate) fn open_writer(path: Option<&std::path::Path>) -> Result<rusqlite::Co
         // WAL lets readers and the writer work at once (and costs far fewer fsyncs than the
         // rollback journal); it is a property of the file.
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        // The log is copied back into the file by [`checkpoints`], not by whichever commit
+        // happens to fill it: that copy (and its fsync of the whole file) took several
+        // milliseconds out of a participant's message now and then.
+        conn.query_row("PRAGMA wal_autocheckpoint = 0", [], |_| Ok(()))?;
     }
     Ok(conn)
+}
+
+/// How often the checkpointer copies the write-ahead log back into the file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Copies the write-ahead log of the SQLite file at `path` back into the file, on a thread
+/// of its own with a connection of its own, for as long as `alive` can be upgraded (the
+/// writer is open). A passive checkpoint never waits for, nor holds up, the writer or a
+/// reader; the log restarts from its beginning once it has all been copied.
+pub(crate) fn checkpoints<T: Send + Sync + 'static>(path: &std::path::Path, alive: std::sync::Weak<T>) -> Result<()> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(1))?;
+    conn.execute_batch("PRAGMA synchronous = FULL;")?;
+    std::thread::Builder::new()
+        .name("parley-checkpoint".into())
+        .spawn(move || {
+            while alive.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "copying SQLite's write-ahead log into the database failed; will retry");
+                }
+            }
+            // A last copy as the store closes, so that the log does not linger.
+            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        })
+        .map_err(|e| Error::Io { context: "starting SQLite's checkpoint thread".into(), source: e })?;
+    Ok(())
 }
 
 /// A parameter's value.
@@ -285,23 +325,19 @@ fn run_direct(
     args: &[Arg<'_>],
     mut on_row: impl FnMut(DbRow) -> Result<()>,
 ) -> Result<u64> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    for i in 1..=stmt.parameter_count() {
-        // `$n` is a named parameter to SQLite: bind it by its number, not its position.
-        let n = match stmt.parameter_name(i) {
-            Some(name) => name
-                .strip_prefix(['$', '?'])
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| Error::Inconsistent(format!("unsupported SQL parameter {name}")))?,
-            None => i,
-        };
-        let arg = args
-            .get(n.wrapping_sub(1))
-            .ok_or_else(|| Error::Inconsistent(format!("SQL parameter ${n} has no value")))?;
+    // `$n` is a named parameter to SQLite, and looking a name up costs a walk of the
+    // statement's list: as `?n` it is bound by its number directly.
+    let numbered = numbered_parameters(sql);
+    let mut stmt = conn.prepare_cached(&numbered)?;
+    let count = stmt.parameter_count();
+    if count > args.len() {
+        return Err(Error::Inconsistent(format!("a statement takes {count} parameters but {} were given", args.len())));
+    }
+    for (i, arg) in args.iter().enumerate().take(count) {
         match arg {
-            Arg::Int(v) => stmt.raw_bind_parameter(i, v)?,
-            Arg::Real(v) => stmt.raw_bind_parameter(i, v)?,
-            Arg::Text(v) => stmt.raw_bind_parameter(i, v.as_deref())?,
+            Arg::Int(v) => stmt.raw_bind_parameter(i + 1, v)?,
+            Arg::Real(v) => stmt.raw_bind_parameter(i + 1, v)?,
+            Arg::Text(v) => stmt.raw_bind_parameter(i + 1, v.as_deref())?,
         }
     }
     let width = stmt.column_count();
@@ -317,6 +353,28 @@ fn run_direct(
     }
     drop(rows);
     Ok(if readonly { 0 } else { conn.changes() })
+}
+
+/// The statement with `$n` written `?n` (outside quoted text), which SQLite binds by
+/// number.
+fn numbered_parameters(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('$') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut quoted = false;
+    for c in sql.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            '$' if !quoted => {
+                out.push('?');
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
 }
 
 /// A row from either kind of connection.
@@ -417,5 +475,19 @@ impl DbRow {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_parameters;
+
+    #[test]
+    fn dollar_parameters_become_numbered_outside_quotes() {
+        assert_eq!(numbered_parameters("SELECT 1"), "SELECT 1");
+        assert_eq!(
+            numbered_parameters("UPDATE t SET a = $1, b = '$2 stays' WHERE c = $12"),
+            "UPDATE t SET a = ?1, b = '$2 stays' WHERE c = ?12"
+        );
     }
 }
