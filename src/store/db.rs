@@ -93,11 +93,6 @@ pub(crate) fn open_writer(path: Option<&std::path::Path>) -> Result<rusqlite::Co
     // Every statement the engine runs stays prepared (there are about a hundred).
     conn.set_prepared_statement_cache_capacity(256);
     conn.execute_batch(
-        // 32 MiB of pages kept in memory (SQLite's default is 2 MiB), so that the writer
-        // finds the indexes it walks for every post without reading them again.
-        "PRAGMA cache_size = -32768;",
-    )?;
-    conn.execute_batch(
         // As sqlx set them: foreign keys enforced. Deleted and overwritten rows (a
         // `!forget`, a cleared address) are zeroed in the file, not left behind in free
         // pages. With WAL (set on the file), FULL syncs the log at every commit: a message
