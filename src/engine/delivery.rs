@@ -79,8 +79,7 @@ impl Engine {
             }
         }
         if !delivered.is_empty() {
-            self.store.mark_delivered_many(&delivered, self.clock.now_ms()).await?;
-            self.wakeup.notify_waiters();
+            self.record_delivered(delivered).await?;
         }
         for (id, outcome) in others {
             self.report_outcome(id, outcome).await?;
@@ -92,11 +91,7 @@ impl Engine {
     pub async fn report_outcome(&self, id: DeliveryId, outcome: Outcome) -> Result<()> {
         let now = self.clock.now_ms();
         match outcome {
-            Outcome::Delivered { message_id } => {
-                self.store.mark_delivered(id.0, message_id.as_deref(), now).await?;
-                // A delivered thread root can unblock posts waiting for it.
-                self.wakeup.notify_waiters();
-            }
+            Outcome::Delivered { message_id } => self.record_delivered(vec![(id.0, message_id)]).await?,
             Outcome::Rejected { reason } => {
                 tracing::warn!(outbox = id.0, %reason, "the platform can never take this message; set aside");
                 self.set_aside(id, None, now).await?;
@@ -116,6 +111,64 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Records deliveries, committed before this returns. They wait in `delivered` while a
+    /// group commit is under way, which records them with its own changes (one sync of the
+    /// log for both, where each used to take one); what is left when the engine is free is
+    /// recorded here, in a transaction of its own.
+    async fn record_delivered(&self, items: Vec<(i64, Option<String>)>) -> Result<()> {
+        let mine: std::collections::HashSet<i64> = items.iter().map(|(id, _)| *id).collect();
+        self.pending_delivered().extend(items);
+        let serial = self.serial.lock().await;
+        let left = std::mem::take(&mut *self.pending_delivered());
+        if !left.is_empty() {
+            if let Err(e) = self.store.mark_delivered_many(&left, self.clock.now_ms()).await {
+                // Others' reports among them find theirs still waiting and try again; ours
+                // fail here (their rows are handed out again once the lease runs out).
+                self.return_delivered(left.into_iter().filter(|(id, _)| !mine.contains(id)).collect());
+                return Err(e);
+            }
+        }
+        drop(serial);
+        // A delivered thread root can unblock posts waiting for it.
+        self.wakeup.notify_waiters();
+        Ok(())
+    }
+
+    /// Inside a group commit: records the deliveries waiting, in a savepoint of their own
+    /// (if that fails they go back to wait, and the messages' changes are kept). Returns
+    /// them, to be put back if the commit fails.
+    pub(super) async fn record_delivered_in(&self, tx: &mut crate::store::Tx) -> Result<Vec<(i64, Option<String>)>> {
+        let waiting = std::mem::take(&mut *self.pending_delivered());
+        if waiting.is_empty() {
+            return Ok(waiting);
+        }
+        tx.savepoint().await?;
+        match tx.mark_delivered_many(&waiting, self.clock.now_ms()).await {
+            Ok(()) => tx.release().await?,
+            Err(e) => {
+                tracing::warn!(error = %e, "recording deliveries inside a group commit failed; they are recorded on their own");
+                tx.rollback_to_savepoint().await?;
+                self.return_delivered(waiting);
+                return Ok(Vec::new());
+            }
+        }
+        Ok(waiting)
+    }
+
+    /// Puts deliveries back to wait (their transaction did not commit).
+    pub(super) fn return_delivered(&self, items: Vec<(i64, Option<String>)>) {
+        if !items.is_empty() {
+            self.pending_delivered().extend(items);
+        }
+    }
+
+    fn pending_delivered(&self) -> std::sync::MutexGuard<'_, Vec<(i64, Option<String>)>> {
+        // A panic while holding it leaves a plain list behind, still usable.
+        self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -212,6 +265,45 @@ impl chat::Core for Engine {
 #[cfg(test)]
 mod tests {
     use super::backoff;
+    use chat::{Core, Platform};
+
+    /// Deliveries reported while a group commit is under way are recorded by its commit;
+    /// when that commit fails they wait again, and are recorded on their own.
+    #[tokio::test]
+    #[allow(clippy::unwrap_used)]
+    async fn deliveries_waiting_are_recorded_by_the_next_group_commit() {
+        let config = crate::config::Config::load(None).unwrap();
+        let store = crate::store::Store::connect("sqlite::memory:").await.unwrap();
+        let engine = super::Engine::start(
+            store.clone(),
+            crate::identity::Identity::new(b"a-test-secret-of-enough-length"),
+            std::sync::Arc::new(crate::clock::SystemClock),
+            &config,
+            vec![Platform::Console],
+        )
+        .await
+        .unwrap();
+        let say = |n: u32, text: &str| crate::console::inbound(&config.console, "alice", text, format!("e{n}"));
+        engine.handle_batch(vec![say(1, "!topics")]).await;
+        let due = engine.due(Platform::Console, 100).await;
+        assert!(!due.is_empty());
+        let waiting: Vec<(i64, Option<String>)> = due.iter().map(|d| (d.id.0, Some(format!("m{}", d.id.0)))).collect();
+        let before = store.pending_count().await.unwrap();
+
+        // As if reported while a group commit held the engine: the commit takes them.
+        engine.return_delivered(waiting.clone());
+        engine.handle_batch(vec![say(2, "!topics")]).await;
+        assert!(engine.pending_delivered().is_empty());
+        let answered = store.pending_count().await.unwrap();
+        assert_eq!(answered, before - waiting.len() as i64 + 1, "the first answer recorded, the second queued");
+
+        // Reported with no group commit under way: recorded at once by the reporter.
+        let second = engine.due(Platform::Console, 100).await;
+        assert_eq!(second.len(), 1);
+        engine.record_delivered(vec![(second[0].id.0, Some("m".into()))]).await.unwrap();
+        assert!(engine.pending_delivered().is_empty());
+        assert_eq!(store.pending_count().await.unwrap(), answered - 1);
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {

@@ -107,6 +107,9 @@ pub struct Engine {
     push_pending: std::sync::atomic::AtomicBool,
     /// Repeated crisis messages: one alert, then a count.
     crisis_alerts: participant::CrisisAlerts,
+    /// Deliveries reported by adapters and not yet recorded: the next group commit records
+    /// them with its own changes, or the reporter does (see `delivery.rs`).
+    delivered: std::sync::Mutex<Vec<(i64, Option<String>)>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -151,6 +154,7 @@ impl Engine {
             push_batch: std::sync::atomic::AtomicUsize::new(engagement::PUSH_BATCH),
             push_pending: std::sync::atomic::AtomicBool::new(true),
             crisis_alerts: participant::CrisisAlerts::default(),
+            delivered: std::sync::Mutex::new(Vec::new()),
         };
         let now = engine.clock.now_ms();
         let mut tx = engine.store.begin().await?;
@@ -321,7 +325,12 @@ impl Engine {
                 }
             }
         }
-        cx.tx.commit().await?;
+        // Deliveries reported meanwhile are recorded in this commit: one sync for both.
+        let delivered = self.record_delivered_in(&mut cx.tx).await?;
+        if let Err(e) = cx.tx.commit().await {
+            self.return_delivered(delivered);
+            return Err(e);
+        }
         for (platform, label) in handled {
             match label {
                 Some(command) => tracing::info!(%platform, command, "handled"),

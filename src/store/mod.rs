@@ -1,10 +1,11 @@
 //! Storage: one API over SQLite (embedded default) and PostgreSQL (shared by several
 //! processes).
 //!
-//! Queries are runtime-checked through sqlx's `Any` driver and written in the SQL both
-//! databases accept (`$n` parameters, `ON CONFLICT`, `RETURNING`). Each backend has its own
-//! embedded migrations. Everything the engine does for one inbound message happens in one
-//! [`Tx`], so a crash loses or duplicates nothing.
+//! Queries are runtime-checked strings written in the SQL both databases accept (`$n`
+//! parameters, `ON CONFLICT`, `RETURNING`), run by [`db`] on rusqlite (SQLite's single
+//! writer, in line) or on sqlx's `Any` driver (PostgreSQL, and SQLite's read connections).
+//! Each backend has its own embedded migrations. Everything the engine does for one
+//! inbound message happens in one [`Tx`], so a crash loses or duplicates nothing.
 
 mod analysis;
 mod bench;
@@ -594,6 +595,11 @@ impl Tx {
     /// Queues an outbound message.
     pub async fn enqueue(&mut self, msg: &NewOutbox<'_>) -> Result<i64> {
         outbox::enqueue(&mut self.conn, msg).await
+    }
+
+    /// Records deliveries inside this transaction (as [`Store::mark_delivered_many`]).
+    pub async fn mark_delivered_many(&mut self, delivered: &[(i64, Option<String>)], now: i64) -> Result<()> {
+        outbox::mark_delivered_many(&mut self.conn, delivered, now).await
     }
 
     /// Cancels a post's publications that have not been delivered yet.
