@@ -108,11 +108,15 @@ impl Tx {
 }
 
 impl Store {
-    /// Deletes limiter rows that no longer limit anyone (their time has passed). Runs on its
-    /// own connection, outside any message's transaction, so it never holds a row that a
-    /// message waits for.
+    /// Deletes limiter rows that no longer limit anyone (their time has passed), outside any
+    /// message's transaction but under the writer lock that messages take (on PostgreSQL the
+    /// fleet's advisory lock): deleting many rows at once while another process's message
+    /// updated some of them deadlocked now and then.
     pub async fn prune_limits(&self, now: i64) -> Result<u64> {
-        query("DELETE FROM limiter_state WHERE tat < $1").bind(now).execute(&mut self.conn().await?).await
+        let mut tx = self.begin().await?;
+        let pruned = query("DELETE FROM limiter_state WHERE tat < $1").bind(now).execute(&mut tx.conn).await?;
+        tx.commit().await?;
+        Ok(pruned)
     }
 
     /// Number of limiter rows (for tests and benchmarks).
