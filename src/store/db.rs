@@ -28,7 +28,21 @@ pub(crate) enum Conn {
     Direct(Direct),
 }
 
+/// What a statement runs on, under a [`Conn`].
+enum Target<'c> {
+    Direct(&'c rusqlite::Connection),
+    Sqlx(&'c mut sqlx::AnyConnection),
+}
+
 impl Conn {
+    fn target(&mut self) -> Target<'_> {
+        match self {
+            Conn::Direct(d) => Target::Direct(&d.conn),
+            Conn::Tx(tx) => Target::Sqlx(tx),
+            Conn::Pooled(c) => Target::Sqlx(c),
+        }
+    }
+
     /// Commits the transaction (nothing to do outside one).
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
@@ -223,44 +237,35 @@ impl<'q> Query<'q> {
 
     /// Runs it; the number of rows it changed.
     pub(crate) async fn execute(self, conn: &mut Conn) -> Result<u64> {
-        match conn {
-            Conn::Direct(d) => run_direct(&d.conn, &self.sql, &self.args, |_| Ok(())),
-            Conn::Tx(tx) => Ok(self.into_sqlx().execute(&mut **tx).await?.rows_affected()),
-            Conn::Pooled(c) => Ok(self.into_sqlx().execute(&mut **c).await?.rows_affected()),
+        match conn.target() {
+            Target::Direct(c) => run_direct(c, &self.sql, &self.args, |_| Ok(())),
+            Target::Sqlx(c) => Ok(self.into_sqlx().execute(c).await?.rows_affected()),
         }
     }
 
     /// Runs it; every row.
     pub(crate) async fn fetch_all(self, conn: &mut Conn) -> Result<Vec<DbRow>> {
-        match conn {
-            Conn::Direct(d) => {
-                let mut rows = Vec::new();
-                run_direct(&d.conn, &self.sql, &self.args, |row| {
-                    rows.push(row);
-                    Ok(())
-                })?;
-                Ok(rows)
-            }
-            Conn::Tx(tx) => Ok(self.into_sqlx().fetch_all(&mut **tx).await?.into_iter().map(DbRow::Any).collect()),
-            Conn::Pooled(c) => Ok(self.into_sqlx().fetch_all(&mut **c).await?.into_iter().map(DbRow::Any).collect()),
-        }
+        let mut rows = Vec::new();
+        self.for_each(conn, |row| {
+            rows.push(row);
+            Ok(())
+        })
+        .await?;
+        Ok(rows)
     }
 
     /// Runs it; the first row, if any.
     pub(crate) async fn fetch_optional(self, conn: &mut Conn) -> Result<Option<DbRow>> {
-        match conn {
-            Conn::Direct(d) => {
+        match conn.target() {
+            Target::Direct(c) => {
                 let mut first = None;
-                run_direct(&d.conn, &self.sql, &self.args, |row| {
-                    if first.is_none() {
-                        first = Some(row);
-                    }
+                run_direct(c, &self.sql, &self.args, |row| {
+                    first.get_or_insert(row);
                     Ok(())
                 })?;
                 Ok(first)
             }
-            Conn::Tx(tx) => Ok(self.into_sqlx().fetch_optional(&mut **tx).await?.map(DbRow::Any)),
-            Conn::Pooled(c) => Ok(self.into_sqlx().fetch_optional(&mut **c).await?.map(DbRow::Any)),
+            Target::Sqlx(c) => Ok(self.into_sqlx().fetch_optional(c).await?.map(DbRow::Any)),
         }
     }
 
@@ -269,7 +274,8 @@ impl<'q> Query<'q> {
         self.fetch_optional(conn).await?.ok_or(Error::Database(sqlx::Error::RowNotFound))
     }
 
-    /// Runs it and calls `f` for each row as it comes, without holding them all.
+    /// Runs it and calls `f` for each row as it comes, without holding them all; returns
+    /// how many rows there were.
     pub(crate) async fn for_each(self, conn: &mut Conn, mut f: impl FnMut(DbRow) -> Result<()>) -> Result<u64> {
         use futures_util::TryStreamExt;
         let mut n = 0;
@@ -277,18 +283,12 @@ impl<'q> Query<'q> {
             n += 1;
             f(row)
         };
-        match conn {
-            Conn::Direct(d) => {
-                run_direct(&d.conn, &self.sql, &self.args, each)?;
+        match conn.target() {
+            Target::Direct(c) => {
+                run_direct(c, &self.sql, &self.args, each)?;
             }
-            Conn::Tx(tx) => {
-                let mut rows = self.into_sqlx().fetch(&mut **tx);
-                while let Some(row) = rows.try_next().await? {
-                    each(DbRow::Any(row))?;
-                }
-            }
-            Conn::Pooled(c) => {
-                let mut rows = self.into_sqlx().fetch(&mut **c);
+            Target::Sqlx(c) => {
+                let mut rows = self.into_sqlx().fetch(c);
                 while let Some(row) = rows.try_next().await? {
                     each(DbRow::Any(row))?;
                 }
