@@ -1,7 +1,8 @@
 //! The SQLite writer (statements run in line through rusqlite, src/store/db.rs): a
 //! transaction dropped without commit leaves nothing behind, on a file and in memory; what
-//! it commits is seen by the read connections (sqlx); and the write-ahead log is copied
-//! back into the file while the writer is open, so that the log does not grow without end.
+//! it commits is seen by the read connections (sqlx); the write-ahead log is copied back
+//! into the file while the writer is open, so that the log does not grow without end; and
+//! once the store is closed the database file alone holds everything.
 
 #![allow(clippy::unwrap_used)]
 
@@ -91,5 +92,23 @@ async fn the_log_is_copied_into_the_file_while_the_writer_is_open() {
     assert!(grown > before + 1_000_000, "the database file stayed at {grown} bytes (from {before})");
     let mut read = store.begin_read().await.unwrap();
     assert_eq!(read.posts(d.id).await.unwrap().len(), 1_000);
+    read.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn after_close_the_database_file_alone_holds_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.db");
+    let store = Store::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_discussion("kept", "Kept", "?", 1).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+    // A copy of the file alone, as a backup made after parley stopped would be.
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let copied = Store::connect(&format!("sqlite://{}", copy.display())).await.unwrap();
+    let mut read = copied.begin_read().await.unwrap();
+    assert!(read.discussion_by_slug("kept").await.unwrap().is_some());
     read.commit().await.unwrap();
 }

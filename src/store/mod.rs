@@ -275,13 +275,22 @@ impl Store {
         Ok(tx)
     }
 
-    /// Closes every connection.
+    /// Closes every connection. On a SQLite file the write-ahead log is first copied into
+    /// the database file and emptied, so that the file alone holds everything (a copy of
+    /// `parley.db` made after parley stops is complete).
     pub async fn close(&self) {
         if let Some(pool) = &self.read_pool {
             pool.close().await;
         }
-        if let Writer::Pool(pool) = &self.writer {
-            pool.close().await;
+        match &self.writer {
+            Writer::Pool(pool) => pool.close().await,
+            Writer::Direct(writer) if self.read_pool.is_some() => {
+                let writer = writer.lock().await;
+                if let Err(e) = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "copying SQLite's write-ahead log into the database on closing failed");
+                }
+            }
+            Writer::Direct(_) => {}
         }
     }
 }
