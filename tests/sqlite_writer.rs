@@ -112,3 +112,19 @@ async fn after_close_the_database_file_alone_holds_everything() {
     assert!(read.discussion_by_slug("kept").await.unwrap().is_some());
     read.commit().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_file_whose_path_says_memory_is_still_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("memory-bot.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_discussion("kept", "Kept", "?", 1).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+    drop(store);
+    let again = Store::connect(&url).await.unwrap();
+    let mut read = again.begin_read().await.unwrap();
+    assert!(read.discussion_by_slug("kept").await.unwrap().is_some());
+    read.commit().await.unwrap();
+}

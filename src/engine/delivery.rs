@@ -155,13 +155,23 @@ impl Engine {
         if waiting.is_empty() {
             return Ok(waiting);
         }
-        tx.savepoint().await?;
+        // Whatever fails here, the deliveries go back to wait first: their reporters must
+        // not find them gone unless this transaction records them.
+        if let Err(e) = tx.savepoint().await {
+            self.return_delivered(waiting);
+            return Err(e);
+        }
         match tx.mark_delivered_many(&waiting, self.clock.now_ms()).await {
-            Ok(()) => tx.release().await?,
+            Ok(()) => {
+                if let Err(e) = tx.release().await {
+                    self.return_delivered(waiting);
+                    return Err(e);
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "recording deliveries inside a group commit failed; they are recorded on their own");
-                tx.rollback_to_savepoint().await?;
                 self.return_delivered(waiting);
+                tx.rollback_to_savepoint().await?;
                 return Ok(Vec::new());
             }
         }

@@ -325,10 +325,10 @@ fn run_direct(
     let numbered = numbered_parameters(sql);
     let mut stmt = conn.prepare_cached(&numbered)?;
     let count = stmt.parameter_count();
-    if count > args.len() {
+    if count != args.len() {
         return Err(Error::Inconsistent(format!("a statement takes {count} parameters but {} were given", args.len())));
     }
-    for (i, arg) in args.iter().enumerate().take(count) {
+    for (i, arg) in args.iter().enumerate() {
         match arg {
             Arg::Int(v) => stmt.raw_bind_parameter(i + 1, v)?,
             Arg::Real(v) => stmt.raw_bind_parameter(i + 1, v)?,

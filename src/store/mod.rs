@@ -58,6 +58,14 @@ impl Backend {
     }
 }
 
+/// Whether a SQLite URL names a database in memory (`sqlite::memory:`, `mode=memory`) rather
+/// than a file (whose path may well contain the word "memory").
+fn is_memory(url: &str) -> bool {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let file = rest.split('?').next().unwrap_or_default();
+    file.is_empty() || file == ":memory:" || url.contains("mode=memory")
+}
+
 /// Hides a password in a URL before it goes into a message.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -130,7 +138,7 @@ impl Store {
                 sqlite_file: None,
             });
         }
-        if url.contains("memory") {
+        if is_memory(url) {
             // One database per connection: the writer is all there is, so it is migrated
             // here, statement by statement (nothing outlives the process to be upgraded).
             let conn = db::open_writer(None)?;
@@ -730,5 +738,7 @@ mod tests {
         assert!(Backend::from_url("mysql://x").is_err());
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert!(is_memory("sqlite::memory:") && is_memory("sqlite://x?mode=memory"));
+        assert!(!is_memory("sqlite:///srv/memory-bot/parley.db") && !is_memory("sqlite://data/parley.db"));
     }
 }
