@@ -192,9 +192,7 @@ pub mod files {
     /// The file of a SQLite URL (`sqlite://FILE`, `sqlite:FILE`, with or without
     /// `?options`); `None` for memory databases and other backends.
     pub fn sqlite_file(url: &str) -> Option<PathBuf> {
-        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-        let file = rest.split('?').next().unwrap_or_default();
-        if file.is_empty() || file == ":memory:" || url.contains("mode=memory") {
+        if !url.starts_with("sqlite:") || crate::store::is_memory(url) {
             return None;
         }
         // The file SQLite will open: sqlx decodes percent-escapes (`my%20db.db`).

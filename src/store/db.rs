@@ -119,8 +119,8 @@ pub(crate) fn open_writer(path: Option<&std::path::Path>) -> Result<rusqlite::Co
         // rollback journal); it is a property of the file.
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         // The log is copied back into the file by [`checkpoints`], not by whichever commit
-        // happens to fill it: that copy (and its fsync of the whole file) took several
-        // milliseconds out of a participant's message now and then.
+        // happens to fill it: that copy, and its fsync of the database file, would
+        // otherwise fall inside a participant's message now and then.
         conn.query_row("PRAGMA wal_autocheckpoint = 0", [], |_| Ok(()))?;
     }
     Ok(conn)
@@ -336,15 +336,17 @@ fn run_direct(
         }
     }
     let width = stmt.column_count();
-    let names: Option<Arc<[String]>> = (width > 0).then(|| stmt.column_names().into_iter().map(String::from).collect());
     let readonly = stmt.readonly();
+    // Column names are read once, with the first row (most writes return none).
+    let mut names: Option<Arc<[String]>> = None;
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
+        let names = names.get_or_insert_with(|| row.as_ref().column_names().into_iter().map(String::from).collect());
         let mut values = Vec::with_capacity(width);
         for i in 0..width {
             values.push(rusqlite::types::Value::from(row.get_ref(i)?));
         }
-        on_row(DbRow::Direct(DirectRow { names: names.clone().unwrap_or_else(|| Arc::from(Vec::new())), values }))?;
+        on_row(DbRow::Direct(DirectRow { names: names.clone(), values }))?;
     }
     drop(rows);
     Ok(if readonly { 0 } else { conn.changes() })

@@ -60,7 +60,7 @@ impl Backend {
 
 /// Whether a SQLite URL names a database in memory (`sqlite::memory:`, `mode=memory`) rather
 /// than a file (whose path may well contain the word "memory").
-fn is_memory(url: &str) -> bool {
+pub(crate) fn is_memory(url: &str) -> bool {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     let file = rest.split('?').next().unwrap_or_default();
     file.is_empty() || file == ":memory:" || url.contains("mode=memory")
@@ -292,6 +292,7 @@ impl Store {
         }
         match &self.writer {
             Writer::Pool(pool) => pool.close().await,
+            // A file (a database in memory has no read connections, and nothing to copy).
             Writer::Direct(writer) if self.read_pool.is_some() => {
                 let writer = writer.lock().await;
                 if let Err(e) = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
