@@ -122,6 +122,9 @@ pub(crate) fn open_writer(path: Option<&std::path::Path>) -> Result<rusqlite::Co
         // happens to fill it: that copy, and its fsync of the database file, would
         // otherwise fall inside a participant's message now and then.
         conn.query_row("PRAGMA wal_autocheckpoint = 0", [], |_| Ok(()))?;
+        // A log that grew large (a long read held back its copy) is cut back to this
+        // size when it starts again, not kept at its largest.
+        conn.query_row(&format!("PRAGMA journal_size_limit = {LOG_SIZE_LIMIT}"), [], |_| Ok(()))?;
     }
     Ok(conn)
 }
@@ -129,11 +132,36 @@ pub(crate) fn open_writer(path: Option<&std::path::Path>) -> Result<rusqlite::Co
 /// How often the checkpointer copies the write-ahead log back into the file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Frames (pages) in the log from which a round of the checkpointer holds up the writer for
+/// a moment so that the log can start again from its beginning (64 MiB of 4 KiB pages).
+/// Holding it up costs a short checkpoint with two fsyncs (1.5–6 ms at an offered 1,000
+/// posts/s, where this limit is reached about once a second); a limit of 1,000 frames,
+/// SQLite's own default, did that four times a second there.
+pub(crate) const RESTART_FROM_FRAMES: i64 = 16_384;
+
+/// The size the log is cut back to when it starts again after growing past it (while a
+/// long read held back its copy): room for [`RESTART_FROM_FRAMES`] and a round more, so
+/// that in steady work the log is written over in place, never cut and grown again.
+const LOG_SIZE_LIMIT: i64 = 128 * 1024 * 1024;
+
 /// Copies the write-ahead log of the SQLite file at `path` back into the file, on a thread
-/// of its own with a connection of its own, for as long as `alive` can be upgraded (the
-/// writer is open). A passive checkpoint never waits for, nor holds up, the writer or a
-/// reader; the log restarts from its beginning once it has all been copied.
-pub(crate) fn checkpoints<T: Send + Sync + 'static>(path: &std::path::Path, alive: std::sync::Weak<T>) -> Result<()> {
+/// of its own with a connection of its own, for as long as `writer` can be upgraded (the
+/// writer is open).
+///
+/// Each round runs a passive checkpoint, which never waits for, nor holds up, the writer
+/// or a reader. But the log only starts again from its beginning when it has all been
+/// copied *before* the next write transaction begins, and under steady writes that never
+/// happens: commits land while the copy runs. The log then grew without end (850 MB in a
+/// 50,000-post bench run; a sustained burst could fill the disk), and every commit wrote
+/// to new blocks of the file, whose fsync costs about three times as much. So once the log
+/// holds `restart_from` frames ([`RESTART_FROM_FRAMES`] unless a test sets fewer), the
+/// round then takes the writer's lock (in turn, like any transaction) and copies the few
+/// frames written meanwhile; the next transaction writes the log from its beginning again.
+pub(crate) fn checkpoints(
+    path: &std::path::Path,
+    writer: std::sync::Weak<tokio::sync::Mutex<rusqlite::Connection>>,
+    restart_from: std::sync::Arc<std::sync::atomic::AtomicI64>,
+) -> Result<()> {
     use rusqlite::OpenFlags;
     let conn = rusqlite::Connection::open_with_flags(
         path,
@@ -144,17 +172,36 @@ pub(crate) fn checkpoints<T: Send + Sync + 'static>(path: &std::path::Path, aliv
     std::thread::Builder::new()
         .name("parley-checkpoint".into())
         .spawn(move || {
-            while alive.strong_count() > 0 {
+            while writer.strong_count() > 0 {
                 std::thread::sleep(CHECKPOINT_EVERY);
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                match passive_checkpoint(&conn) {
+                    Ok(frames) if frames >= restart_from.load(std::sync::atomic::Ordering::Relaxed) => {}
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "copying SQLite's write-ahead log into the database failed; will retry");
+                        continue;
+                    }
+                }
+                let Some(writer) = writer.upgrade() else { break };
+                let _writes_wait = writer.blocking_lock();
+                if let Err(e) = passive_checkpoint(&conn) {
                     tracing::warn!(error = %e, "copying SQLite's write-ahead log into the database failed; will retry");
                 }
             }
             // A last copy as the store closes, so that the log does not linger.
-            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            let _ = passive_checkpoint(&conn);
         })
         .map_err(|e| Error::Io { context: "starting SQLite's checkpoint thread".into(), source: e })?;
     Ok(())
+}
+
+/// Runs a passive checkpoint; returns the frames the log held when it began (it copies up
+/// to there, so it reports a complete copy even when commits landed meanwhile).
+fn passive_checkpoint(conn: &rusqlite::Connection) -> Result<i64> {
+    // (busy, frames in the log, frames copied); -1 when the database is not in WAL mode.
+    let (_busy, log, _copied): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(log)
 }
 
 /// A parameter's value.

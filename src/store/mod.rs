@@ -97,6 +97,9 @@ pub struct Store {
     backend: Backend,
     /// How long a claimed outbox row stays reserved, in milliseconds.
     lease_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Frames in a SQLite file's write-ahead log from which it is made to start again (see
+    /// [`db::checkpoints`]).
+    log_restart_frames: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// The SQLite file, for scans that read it directly (see [`scan`]).
     sqlite_file: Option<std::sync::Arc<std::path::Path>>,
 }
@@ -123,6 +126,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let lease_ms = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(outbox::LEASE_MS));
+        let log_restart_frames = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(db::RESTART_FROM_FRAMES));
         if backend == Backend::Postgres {
             let pool = AnyPoolOptions::new()
                 .max_connections(8)
@@ -135,6 +139,7 @@ impl Store {
                 read_pool: Some(pool),
                 backend,
                 lease_ms,
+                log_restart_frames,
                 sqlite_file: None,
             });
         }
@@ -152,6 +157,7 @@ impl Store {
                 read_pool: None,
                 backend,
                 lease_ms,
+                log_restart_frames,
                 sqlite_file: None,
             });
         }
@@ -189,8 +195,15 @@ impl Store {
         let plain = url.split_once('?').is_none_or(|(_, query)| query.split('&').all(|p| p.starts_with("mode=")));
         let sqlite_file = plain.then(|| std::sync::Arc::from(path.as_path()));
         let writer = std::sync::Arc::new(tokio::sync::Mutex::new(writer));
-        db::checkpoints(&path, std::sync::Arc::downgrade(&writer))?;
-        Ok(Store { writer: Writer::Direct(writer), read_pool: Some(read_pool), backend, lease_ms, sqlite_file })
+        db::checkpoints(&path, std::sync::Arc::downgrade(&writer), log_restart_frames.clone())?;
+        Ok(Store {
+            writer: Writer::Direct(writer),
+            read_pool: Some(read_pool),
+            backend,
+            lease_ms,
+            log_restart_frames,
+            sqlite_file,
+        })
     }
 
     /// How long a delivery handed out stays reserved for the adapter that took it (default
@@ -198,6 +211,13 @@ impl Store {
     /// bench's null adapter), so that rows a killed process held are taken over sooner.
     pub fn set_delivery_lease(&self, lease: Duration) {
         self.lease_ms.store(lease.as_millis().max(1) as i64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Frames (pages) in a SQLite file's write-ahead log from which the checkpointer holds
+    /// the writer up for a moment so that the log starts again from its beginning (default
+    /// 16,384, 64 MiB; smaller only in tests, to see that happen without writing that much).
+    pub fn set_log_restart_frames(&self, frames: i64) {
+        self.log_restart_frames.store(frames.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// SQLite's journal mode and synchronous level in effect (`None` on PostgreSQL).
