@@ -24,9 +24,9 @@ run_pinned() {
 run sqlite-throughput      --participants 10000 --posts 50000
 run_pinned sqlite-throughput-one-cpu --participants 10000 --posts 50000
 run sqlite-normal-sync     --participants 10000 --posts 50000 --sqlite-synchronous normal
-run sqlite-offered-1000    --participants 2000 --posts 20000 --rate 1100
+run sqlite-offered-1000    --participants 2000 --posts 40000 --rate 1140
 run sqlite-100k-limited    --participants 100000 --posts 100000 --rate-limits
-run_pinned sqlite-offered-1000-one-cpu --participants 2000 --posts 20000 --rate 1100
+run_pinned sqlite-offered-1000-one-cpu --participants 2000 --posts 40000 --rate 1140
 run postgres-throughput    --participants 5000 --posts 20000 --database "$pg"
 run postgres-3-processes   --processes 3 --participants 10000 --posts 100000 --database "$pg"
 echo "results in $out/" >&2

@@ -395,9 +395,45 @@ impl Moderator {
             Some(engine) => engine.assess(text, recent),
         }
     }
+
+    /// The rest of [`Moderator::assess`] for a verdict reached without the author's recent
+    /// posts: `with_recent(assess(text, &[]), text, recent)` equals `assess(text, recent)`.
+    /// Everything but the check for repeated text reads the text alone, so that part can
+    /// be worked out ahead (on another thread) and this added once the recent posts are
+    /// known.
+    pub fn with_recent(&self, verdict: Verdict, raw: &str, recent: &[String]) -> Verdict {
+        match &self.engine {
+            None => verdict,
+            Some(_) => Engine::with_recent(verdict, raw, recent),
+        }
+    }
+}
+
+/// Whether the post repeats one of `recent`, as written or as it would be published.
+fn repeated(raw: &str, text: &str, recent: &[String]) -> bool {
+    text.chars().count() >= MIN_REPEAT_LEN && recent.iter().any(|r| spam::same_text(r, raw) || spam::same_text(r, text))
 }
 
 impl Engine {
+    /// Step 5's repeat check added to a verdict reached without recent posts, with the
+    /// reason where [`Engine::assess`] puts it and the crisis rule of step 6 kept.
+    fn with_recent(mut verdict: Verdict, raw: &str, recent: &[String]) -> Verdict {
+        if !repeated(raw, &verdict.text, recent) {
+            return verdict;
+        }
+        let at = verdict
+            .reasons
+            .iter()
+            .position(|r| matches!(r.code.as_str(), "spam.link" | "spam.shouting" | "spam.flood"))
+            .unwrap_or(verdict.reasons.len());
+        verdict.reasons.insert(at, Reason::new("spam.repeated", "The same text was posted recently.", 0.8));
+        verdict.action = verdict.action.max(Action::Hold);
+        if verdict.crisis.is_some() {
+            verdict.action = verdict.action.min(Action::Hold);
+        }
+        verdict
+    }
+
     fn assess(&self, raw: &str, recent: &[String]) -> Verdict {
         let mut reasons = Vec::new();
         let mut action = Action::Publish;
@@ -478,9 +514,7 @@ impl Engine {
         }
 
         // 5. Spam.
-        if text.chars().count() >= MIN_REPEAT_LEN
-            && recent.iter().any(|r| spam::same_text(r, raw) || spam::same_text(r, &text))
-        {
+        if repeated(raw, &text, recent) {
             action = action.max(Action::Hold);
             reasons.push(Reason::new("spam.repeated", "The same text was posted recently.", 0.8));
         }
@@ -544,6 +578,40 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Moderator>();
         assert!(!Moderator::default().is_pass_through());
+    }
+
+    #[test]
+    fn with_recent_adds_to_a_verdict_without_them_what_assess_gives() {
+        let m = standard();
+        let texts = [
+            "The wait at my GP was three weeks for a routine appointment",
+            "please ring me on 07700 900123 about my appointment",
+            "Visit https://example.com/deal for cheap meds, visit https://example.com/deal",
+            "THE WAIT AT MY GP WAS THREE WEEKS FOR A ROUTINE APPOINTMENT",
+            "the receptionist is a f*cking idiot and the wait was three weeks",
+            "I can't go on, everyone would be better off without me",
+            "I can't go on, everyone would be better off without me. Call 07700 900123",
+            "sooooooo slowwwwww!!!!!!! the wait the wait the wait the wait",
+            "short",
+        ];
+        for raw in texts {
+            let redacted = m.assess(raw, &[]).text;
+            for recent in [
+                vec![],
+                vec!["something else entirely, about parking".to_string()],
+                vec![raw.to_string()],
+                vec!["x".to_string(), redacted.to_uppercase()],
+            ] {
+                assert_eq!(
+                    m.with_recent(m.assess(raw, &[]), raw, &recent),
+                    m.assess(raw, &recent),
+                    "{raw} / {recent:?}"
+                );
+            }
+        }
+        let pass = Moderator::pass_through();
+        let raw = "the same text as before, word for word";
+        assert_eq!(pass.with_recent(pass.assess(raw, &[]), raw, &[raw.into()]), pass.assess(raw, &[raw.into()]));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! values ([`replies`]) queued through `announce.rs`, all in one transaction. Adapters drain
 //! the outbox through [`chat::Core`] (`delivery.rs`).
 
+mod ahead;
 mod announce;
 mod choices;
 pub mod commands;
@@ -83,7 +84,7 @@ pub struct Engine {
     settings: Settings,
     /// Platforms with a public room: each published post goes to all of them.
     platforms: Vec<Platform>,
-    moderator: moderation::Moderator,
+    moderator: Arc<moderation::Moderator>,
     limits: crate::limits::Limits,
     pacing: crate::limits::Pacing,
     analyzer: Arc<themes::Analyzer>,
@@ -146,7 +147,7 @@ impl Engine {
             clock,
             settings: Settings::from_config(config),
             platforms,
-            moderator: crate::moderator_for(config),
+            moderator: Arc::new(crate::moderator_for(config)),
             wakeup: Arc::new(Notify::new()),
             serial: Mutex::new(()),
             handled: std::sync::atomic::AtomicU64::new(0),
@@ -169,6 +170,7 @@ impl Engine {
             now,
             origin: Origin { platform: Platform::Console, room: Room::Commissioners },
             active_survey: None,
+            ahead: ahead::Ahead::default(),
         };
         for d in open {
             engine.ensure_threads(&mut cx, &d).await?;
@@ -254,13 +256,16 @@ impl Engine {
         if batch.is_empty() {
             return;
         }
+        // The texts are read on another thread from now on, while this waits for the lock
+        // and stores the messages before them.
+        let ahead = ahead::Ahead::start(&self.moderator, &self.analyzer, batch.iter().map(|(_, command)| command));
         let _serial = self.serial.lock().await;
         let n = batch.len() as u64;
         let before = self.handled.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         if before / PRUNE_EVERY != (before + n) / PRUNE_EVERY {
             self.prune(self.clock.now_ms()).await;
         }
-        let Err(e) = self.commit_together(&batch).await else { return };
+        let Err(e) = self.commit_together(&batch, &ahead).await else { return };
         if batch.len() == 1 {
             let (inbound, _) = &batch[0];
             drop(_serial);
@@ -269,7 +274,7 @@ impl Engine {
         }
         tracing::warn!(messages = batch.len(), error = %e, "a group commit failed; storing its messages one by one");
         for one in batch.chunks(1) {
-            if let Err(e) = self.commit_together(one).await {
+            if let Err(e) = self.commit_together(one, &ahead).await {
                 tracing::error!(platform = %one[0].0.platform, error = %e, "storing an inbound message failed");
                 if let Err(e2) = self.apologise(&one[0].0).await {
                     tracing::error!(platform = %one[0].0.platform, error = %e2, "could not queue the apology either");
@@ -290,13 +295,14 @@ impl Engine {
     /// One transaction for `batch`, a savepoint per message. Errors here are the
     /// transaction's own (begin, savepoint, commit): a message's error is rolled back to its
     /// savepoint, logged and answered with an apology inside the transaction.
-    async fn commit_together(&self, batch: &[(Inbound, Command)]) -> Result<()> {
+    async fn commit_together(&self, batch: &[(Inbound, Command)], ahead: &ahead::Ahead) -> Result<()> {
         let Some((first, _)) = batch.first() else { return Ok(()) };
         let mut cx = Ctx {
             tx: self.store.begin().await?,
             now: self.clock.now_ms(),
             origin: self.origin(first),
             active_survey: None,
+            ahead: ahead.clone(),
         };
         let mut handled = Vec::with_capacity(batch.len());
         for (i, (inbound, command)) in batch.iter().enumerate() {
@@ -346,6 +352,7 @@ impl Engine {
             now: self.clock.now_ms(),
             origin: self.origin(inbound),
             active_survey: None,
+            ahead: ahead::Ahead::default(),
         };
         self.say(&mut cx, &Reply::InternalError).await?;
         cx.tx.commit().await
@@ -479,6 +486,7 @@ impl Engine {
             now: self.clock.now_ms(),
             origin: self.origin(inbound),
             active_survey: None,
+            ahead: ahead::Ahead::default(),
         };
         if !cx.tx.record_inbound(inbound.platform, &inbound.event_id, cx.now).await? {
             tracing::debug!(platform = %inbound.platform, "duplicate inbound event ignored");

@@ -161,7 +161,10 @@ impl Engine {
         if text.trim().is_empty() {
             return Ok(());
         }
-        let verdict = self.moderator.assess(text, &[]);
+        let verdict = match cx.ahead.reading(text) {
+            Some(read) => read.verdict,
+            None => self.moderator.assess(text, &[]),
+        };
         let Some(crisis) = &verdict.crisis else { return Ok(()) };
         self.say(cx, &Reply::CrisisSignposting).await?;
         // One urgent alert, then at most one every few minutes with a count, however many

@@ -75,7 +75,10 @@ impl Engine {
         // Moderate. The author of a crisis post was signposted already (see `crisis_first`);
         // here the post itself is never rejected.
         let recent = cx.tx.recent_bodies(key, 5).await?;
-        let verdict = self.moderator.assess(text, &recent);
+        let (verdict, analysis) = match cx.ahead.reading(text) {
+            Some(read) => (self.moderator.with_recent(read.verdict, text, &recent), Some(read.analysis)),
+            None => (self.moderator.assess(text, &recent), None),
+        };
         let premoderated = d.premoderated;
         let action = match verdict.action {
             moderation::Action::Reject if verdict.crisis.is_some() => moderation::Action::Hold,
@@ -109,7 +112,7 @@ impl Engine {
         let pseudonym = self.pseudonym_for(cx, d, key).await?;
         let number = cx.tx.next_post_number(d.id).await?;
         let body = verdict.text.as_str();
-        let analysis = self.analyzer.analyse(body);
+        let analysis = analysis.unwrap_or_else(|| self.analyzer.analyse(body));
         let id = cx
             .tx
             .insert_post(&NewPost {

@@ -1,0 +1,174 @@
+//! What the text alone says of a post, worked out ahead on the other CPU. While the writer
+//! stores a group commit message by message, a blocking thread reads the texts of the
+//! group's messages in the same order — the moderation verdict without the author's recent
+//! posts, and the theme analysis of the text as it would be published — so that the writer
+//! mostly finds them ready instead of working them out between two statements. The writer
+//! looks a reading up by exactly the text it would have assessed, and adds the one check
+//! that needs the database (repeated text, [`moderation::Moderator::with_recent`]), so what
+//! is stored is the same either way; a text not read ahead is assessed in line as before.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use moderation::{Moderator, Verdict};
+use themes::{Analysis, Analyzer};
+
+use super::commands::{Command, ParticipantCommand};
+
+/// What the text alone says of a post.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Reading {
+    /// `Moderator::assess(text, &[])`.
+    pub verdict: Verdict,
+    /// The theme analysis of `verdict.text`, the text as it would be published.
+    pub analysis: Analysis,
+}
+
+/// The readings of one group commit's texts, some perhaps still being worked out (a clone
+/// shares them).
+#[derive(Default, Clone)]
+pub(super) struct Ahead {
+    shared: Option<Arc<Shared>>,
+}
+
+struct Shared {
+    /// Every text being analysed.
+    wanted: HashSet<String>,
+    state: Mutex<State>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    done: HashMap<String, Reading>,
+    /// The thread has stopped (all done, or it panicked): nothing more will come.
+    finished: bool,
+}
+
+/// Marks the work finished however the thread ends, so that the writer never waits for a
+/// thread that is gone.
+struct Finish(Arc<Shared>);
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.0.state.lock().unwrap_or_else(PoisonError::into_inner).finished = true;
+        self.0.ready.notify_all();
+    }
+}
+
+impl Ahead {
+    /// Starts reading the texts of `commands`, in their order, on tokio's blocking threads.
+    /// Without a runtime, or with nothing to read, nothing is worked out ahead.
+    pub(super) fn start<'c>(
+        moderator: &Arc<Moderator>,
+        analyzer: &Arc<Analyzer>,
+        commands: impl Iterator<Item = &'c Command>,
+    ) -> Ahead {
+        let mut order = Vec::new();
+        let mut wanted = HashSet::new();
+        for command in commands {
+            for text in texts(command) {
+                if !text.trim().is_empty() && wanted.insert(text.to_string()) {
+                    order.push(text.to_string());
+                }
+            }
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return Ahead::default() };
+        if order.is_empty() {
+            return Ahead::default();
+        }
+        let shared = Arc::new(Shared { wanted, state: Mutex::new(State::default()), ready: Condvar::new() });
+        let (work, moderator, analyzer) = (Finish(shared.clone()), moderator.clone(), analyzer.clone());
+        // The task starts on a blocking thread (a new one only when none is idle) and is
+        // never awaited: its results are read through `shared`.
+        drop(runtime.spawn_blocking(move || {
+            for text in order {
+                let verdict = moderator.assess(&text, &[]);
+                let analysis = analyzer.analyse(&verdict.text);
+                let reading = Reading { verdict, analysis };
+                work.0.state.lock().unwrap_or_else(PoisonError::into_inner).done.insert(text, reading);
+                work.0.ready.notify_all();
+            }
+        }));
+        Ahead { shared: Some(shared) }
+    }
+
+    /// The reading of `text`, waiting for it when it is being worked out; `None` when it
+    /// was not asked for (or the thread stopped before reaching it).
+    pub(super) fn reading(&self, text: &str) -> Option<Reading> {
+        let shared = self.shared.as_ref().filter(|s| s.wanted.contains(text))?;
+        let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(reading) = state.done.get(text) {
+                return Some(reading.clone());
+            }
+            if state.finished {
+                return None;
+            }
+            state = shared.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// The texts the writer will assess for a command: the participant's text as typed (the
+/// crisis check reads it first), and as `Engine::post` trims it — for `!post` also the
+/// text after a first word that may name a discussion.
+fn texts(command: &Command) -> Vec<&str> {
+    let Some(typed) = command.participant_text() else { return Vec::new() };
+    let mut texts = vec![typed, typed.trim()];
+    if let Command::Participant(ParticipantCommand::Post { text }) = command {
+        // Split as the handler splits it, whatever the first word turns out to be.
+        if let (Some(_), rest) = super::commands::split_post_slug(text, |_| true) {
+            texts.push(rest.trim());
+        }
+    }
+    texts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(t: &str) -> Command {
+        Command::Participant(ParticipantCommand::Text(t.into()))
+    }
+
+    fn reading(moderator: &Moderator, analyzer: &Analyzer, text: &str) -> Reading {
+        let verdict = moderator.assess(text, &[]);
+        let analysis = analyzer.analyse(&verdict.text);
+        Reading { verdict, analysis }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readings_are_what_the_writer_would_work_out_and_only_for_the_texts_asked() {
+        let (moderator, analyzer) = (Arc::new(Moderator::standard()), Arc::new(Analyzer::default()));
+        let commands = [
+            text("  The wait at my GP was three weeks  "),
+            Command::Participant(ParticipantCommand::Post { text: "gp-access Ring me on 07700 900123 please".into() }),
+            text("The wait at my GP was three weeks"),
+            Command::Participant(ParticipantCommand::Join("gp-access".into())),
+        ];
+        let ahead = Ahead::start(&moderator, &analyzer, commands.iter());
+        for t in [
+            "  The wait at my GP was three weeks  ",
+            "The wait at my GP was three weeks",
+            "gp-access Ring me on 07700 900123 please",
+            "Ring me on 07700 900123 please",
+        ] {
+            assert_eq!(ahead.reading(t), Some(reading(&moderator, &analyzer, t)), "{t}");
+        }
+        // Asked twice: both get it.
+        assert!(ahead.reading("The wait at my GP was three weeks").is_some());
+        assert_eq!(ahead.reading("gp-access"), None);
+        assert_eq!(ahead.reading("something else"), None);
+        assert_eq!(Ahead::default().reading("The wait at my GP was three weeks"), None);
+    }
+
+    #[test]
+    fn without_a_runtime_nothing_is_worked_out_ahead() {
+        let (moderator, analyzer) = (Arc::new(Moderator::standard()), Arc::new(Analyzer::default()));
+        let commands = [text("The wait at my GP was three weeks")];
+        let ahead = Ahead::start(&moderator, &analyzer, commands.iter());
+        assert_eq!(ahead.reading("The wait at my GP was three weeks"), None);
+    }
+}
