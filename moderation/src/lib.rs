@@ -582,7 +582,20 @@ mod tests {
 
     #[test]
     fn with_recent_adds_to_a_verdict_without_them_what_assess_gives() {
-        let m = standard();
+        let policies = [
+            Policy::default(),
+            Policy { hold_crisis: true, hold_shouting: true, links: LinkPolicy::Reject, ..Policy::default() },
+            Policy { links: LinkPolicy::Allow, hold_named_staff: true, ..Policy::default() },
+        ];
+        for policy in policies {
+            with_recent_agrees_with_assess(&Moderator::new(policy));
+        }
+        let pass = Moderator::pass_through();
+        let raw = "the same text as before, word for word";
+        assert_eq!(pass.with_recent(pass.assess(raw, &[]), raw, &[raw.into()]), pass.assess(raw, &[raw.into()]));
+    }
+
+    fn with_recent_agrees_with_assess(m: &Moderator) {
         let texts = [
             "The wait at my GP was three weeks for a routine appointment",
             "please ring me on 07700 900123 about my appointment",
@@ -592,6 +605,8 @@ mod tests {
             "I can't go on, everyone would be better off without me",
             "I can't go on, everyone would be better off without me. Call 07700 900123",
             "sooooooo slowwwwww!!!!!!! the wait the wait the wait the wait",
+            "Dr Smith on ward 7 was rude to me and the wait was three weeks",
+            "I can't go on. Visit https://example.com/deal THE WAIT WAS AWFUL AND NOBODY CARED",
             "short",
         ];
         for raw in texts {
@@ -609,9 +624,6 @@ mod tests {
                 );
             }
         }
-        let pass = Moderator::pass_through();
-        let raw = "the same text as before, word for word";
-        assert_eq!(pass.with_recent(pass.assess(raw, &[]), raw, &[raw.into()]), pass.assess(raw, &[raw.into()]));
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! What the text alone says of a post, worked out ahead on the other CPU. While the writer
+//! What the text alone says of a post, worked out ahead on another CPU. While the writer
 //! stores a group commit message by message, a blocking thread reads the texts of the
 //! group's messages in the same order — the moderation verdict without the author's recent
 //! posts, and the theme analysis of the text as it would be published — so that the writer
-//! mostly finds them ready instead of working them out between two statements. The writer
-//! looks a reading up by exactly the text it would have assessed, and adds the one check
-//! that needs the database (repeated text, [`moderation::Moderator::with_recent`]), so what
-//! is stored is the same either way; a text not read ahead is assessed in line as before.
+//! mostly finds them ready instead of working them out between two statements (a text the
+//! thread has not begun when the writer needs it, the writer works out itself; it waits
+//! only for one being worked out). The writer looks a reading up by exactly the text it
+//! would have assessed, and adds the one check that needs the database (repeated text,
+//! [`moderation::Moderator::with_recent`]), so what is stored is the same either way; a
+//! text not read ahead is assessed in line as before.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -20,8 +22,9 @@ use super::commands::{Command, ParticipantCommand};
 pub(super) struct Reading {
     /// `Moderator::assess(text, &[])`.
     pub verdict: Verdict,
-    /// The theme analysis of `verdict.text`, the text as it would be published.
-    pub analysis: Analysis,
+    /// The theme analysis of `verdict.text`, the text as it would be published (only for
+    /// texts that may be posted: not for a report's reason).
+    pub analysis: Option<Analysis>,
 }
 
 /// The readings of one group commit's texts, some perhaps still being worked out (a clone
@@ -32,7 +35,7 @@ pub(super) struct Ahead {
 }
 
 struct Shared {
-    /// Every text being analysed.
+    /// Every text to be read.
     wanted: HashSet<String>,
     state: Mutex<State>,
     ready: Condvar,
@@ -41,6 +44,11 @@ struct Shared {
 #[derive(Default)]
 struct State {
     done: HashMap<String, Reading>,
+    /// Texts the thread has begun.
+    begun: HashSet<String>,
+    /// Texts the writer reached before the thread began them: it works them out itself,
+    /// and the thread skips them.
+    taken: HashSet<String>,
     /// The thread has stopped (all done, or it panicked): nothing more will come.
     finished: bool,
 }
@@ -57,19 +65,27 @@ impl Drop for Finish {
 }
 
 impl Ahead {
-    /// Starts reading the texts of `commands`, in their order, on tokio's blocking threads.
-    /// Without a runtime, or with nothing to read, nothing is worked out ahead.
+    /// Starts reading the texts of `commands` (the participants' messages of a group
+    /// commit), in their order, on one of tokio's blocking threads. Without a runtime, or
+    /// with nothing to read, nothing is worked out ahead.
     pub(super) fn start<'c>(
         moderator: &Arc<Moderator>,
         analyzer: &Arc<Analyzer>,
         commands: impl Iterator<Item = &'c Command>,
     ) -> Ahead {
-        let mut order = Vec::new();
+        let mut order: Vec<(String, bool)> = Vec::new();
         let mut wanted = HashSet::new();
         for command in commands {
+            let posted = may_post(command);
             for text in texts(command) {
-                if !text.trim().is_empty() && wanted.insert(text.to_string()) {
-                    order.push(text.to_string());
+                if text.trim().is_empty() {
+                    continue;
+                }
+                if wanted.insert(text.to_string()) {
+                    order.push((text.to_string(), posted));
+                } else if posted {
+                    // Asked for again, as a post this time: analyse it too.
+                    order.iter_mut().filter(|(t, _)| t == text).for_each(|(_, p)| *p = true);
                 }
             }
         }
@@ -79,22 +95,34 @@ impl Ahead {
         }
         let shared = Arc::new(Shared { wanted, state: Mutex::new(State::default()), ready: Condvar::new() });
         let (work, moderator, analyzer) = (Finish(shared.clone()), moderator.clone(), analyzer.clone());
-        // The task starts on a blocking thread (a new one only when none is idle) and is
-        // never awaited: its results are read through `shared`.
-        drop(runtime.spawn_blocking(move || {
-            for text in order {
+        let read = move || {
+            for (text, posted) in order {
+                {
+                    let mut state = work.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+                    if state.taken.contains(&text) {
+                        continue;
+                    }
+                    state.begun.insert(text.clone());
+                }
                 let verdict = moderator.assess(&text, &[]);
-                let analysis = analyzer.analyse(&verdict.text);
+                let analysis = posted.then(|| analyzer.analyse(&verdict.text));
                 let reading = Reading { verdict, analysis };
                 work.0.state.lock().unwrap_or_else(PoisonError::into_inner).done.insert(text, reading);
                 work.0.ready.notify_all();
             }
-        }));
+        };
+        // The task is never awaited: its results are read through `shared`. Should no
+        // thread be available for it (tokio panics then), the writer works alone.
+        let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(runtime.spawn_blocking(read))));
+        if spawned.is_err() {
+            return Ahead::default();
+        }
         Ahead { shared: Some(shared) }
     }
 
-    /// The reading of `text`, waiting for it when it is being worked out; `None` when it
-    /// was not asked for (or the thread stopped before reaching it).
+    /// The reading of `text`: at once when it is done, after a wait when the thread is
+    /// working it out now, `None` (to be worked out in line) when it was not asked for or
+    /// the thread has not begun it.
     pub(super) fn reading(&self, text: &str) -> Option<Reading> {
         let shared = self.shared.as_ref().filter(|s| s.wanted.contains(text))?;
         let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -102,12 +130,26 @@ impl Ahead {
             if let Some(reading) = state.done.get(text) {
                 return Some(reading.clone());
             }
-            if state.finished {
+            if state.finished || state.taken.contains(text) {
+                return None;
+            }
+            if !state.begun.contains(text) {
+                state.taken.insert(text.to_string());
                 return None;
             }
             state = shared.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
     }
+}
+
+/// Whether a command's text may become a post (and so needs its themes).
+fn may_post(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Participant(
+            ParticipantCommand::Text(_) | ParticipantCommand::Post { .. } | ParticipantCommand::Reply { .. }
+        )
+    )
 }
 
 /// The texts the writer will assess for a command: the participant's text as typed (the
@@ -127,6 +169,7 @@ fn texts(command: &Command) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn text(t: &str) -> Command {
@@ -135,8 +178,17 @@ mod tests {
 
     fn reading(moderator: &Moderator, analyzer: &Analyzer, text: &str) -> Reading {
         let verdict = moderator.assess(text, &[]);
-        let analysis = analyzer.analyse(&verdict.text);
+        let analysis = Some(analyzer.analyse(&verdict.text));
         Reading { verdict, analysis }
+    }
+
+    /// Waits until the thread has done every text (or stopped).
+    fn settle(ahead: &Ahead) {
+        let shared = ahead.shared.as_ref().unwrap();
+        let mut state = shared.state.lock().unwrap();
+        while !state.finished {
+            state = shared.ready.wait(state).unwrap();
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,6 +201,7 @@ mod tests {
             Command::Participant(ParticipantCommand::Join("gp-access".into())),
         ];
         let ahead = Ahead::start(&moderator, &analyzer, commands.iter());
+        settle(&ahead);
         for t in [
             "  The wait at my GP was three weeks  ",
             "The wait at my GP was three weeks",
@@ -162,6 +215,36 @@ mod tests {
         assert_eq!(ahead.reading("gp-access"), None);
         assert_eq!(ahead.reading("something else"), None);
         assert_eq!(Ahead::default().reading("The wait at my GP was three weeks"), None);
+        // A report's reason is read for the crisis check only.
+        let report = Command::Participant(ParticipantCommand::Report {
+            number: crate::ids::PostNumber(1),
+            reason: "they posted my phone number".into(),
+        });
+        let ahead = Ahead::start(&moderator, &analyzer, [report].iter());
+        settle(&ahead);
+        let read = ahead.reading("they posted my phone number").unwrap();
+        assert_eq!(read.verdict, moderator.assess("they posted my phone number", &[]));
+        assert_eq!(read.analysis, None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_text_the_writer_reaches_first_is_left_to_it() {
+        let (moderator, analyzer) = (Arc::new(Moderator::standard()), Arc::new(Analyzer::default()));
+        let texts: Vec<String> = (0..200).map(|i| format!("The wait at my GP was {i} weeks")).collect();
+        let commands: Vec<Command> = texts.iter().map(|t| text(t)).collect();
+        let ahead = Ahead::start(&moderator, &analyzer, commands.iter());
+        // The last text is almost surely not begun yet: the writer takes it, and is told
+        // so again when it asks a second time (it never waits for a text nobody reads).
+        let last = texts.last().unwrap();
+        let first_ask = ahead.reading(last);
+        settle(&ahead);
+        assert_eq!(ahead.reading(last), first_ask);
+        // Every text is either read by the thread, correctly, or left to the writer.
+        for t in &texts {
+            if let Some(read) = ahead.reading(t) {
+                assert_eq!(read, reading(&moderator, &analyzer, t));
+            }
+        }
     }
 
     #[test]

@@ -17,7 +17,8 @@ pub(super) struct Ctx {
     /// The sender's survey in progress, when the message's checks looked it up already
     /// (taken by the handler, so it is never read stale).
     pub active_survey: Option<Option<crate::store::Invitation>>,
-    /// Theme analyses of the group commit's posts, worked out on another thread.
+    /// What the group commit's texts say (moderation verdicts, themes), worked out ahead on
+    /// another thread.
     pub ahead: super::ahead::Ahead,
 }
 

@@ -258,7 +258,9 @@ impl Engine {
         }
         // The texts are read on another thread from now on, while this waits for the lock
         // and stores the messages before them.
-        let ahead = ahead::Ahead::start(&self.moderator, &self.analyzer, batch.iter().map(|(_, command)| command));
+        let from_participants =
+            batch.iter().filter(|(inbound, _)| matches!(inbound.conversation, Conversation::Direct { .. }));
+        let ahead = ahead::Ahead::start(&self.moderator, &self.analyzer, from_participants.map(|(_, command)| command));
         let _serial = self.serial.lock().await;
         let n = batch.len() as u64;
         let before = self.handled.fetch_add(n, std::sync::atomic::Ordering::Relaxed);

@@ -76,7 +76,7 @@ impl Engine {
         // here the post itself is never rejected.
         let recent = cx.tx.recent_bodies(key, 5).await?;
         let (verdict, analysis) = match cx.ahead.reading(text) {
-            Some(read) => (self.moderator.with_recent(read.verdict, text, &recent), Some(read.analysis)),
+            Some(read) => (self.moderator.with_recent(read.verdict, text, &recent), read.analysis),
             None => (self.moderator.assess(text, &recent), None),
         };
         let premoderated = d.premoderated;

@@ -159,9 +159,12 @@ const LOG_SIZE_LIMIT: i64 = 128 * 1024 * 1024;
 /// happens: commits land while the copy runs. The log then grew without end (850 MB in a
 /// 50,000-post bench run; a sustained burst could fill the disk), and every commit wrote
 /// to new blocks of the file, whose fsync costs about three times as much. So once the log
-/// holds `restart_from` frames ([`RESTART_FROM_FRAMES`] unless a test sets fewer), the
-/// round then takes the writer's lock (in turn, like any transaction) and copies the few
-/// frames written meanwhile; the next transaction writes the log from its beginning again.
+/// holds `restart_from` frames ([`RESTART_FROM_FRAMES`] unless a test sets fewer) and all
+/// of it could be copied, the round copies what was written meanwhile, then takes the
+/// writer's lock (in turn, like any transaction) and copies the few frames left; the next
+/// transaction writes the log from its beginning again. While a reader's snapshot holds the
+/// copy back (a long summary scan), rounds only copy what they can, and the log grows
+/// until that reader is done.
 pub(crate) fn checkpoints(
     path: &std::path::Path,
     writer: std::sync::Weak<tokio::sync::Mutex<rusqlite::Connection>>,
@@ -177,14 +180,34 @@ pub(crate) fn checkpoints(
     std::thread::Builder::new()
         .name("parley-checkpoint".into())
         .spawn(move || {
+            // The log's length at the last round, to tell whether anything was written since.
+            let mut last_log = 0;
             while writer.strong_count() > 0 {
                 std::thread::sleep(CHECKPOINT_EVERY);
-                match passive_checkpoint(&conn) {
-                    Ok(frames) if frames >= restart_from.load(std::sync::atomic::Ordering::Relaxed) => {}
-                    Ok(_) => continue,
+                let first = match passive_checkpoint(&conn) {
+                    Ok(pass) => pass,
                     Err(e) => {
                         tracing::warn!(error = %e, "copying SQLite's write-ahead log into the database failed; will retry");
                         continue;
+                    }
+                };
+                let grew = first.log != last_log;
+                last_log = first.log;
+                // Hold the writer up only when that lets the log start again: it is long,
+                // something was written since the last round (else the next write starts it
+                // again anyway), and every frame could be copied (no reader's snapshot held
+                // any back, as a long `!summary` scan does; then waiting is all one can do).
+                if first.log < restart_from.load(std::sync::atomic::Ordering::Relaxed) || !grew || !first.complete() {
+                    continue;
+                }
+                // Copy what was written during that pass without holding anyone up, until
+                // little is left (after a reader held the copy back, that can be a lot).
+                let mut seen = first.log;
+                for _ in 0..3 {
+                    match passive_checkpoint(&conn) {
+                        Ok(pass) if pass.complete() && pass.log - seen > 1_000 => seen = pass.log,
+                        Ok(pass) if pass.complete() => break,
+                        _ => break,
                     }
                 }
                 let Some(writer) = writer.upgrade() else { break };
@@ -200,13 +223,32 @@ pub(crate) fn checkpoints(
     Ok(())
 }
 
-/// Runs a passive checkpoint; returns the frames the log held when it began (it copies up
-/// to there, so it reports a complete copy even when commits landed meanwhile).
-fn passive_checkpoint(conn: &rusqlite::Connection) -> Result<i64> {
+/// What a passive checkpoint did.
+#[derive(Debug, Clone, Copy)]
+struct Pass {
+    /// Whether it could not run at all (another checkpoint was running).
+    busy: bool,
+    /// Frames in the log when it began.
+    log: i64,
+    /// Frames of the log copied into the file by now.
+    copied: i64,
+}
+
+impl Pass {
+    /// Every frame in the log when it began is in the file now. (Frames committed while
+    /// it ran are not counted: a complete pass does not mean the log is all copied.)
+    fn complete(self) -> bool {
+        !self.busy && self.copied >= self.log
+    }
+}
+
+/// Runs a passive checkpoint: it copies what it can without waiting for anyone, up to the
+/// end of the log as it began and no further than the oldest reader's snapshot.
+fn passive_checkpoint(conn: &rusqlite::Connection) -> Result<Pass> {
     // (busy, frames in the log, frames copied); -1 when the database is not in WAL mode.
-    let (_busy, log, _copied): (i64, i64, i64) =
+    let (busy, log, copied): (i64, i64, i64) =
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(log)
+    Ok(Pass { busy: busy != 0, log, copied })
 }
 
 /// A parameter's value.
