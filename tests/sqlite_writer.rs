@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chat::Platform;
-use parley::ids::{ParticipantKey, PostNumber};
+use parley::ids::{DiscussionId, ParticipantKey, PostNumber};
 use parley::store::{NewPost, PostStatus, Store};
 
 async fn dropped_transactions_leave_nothing(store: &Store) {
@@ -52,6 +52,23 @@ async fn a_dropped_transaction_leaves_nothing_in_memory() {
     dropped_transactions_leave_nothing(&store).await;
 }
 
+/// Post number `n` of `discussion`, published.
+fn post<'a>(discussion: DiscussionId, n: i64, key: &'a ParticipantKey, body: &'a str) -> NewPost<'a> {
+    NewPost {
+        discussion,
+        number: PostNumber(n),
+        participant: key,
+        pseudonym: "Calm Otter",
+        parent: None,
+        body,
+        status: PostStatus::Published,
+        created_at: n,
+        themes: "",
+        sentiment: 0,
+        platform: Platform::Console,
+    }
+}
+
 #[tokio::test]
 async fn the_log_is_copied_into_the_file_while_the_writer_is_open() {
     let dir = tempfile::tempdir().unwrap();
@@ -63,21 +80,7 @@ async fn the_log_is_copied_into_the_file_while_the_writer_is_open() {
     let d = tx.insert_discussion("big", "Big", "?", 1).await.unwrap().unwrap();
     let body = "x".repeat(2_000);
     for n in 1..=1_000 {
-        tx.insert_post(&NewPost {
-            discussion: d.id,
-            number: PostNumber(n),
-            participant: &key,
-            pseudonym: "Calm Otter",
-            parent: None,
-            body: &body,
-            status: PostStatus::Published,
-            created_at: n,
-            themes: "",
-            sentiment: 0,
-            platform: Platform::Console,
-        })
-        .await
-        .unwrap();
+        tx.insert_post(&post(d.id, n, &key, &body)).await.unwrap();
     }
     tx.commit().await.unwrap();
     // Two megabytes went into the log; the checkpointer copies them into the file within
@@ -128,21 +131,7 @@ async fn the_log_starts_again_under_writes_that_never_pause() {
         let mut tx = store.begin().await.unwrap();
         for _ in 0..20 {
             n += 1;
-            tx.insert_post(&NewPost {
-                discussion: d.id,
-                number: PostNumber(n),
-                participant: &key,
-                pseudonym: "Calm Otter",
-                parent: None,
-                body: &body,
-                status: PostStatus::Published,
-                created_at: n,
-                themes: "",
-                sentiment: 0,
-                platform: Platform::Console,
-            })
-            .await
-            .unwrap();
+            tx.insert_post(&post(d.id, n, &key, &body)).await.unwrap();
         }
         tx.commit().await.unwrap();
         salts.extend(log_salts(&wal));
