@@ -260,7 +260,12 @@ impl Engine {
         // and stores the messages before them.
         let from_participants =
             batch.iter().filter(|(inbound, _)| matches!(inbound.conversation, Conversation::Direct { .. }));
-        let ahead = ahead::Ahead::start(&self.moderator, &self.analyzer, from_participants.map(|(_, command)| command));
+        let ahead = ahead::Ahead::start(
+            &self.moderator,
+            &self.analyzer,
+            self.post_limit,
+            from_participants.map(|(_, command)| command),
+        );
         let _serial = self.serial.lock().await;
         let n = batch.len() as u64;
         let before = self.handled.fetch_add(n, std::sync::atomic::Ordering::Relaxed);

@@ -206,7 +206,6 @@ pub(crate) fn checkpoints(
                 for _ in 0..3 {
                     match passive_checkpoint(&conn) {
                         Ok(pass) if pass.complete() && pass.log - seen > 1_000 => seen = pass.log,
-                        Ok(pass) if pass.complete() => break,
                         _ => break,
                     }
                 }
