@@ -207,9 +207,32 @@ async fn outbox_delivers_in_order_with_leases_and_backoff(store: Store) {
     assert_eq!(due[0].remove_message.as_deref(), Some("$post1"));
 
     // Pruning drops delivered rows past their age and keeps pending ones.
-    let (_, pruned) = store.prune(10_000, 1_000_000, 5_000).await.unwrap();
+    let (_, pruned) = store.prune(10_000, 1_000_000, 5_000, 100).await.unwrap();
     assert_eq!(pruned, 1, "only the DM was delivered before 5,000");
     assert_eq!(store.pending_count().await.unwrap(), 1);
+    // At most so many a call, oldest first: the root (5,001) and the post (6,001), then
+    // the reply (6,002).
+    assert_eq!(store.prune(10_000, 1_000_000, 3_000, 2).await.unwrap().1, 2);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.post_messages(post).await.unwrap(), vec![(Platform::Matrix, "$post1".to_string())]);
+    tx.commit().await.unwrap();
+    assert_eq!(store.prune(10_000, 1_000_000, 3_000, 2).await.unwrap().1, 1);
+    assert_eq!(store.prune(10_000, 1_000_000, 3_000, 2).await.unwrap().1, 0);
+    assert_eq!(store.pending_count().await.unwrap(), 1, "the pending removal stays");
+
+    // Inbound event ids the same way, by age.
+    let mut tx = store.begin().await.unwrap();
+    for (id, at) in [("$late", 9_000), ("$a", 1), ("$b", 2), ("$c", 3)] {
+        assert!(tx.record_inbound(Platform::Matrix, id, at).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(store.prune(10_000, 5_000, 1_000_000, 2).await.unwrap().0, 2);
+    assert_eq!(store.prune(10_000, 5_000, 1_000_000, 2).await.unwrap().0, 1);
+    assert_eq!(store.prune(10_000, 5_000, 1_000_000, 2).await.unwrap().0, 0);
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.record_inbound(Platform::Matrix, "$late", 9_500).await.unwrap(), "a recent id is still known");
+    assert!(tx.record_inbound(Platform::Matrix, "$a", 9_500).await.unwrap(), "a pruned id is new again");
+    tx.commit().await.unwrap();
 }
 
 async fn numbering_is_per_discussion(store: Store) {

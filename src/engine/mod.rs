@@ -73,8 +73,14 @@ impl Settings {
     }
 }
 
-/// Inbound messages between prunes of old rows.
-const PRUNE_EVERY: u64 = 10_000;
+/// Inbound messages between prunes of old rows: each prune deletes at most
+/// [`crate::store::PRUNE_AT_MOST`] rows of each kind, so it must come often enough to keep
+/// up, and each is then short.
+const PRUNE_EVERY: u64 = 1_000;
+
+/// The longest time between prunes while messages come (a quiet deployment would
+/// otherwise keep delivered texts for weeks past their week).
+const PRUNE_AT_LEAST_EVERY_MS: i64 = 3_600_000;
 
 /// The core engine. Cheap to share behind an `Arc`.
 pub struct Engine {
@@ -99,6 +105,8 @@ pub struct Engine {
     serial: Mutex<()>,
     /// Inbound messages handled, to prune old rows now and then.
     handled: std::sync::atomic::AtomicU64,
+    /// When old rows were last pruned (ms).
+    pruned_at: std::sync::atomic::AtomicI64,
     /// The configured surveys.
     surveys: Vec<crate::surveys::SurveyConfig>,
     /// Participants handled per push transaction.
@@ -151,6 +159,7 @@ impl Engine {
             wakeup: Arc::new(Notify::new()),
             serial: Mutex::new(()),
             handled: std::sync::atomic::AtomicU64::new(0),
+            pruned_at: std::sync::atomic::AtomicI64::new(0),
             surveys: config.surveys.clone(),
             push_batch: std::sync::atomic::AtomicUsize::new(engagement::PUSH_BATCH),
             push_pending: std::sync::atomic::AtomicBool::new(true),
@@ -209,7 +218,8 @@ impl Engine {
     /// Removes old dedupe records and delivered outbox rows; failures are only logged.
     async fn prune(&self, now: i64) {
         const DAY: i64 = 86_400_000;
-        match self.store.prune(now, 30 * DAY, 7 * DAY).await {
+        self.pruned_at.store(now, std::sync::atomic::Ordering::Relaxed);
+        match self.store.prune(now, 30 * DAY, 7 * DAY, crate::store::PRUNE_AT_MOST).await {
             Ok((events, outbox)) if events + outbox > 0 => {
                 tracing::info!(events, outbox, "pruned old inbound event ids and delivered messages")
             }
@@ -269,8 +279,10 @@ impl Engine {
         let _serial = self.serial.lock().await;
         let n = batch.len() as u64;
         let before = self.handled.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        if before / PRUNE_EVERY != (before + n) / PRUNE_EVERY {
-            self.prune(self.clock.now_ms()).await;
+        let now = self.clock.now_ms();
+        let last = self.pruned_at.load(std::sync::atomic::Ordering::Relaxed);
+        if before / PRUNE_EVERY != (before + n) / PRUNE_EVERY || now - last >= PRUNE_AT_LEAST_EVERY_MS {
+            self.prune(now).await;
         }
         let Err(e) = self.commit_together(&batch, &ahead).await else { return };
         if batch.len() == 1 {

@@ -82,6 +82,11 @@ pub fn redact_url(url: &str) -> String {
 
 /// The advisory lock key of the engine's write transactions on PostgreSQL ("parley" in
 /// ASCII).
+/// The most rows of one kind one prune deletes (see [`Store::prune`]). At 1,000 messages
+/// a prune and about three outbox rows a message it keeps up with any steady load, and
+/// catches up on a backlog (a first run after an upgrade) a few milliseconds at a time.
+pub const PRUNE_AT_MOST: i64 = 5_000;
+
 const WRITER_LOCK: i64 = 0x70_61_72_6c_65_79;
 
 /// The database.
@@ -728,16 +733,34 @@ impl Store {
 
     /// Deletes what is no longer needed: inbound event ids older than `dedupe_ms` (platforms
     /// redeliver within minutes) and delivered outbox rows older than `delivered_ms` (their
-    /// text, such as a moderator's reason sent to a participant, should not linger).
-    pub async fn prune(&self, now: i64, dedupe_ms: i64, delivered_ms: i64) -> Result<(u64, u64)> {
-        let events = query("DELETE FROM inbound_events WHERE received_at < $1")
-            .bind(now - dedupe_ms)
-            .execute(&mut self.conn().await?)
-            .await?;
-        let outbox = query("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1")
+    /// text, such as a moderator's reason sent to a participant, should not linger), oldest
+    /// first and at most `at_most` of each kind (of outbox rows, for each platform) a call:
+    /// the engine prunes between two group commits ([`PRUNE_AT_MOST`] at a time), and what
+    /// it deletes holds up the next messages.
+    /// Each delete walks an index to exactly its rows; before, each read the whole table
+    /// (21 ms for an outbox of 100,000 rows, growing with it).
+    pub async fn prune(&self, now: i64, dedupe_ms: i64, delivered_ms: i64, at_most: i64) -> Result<(u64, u64)> {
+        let events = query(
+            "DELETE FROM inbound_events WHERE (platform, event_id) IN \
+             (SELECT platform, event_id FROM inbound_events WHERE received_at < $1 ORDER BY received_at LIMIT $2)",
+        )
+        .bind(now - dedupe_ms)
+        .bind(at_most)
+        .execute(&mut self.conn().await?)
+        .await?;
+        let mut outbox = 0;
+        // By platform, the first column of the outbox's (platform, delivered_at, id) index.
+        for platform in chat::Platform::ALL {
+            outbox += query(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
+                 WHERE platform = $1 AND delivered_at IS NOT NULL AND delivered_at < $2 ORDER BY delivered_at, id LIMIT $3)",
+            )
+            .bind(platform.as_str())
             .bind(now - delivered_ms)
+            .bind(at_most)
             .execute(&mut self.conn().await?)
             .await?;
+        }
         Ok((events, outbox))
     }
 
