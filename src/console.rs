@@ -17,6 +17,9 @@ use crate::config::ConsoleConfig;
 /// (40,000 characters of up to 4 bytes) and a command. Longer lines are refused unread.
 pub const MAX_LINE_BYTES: usize = 4 * 40_000 + 1024;
 
+/// Lines read ahead while earlier ones are stored.
+const READ_AHEAD: usize = 256;
+
 /// What the console says when it starts, in plain language.
 pub fn introduction(config: &ConsoleConfig, terminal: bool) -> String {
     let staff = |names: &[String], room: &str| match names {
@@ -93,7 +96,8 @@ where
     // Lines are read while the previous ones are being stored: whatever arrived meanwhile
     // (a pasted block, piped input) is stored as one group commit, in order. Typed one at
     // a time, each line is answered before the next is read.
-    let (lines, mut queue) = tokio::sync::mpsc::channel::<Inbound>(chat::MAX_INBOUND_BATCH);
+    // At most READ_AHEAD lines wait (each up to MAX_LINE_BYTES): 41 MB at worst.
+    let (lines, mut queue) = tokio::sync::mpsc::channel::<Inbound>(READ_AHEAD);
     let reader = async move {
         let mut buf = Vec::new();
         let mut n = 0u64;
@@ -130,7 +134,7 @@ where
     // reader stops too.
     let handler = async move {
         while let Some(first) = queue.recv().await {
-            core.handle_batch(chat::batch_from(first, || queue.try_recv().ok())).await;
+            core.handle_batch(chat::batch_from(first, || queue.try_recv().ok(), Inbound::weight)).await;
             drain(core, out).await?;
         }
         Ok::<(), std::io::Error>(())

@@ -18,6 +18,10 @@ use chat::{Conversation, Core, Inbound, Platform, Roles, Sender};
 use parley::config::Config;
 use parley::engine::Engine;
 use parley::store::Store;
+
+/// Messages in flight to each worker are bounded by twice this; the workers' queues hold four
+/// times it (on PostgreSQL the engine stores at most this many a group commit).
+const FLEET_BATCH: usize = parley::store::POSTGRES_GROUP_COMMIT;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
@@ -178,7 +182,7 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
             take(event, &mut workers, &mut latencies, &mut seen, victim);
         }
         let in_flight: usize = workers.iter().map(|w| w.outstanding.len()).sum();
-        if in_flight >= 2 * chat::MAX_INBOUND_BATCH * o.processes {
+        if in_flight >= 2 * FLEET_BATCH * o.processes {
             // Let the workers catch up.
             if let Some(event) = events.recv().await {
                 take(event, &mut workers, &mut latencies, &mut seen, victim);
@@ -397,7 +401,7 @@ pub async fn worker(config: &Config, url: &str, rate_limits: bool) -> anyhow::Re
             write_line(&out, &WorkerLine::Delivered(ids.to_vec())).is_ok()
         })
     };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Inbound>(4 * chat::MAX_INBOUND_BATCH);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Inbound>(4 * FLEET_BATCH);
     let reader = tokio::spawn(async move {
         let mut lines = BufReader::new(tokio::io::stdin()).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -412,7 +416,7 @@ pub async fn worker(config: &Config, url: &str, rate_limits: bool) -> anyhow::Re
         }
     });
     while let Some(first) = rx.recv().await {
-        let batch = chat::batch_from(first, || rx.try_recv().ok());
+        let batch = chat::batch_from(first, || rx.try_recv().ok(), Inbound::weight);
         let ids: Vec<String> = batch.iter().map(|m| m.event_id.clone()).collect();
         engine.handle_batch(batch).await;
         write_line(&out, &WorkerLine::Acked(ids))?;

@@ -307,7 +307,7 @@ pub async fn drive(
     let (mut inbound, mut post_messages, mut commits) = (0u64, 0u64, 0u64);
     let mut last_progress = Instant::now();
     while let Some(first) = rx.recv().await {
-        let batch = chat::batch_from(first, || rx.try_recv().ok());
+        let batch = chat::batch_from(first, || rx.try_recv().ok(), |(m, _, _)| m.weight());
         let (messages, times): (Vec<Inbound>, Vec<(Instant, bool)>) =
             batch.into_iter().map(|(m, at, post)| (m, (at, post))).unzip();
         engine.handle_batch(messages).await;

@@ -247,7 +247,12 @@ impl Engine {
             let inbound = clean(inbound);
             let command = commands::parse(&inbound.text, &self.settings.prefix);
             match Self::read_only(&inbound, &command) {
-                None => writes.push((inbound, command)),
+                None => {
+                    writes.push((inbound, command));
+                    if writes.len() >= self.store.group_commit_limit() {
+                        self.group_commit(std::mem::take(&mut writes)).await;
+                    }
+                }
                 Some(request) => {
                     self.group_commit(std::mem::take(&mut writes)).await;
                     if let Err(e) = self.handle_read_only(&inbound, request).await {

@@ -87,6 +87,11 @@ pub fn redact_url(url: &str) -> String {
 /// catches up on a backlog (a first run after an upgrade) a few milliseconds at a time.
 pub const PRUNE_AT_MOST: i64 = 5_000;
 
+/// The most messages one group commit stores on PostgreSQL. There every statement is a
+/// round trip, so a larger group saves nothing, and its transaction holds the lock that
+/// other processes wait for (see [`Store::group_commit_limit`]).
+pub const POSTGRES_GROUP_COMMIT: usize = 256;
+
 const WRITER_LOCK: i64 = 0x70_61_72_6c_65_79;
 
 /// The database.
@@ -250,6 +255,16 @@ impl Store {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The most inbound messages one group commit stores. On SQLite, as many as an adapter
+    /// hands over ([`chat::MAX_INBOUND_BATCH`]): there a larger group writes fewer pages a
+    /// message. On PostgreSQL, [`POSTGRES_GROUP_COMMIT`].
+    pub fn group_commit_limit(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite => chat::MAX_INBOUND_BATCH,
+            Backend::Postgres => POSTGRES_GROUP_COMMIT,
+        }
     }
 
     /// A connection for one statement or a few, outside a transaction: on SQLite the writer

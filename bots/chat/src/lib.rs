@@ -343,16 +343,36 @@ pub trait Core: Send + Sync {
     fn wakeup(&self) -> Arc<tokio::sync::Notify>;
 }
 
-/// The most inbound messages an adapter hands to [`Core::handle_batch`] at once.
-pub const MAX_INBOUND_BATCH: usize = 256;
+/// The most inbound messages an adapter hands to [`Core::handle_batch`] at once. Under a
+/// burst (a platform outage releasing its queue) a larger group commit costs less a message:
+/// every page it changes is written to the log once per commit, however many messages
+/// changed it. 256 → 1,024 → 4,096 took the saturated SQLite bench from 5,500 to 7,800 and
+/// 9,200 posts per second. Whatever arrives at a steadier pace forms small batches anyway.
+pub const MAX_INBOUND_BATCH: usize = 4096;
+
+/// The most text, in bytes, one batch may carry beyond its last message: a batch held in
+/// memory, with what the core works out of each text, stays small whatever is typed.
+pub const MAX_INBOUND_BATCH_BYTES: usize = 4 << 20;
+
+impl Inbound {
+    /// What the message weighs in a batch: its text, in bytes.
+    pub fn weight(&self) -> usize {
+        self.text.len()
+    }
+}
 
 /// Everything waiting in an adapter's inbound queue after `first`, up to
-/// [`MAX_INBOUND_BATCH`] messages in all: the next group commit.
-pub fn batch_from<T>(first: T, mut next: impl FnMut() -> Option<T>) -> Vec<T> {
+/// [`MAX_INBOUND_BATCH`] messages, and no more once [`MAX_INBOUND_BATCH_BYTES`] of text
+/// (`weight` of each) is reached: the next group commit.
+pub fn batch_from<T>(first: T, mut next: impl FnMut() -> Option<T>, weight: impl Fn(&T) -> usize) -> Vec<T> {
+    let mut bytes = weight(&first);
     let mut batch = vec![first];
-    while batch.len() < MAX_INBOUND_BATCH {
+    while batch.len() < MAX_INBOUND_BATCH && bytes < MAX_INBOUND_BATCH_BYTES {
         match next() {
-            Some(more) => batch.push(more),
+            Some(more) => {
+                bytes += weight(&more);
+                batch.push(more);
+            }
             None => break,
         }
     }
