@@ -139,3 +139,28 @@ async fn piped_console_input_is_handled_in_order() {
     }
     assert_eq!(bot.engine.store().pending_count().await.unwrap(), 0, "everything printed is recorded as delivered");
 }
+
+#[tokio::test]
+async fn a_batch_larger_than_a_postgres_group_commit_is_stored_whole_and_in_order() {
+    // On PostgreSQL a group commit holds at most POSTGRES_GROUP_COMMIT messages: a larger
+    // batch is stored as several, one after the other, in the batch's order.
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = TestBot::on(Config::load(None).unwrap(), vec![Platform::Console], dir, db.url.clone()).await;
+    let people = parley::store::POSTGRES_GROUP_COMMIT / 2 + 20;
+    let mut batch = Vec::new();
+    for i in 0..people {
+        batch.push(bot.inbound(&format!("user{i}"), "!join gp-access"));
+        batch.push(bot.inbound(&format!("user{i}"), &format!("Post number {i} about the phone queue")));
+    }
+    assert!(batch.len() > parley::store::POSTGRES_GROUP_COMMIT);
+    bot.engine.handle_batch(batch).await;
+    assert_eq!(bot.post_count().await, people);
+    let lines = bot.drain().await;
+    let thread: Vec<&str> = lines_for(&lines, "thread gp-access").into_iter().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(thread.len(), people, "{lines:?}");
+    for (i, line) in thread.iter().enumerate() {
+        assert!(line.starts_with(&format!("#{} ", i + 1)), "{line}");
+        assert!(line.ends_with(&format!("Post number {i} about the phone queue")), "{line}");
+    }
+}

@@ -31,7 +31,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Result;
 use crate::identity::Identity;
-use crate::store::Store;
+use crate::store::{Journal, Store};
 use commands::{Command, Common};
 use context::{Ctx, Origin, Room};
 use replies::{HelpFor, Refusal, Reply, Voice};
@@ -77,6 +77,9 @@ impl Settings {
 /// [`crate::store::PRUNE_AT_MOST`] rows of each kind, so it must come often enough to keep
 /// up, and each is then short.
 const PRUNE_EVERY: u64 = 1_000;
+
+/// Inbound messages between prunes of the rate limiter's state (which reads all of it).
+const LIMITS_PRUNE_EVERY: u64 = 10_000;
 
 /// The longest time between prunes while messages come (a quiet deployment would
 /// otherwise keep delivered texts for weeks past their week).
@@ -185,7 +188,7 @@ impl Engine {
             engine.ensure_threads(&mut cx, &d).await?;
         }
         cx.tx.commit().await?;
-        engine.prune(now).await;
+        engine.prune(now, 1, true).await;
         engine.wakeup.notify_waiters();
         Ok(engine)
     }
@@ -216,15 +219,20 @@ impl Engine {
     }
 
     /// Removes old dedupe records and delivered outbox rows; failures are only logged.
-    async fn prune(&self, now: i64) {
+    /// `times` prunes' worth of rows; the rate limiter's state too when `limits`.
+    async fn prune(&self, now: i64, times: u64, limits: bool) {
         const DAY: i64 = 86_400_000;
         self.pruned_at.store(now, std::sync::atomic::Ordering::Relaxed);
-        match self.store.prune(now, 30 * DAY, 7 * DAY, crate::store::PRUNE_AT_MOST).await {
+        let at_most = crate::store::PRUNE_AT_MOST.saturating_mul(times as i64);
+        match self.store.prune(now, 30 * DAY, 7 * DAY, at_most).await {
             Ok((events, outbox)) if events + outbox > 0 => {
                 tracing::info!(events, outbox, "pruned old inbound event ids and delivered messages")
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning old rows failed"),
+        }
+        if !limits {
+            return;
         }
         if let Err(e) = self.limits.prune(&self.store).await {
             tracing::warn!(error = %e, "pruning rate-limiter rows failed");
@@ -237,23 +245,30 @@ impl Engine {
     }
 
     /// Handles inbound messages in order. Consecutive messages that change something are
-    /// stored as one group commit: one transaction, a savepoint per message (a message that
+    /// stored as one group commit (of at most [`Store::group_commit_limit`]): one transaction, a savepoint per message (a message that
     /// fails rolls back alone and its sender gets a plain apology), committed before this
     /// returns, so an adapter never acknowledges a message that is not stored. Read-only
     /// staff requests are read outside the lock, in their place in the order.
     pub async fn handle_batch(&self, inbounds: Vec<Inbound>) {
         let mut writes: Vec<(Inbound, Command)> = Vec::with_capacity(inbounds.len());
+        // The group's text: what is worked out of it is held until the group commits.
+        let mut bytes = 0;
         for inbound in inbounds {
             let inbound = clean(inbound);
             let command = commands::parse(&inbound.text, &self.settings.prefix);
             match Self::read_only(&inbound, &command) {
                 None => {
+                    bytes += inbound.weight();
                     writes.push((inbound, command));
-                    if writes.len() >= self.store.group_commit_limit() {
+                    if writes.len() >= self.store.group_commit_limit() || bytes >= chat::MAX_INBOUND_BATCH_BYTES {
+                        bytes = 0;
                         self.group_commit(std::mem::take(&mut writes)).await;
+                        // What it queued need not wait for the rest of the batch.
+                        self.wakeup.notify_waiters();
                     }
                 }
                 Some(request) => {
+                    bytes = 0;
                     self.group_commit(std::mem::take(&mut writes)).await;
                     if let Err(e) = self.handle_read_only(&inbound, request).await {
                         self.failed(&inbound, &e).await;
@@ -286,8 +301,11 @@ impl Engine {
         let before = self.handled.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         let now = self.clock.now_ms();
         let last = self.pruned_at.load(std::sync::atomic::Ordering::Relaxed);
-        if before / PRUNE_EVERY != (before + n) / PRUNE_EVERY || now - last >= PRUNE_AT_LEAST_EVERY_MS {
-            self.prune(now).await;
+        // A large group may pass several prune points: it prunes as much as they would.
+        let due = (before + n) / PRUNE_EVERY - before / PRUNE_EVERY;
+        if due > 0 || now - last >= PRUNE_AT_LEAST_EVERY_MS {
+            let limits = before / LIMITS_PRUNE_EVERY != (before + n) / LIMITS_PRUNE_EVERY;
+            self.prune(now, due.max(1), limits).await;
         }
         let Err(e) = self.commit_together(&batch, &ahead).await else { return };
         if batch.len() == 1 {
@@ -321,8 +339,14 @@ impl Engine {
     /// savepoint, logged and answered with an apology inside the transaction.
     async fn commit_together(&self, batch: &[(Inbound, Command)], ahead: &ahead::Ahead) -> Result<()> {
         let Some((first, _)) = batch.first() else { return Ok(()) };
+        // Forgetting someone unlinks every post they wrote, inside one savepoint: its
+        // pages are too many to keep a copy of each in memory.
+        let forgets = batch
+            .iter()
+            .any(|(_, command)| matches!(command, Command::Participant(commands::ParticipantCommand::Forget)));
+        let journal = if forgets { Journal::Spilling } else { Journal::Memory };
         let mut cx = Ctx {
-            tx: self.store.begin().await?,
+            tx: self.store.begin_with(journal).await?,
             now: self.clock.now_ms(),
             origin: self.origin(first),
             active_survey: None,

@@ -119,12 +119,6 @@ pub(crate) fn open_writer(path: Option<&std::path::Path>) -> Result<rusqlite::Co
     // call and a copy. 4,986 / 5,083 → 5,343 / 5,444 messages/s in the 50,000-post bench
     // (alternated); 32 and 64 MiB bought nothing more, and each MiB is resident.
     conn.execute_batch("PRAGMA cache_size = -16384;")?;
-    // Each message's savepoint keeps the first copy of every page the message changes in a
-    // statement journal, which SQLite otherwise spills to a temporary file past 64 KiB: two
-    // `pwrite`s a page, most of the writer's system calls (2.96 million against 0.65 million
-    // in the 50,000-post bench). In memory it is a copy, and it is emptied at each release.
-    // The writer runs no large sorts that could use this memory instead of a file.
-    conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
     if path.is_some() {
         // WAL lets readers and the writer work at once (and costs far fewer fsyncs than the
         // rollback journal); it is a property of the file.

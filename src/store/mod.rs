@@ -80,11 +80,24 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// The advisory lock key of the engine's write transactions on PostgreSQL ("parley" in
-/// ASCII).
-/// The most rows of one kind one prune deletes (see [`Store::prune`]). At 1,000 messages
-/// a prune and about three outbox rows a message it keeps up with any steady load, and
-/// catches up on a backlog (a first run after an upgrade) a few milliseconds at a time.
+/// Where a SQLite write transaction keeps its statement journal: the first copy of every
+/// page changed inside a savepoint (the engine's group commits take one a message), kept
+/// for rolling back to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journal {
+    /// In memory: each message's savepoint changes a few pages, and written to a file they
+    /// were two system calls a page, most of the writer's (2.96 of 3.3 million in the
+    /// 50,000-post bench). Emptied at each savepoint's release.
+    Memory,
+    /// In memory up to SQLite's 64 KiB, then in a temporary file: for a transaction that
+    /// may change more pages than memory should hold.
+    Spilling,
+}
+
+/// The most inbound event ids, and outbox rows of each platform, that one prune of every
+/// 1,000 messages deletes (see [`Store::prune`]): at about three outbox rows a message it
+/// keeps up with any steady load, and it catches up on a backlog (a first run after an
+/// upgrade) a few milliseconds at a time.
 pub const PRUNE_AT_MOST: i64 = 5_000;
 
 /// The most messages one group commit stores on PostgreSQL. There every statement is a
@@ -92,6 +105,8 @@ pub const PRUNE_AT_MOST: i64 = 5_000;
 /// other processes wait for (see [`Store::group_commit_limit`]).
 pub const POSTGRES_GROUP_COMMIT: usize = 256;
 
+/// The advisory lock key of the engine's write transactions on PostgreSQL ("parley" in
+/// ASCII).
 const WRITER_LOCK: i64 = 0x70_61_72_6c_65_79;
 
 /// The database.
@@ -278,12 +293,23 @@ impl Store {
 
     /// A write transaction without the fleet lock (deliveries' bookkeeping).
     async fn begin_plain(&self) -> Result<Conn> {
+        self.begin_journal(Journal::Memory).await
+    }
+
+    /// A write transaction without the fleet lock, its statement journal (SQLite) where
+    /// `journal` says.
+    async fn begin_journal(&self, journal: Journal) -> Result<Conn> {
         Ok(match &self.writer {
             Writer::Pool(pool) => Conn::Tx(pool.begin().await?),
             // IMMEDIATE: the write lock is taken at once, so a transaction that reads first
-            // never fails on finding that a reader's snapshot went stale.
+            // never fails on finding that a reader's snapshot went stale. The journal's
+            // place is set before each transaction: SQLite reads it when one begins.
             Writer::Direct(writer) => {
-                Conn::Direct(db::Direct::new(writer.clone().lock_owned().await, Some("BEGIN IMMEDIATE"))?)
+                let begin = match journal {
+                    Journal::Memory => "PRAGMA temp_store = MEMORY; BEGIN IMMEDIATE",
+                    Journal::Spilling => "PRAGMA temp_store = FILE; BEGIN IMMEDIATE",
+                };
+                Conn::Direct(db::Direct::new(writer.clone().lock_owned().await, Some(begin))?)
             }
         })
     }
@@ -295,7 +321,14 @@ impl Store {
     /// means they can never deadlock on rows locked in different orders. SQLite has a single
     /// writer already.
     pub async fn begin(&self) -> Result<Tx> {
-        let mut conn = self.begin_plain().await?;
+        self.begin_with(Journal::Memory).await
+    }
+
+    /// [`Store::begin`], with the statement journal where `journal` says: a transaction
+    /// that may change a great many pages within one savepoint (a `!forget` of someone
+    /// with thousands of posts) keeps only its first 64 KiB of them in memory.
+    pub async fn begin_with(&self, journal: Journal) -> Result<Tx> {
+        let mut conn = self.begin_journal(journal).await?;
         if self.backend == Backend::Postgres {
             query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut conn).await?;
         }

@@ -351,8 +351,10 @@ pub trait Core: Send + Sync {
 pub const MAX_INBOUND_BATCH: usize = 4096;
 
 /// The most text, in bytes, one batch may carry beyond its last message: a batch held in
-/// memory, with what the core works out of each text, stays small whatever is typed.
-pub const MAX_INBOUND_BATCH_BYTES: usize = 4 << 20;
+/// memory, with what the core works out of each text (its moderation and theme readings,
+/// kept until the batch commits), stays small whatever is typed. 4,096 posts of a
+/// typical 250 bytes come to 1 MiB.
+pub const MAX_INBOUND_BATCH_BYTES: usize = 1 << 20;
 
 impl Inbound {
     /// What the message weighs in a batch: its text, in bytes.
@@ -450,6 +452,26 @@ async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_stops_at_its_count_or_its_bytes() {
+        // Count: what waits beyond MAX_INBOUND_BATCH stays for the next batch.
+        let mut waiting = (1..=MAX_INBOUND_BATCH + 10).map(|_| 1usize);
+        let batch = batch_from(1, || waiting.next(), |w| *w);
+        assert_eq!(batch.len(), MAX_INBOUND_BATCH);
+        assert_eq!(waiting.count(), 11);
+        // Bytes: taken until the text reaches MAX_INBOUND_BATCH_BYTES, the last included.
+        let big = MAX_INBOUND_BATCH_BYTES / 3;
+        let mut waiting = std::iter::repeat_n(big, 10);
+        let batch = batch_from(big, || waiting.next(), |w| *w);
+        assert_eq!(batch.len(), 4);
+        assert_eq!(waiting.count(), 7);
+        // A single message larger than the limit still goes alone.
+        let batch = batch_from(MAX_INBOUND_BATCH_BYTES * 2, || Some(1), |w| *w);
+        assert_eq!(batch.len(), 1);
+        // An empty queue: just the first.
+        assert_eq!(batch_from(5, || None, |w| *w), vec![5]);
+    }
 
     #[test]
     fn discord_declares_its_message_limit() {
