@@ -134,7 +134,8 @@ where
     // reader stops too.
     let handler = async move {
         while let Some(first) = queue.recv().await {
-            core.handle_batch(chat::batch_from(first, || queue.try_recv().ok(), Inbound::weight)).await;
+            core.handle_batch(chat::batch_from(first, || queue.try_recv().ok(), Inbound::weight, core.max_batch()))
+                .await;
             drain(core, out).await?;
         }
         Ok::<(), std::io::Error>(())

@@ -416,7 +416,7 @@ pub async fn worker(config: &Config, url: &str, rate_limits: bool) -> anyhow::Re
         }
     });
     while let Some(first) = rx.recv().await {
-        let batch = chat::batch_from(first, || rx.try_recv().ok(), Inbound::weight);
+        let batch = chat::batch_from(first, || rx.try_recv().ok(), Inbound::weight, engine.max_batch());
         let ids: Vec<String> = batch.iter().map(|m| m.event_id.clone()).collect();
         engine.handle_batch(batch).await;
         write_line(&out, &WorkerLine::Acked(ids))?;

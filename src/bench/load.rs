@@ -273,7 +273,8 @@ pub async fn drive(
     rate: Option<f64>,
     posts: u64,
 ) -> anyhow::Result<EngineRun> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Inbound, Instant, bool)>(4 * chat::MAX_INBOUND_BATCH);
+    // Saturated, latency is mostly the time queued here: four group commits' worth.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Inbound, Instant, bool)>(4 * engine.max_batch());
     let offered = Arc::new(AtomicU64::new(0));
     let producing = Arc::new(AtomicBool::new(true));
     let started = Instant::now();
@@ -307,7 +308,7 @@ pub async fn drive(
     let (mut inbound, mut post_messages, mut commits) = (0u64, 0u64, 0u64);
     let mut last_progress = Instant::now();
     while let Some(first) = rx.recv().await {
-        let batch = chat::batch_from(first, || rx.try_recv().ok(), |(m, _, _)| m.weight());
+        let batch = chat::batch_from(first, || rx.try_recv().ok(), |(m, _, _)| m.weight(), engine.max_batch());
         let (messages, times): (Vec<Inbound>, Vec<(Instant, bool)>) =
             batch.into_iter().map(|(m, at, post)| (m, (at, post))).unzip();
         engine.handle_batch(messages).await;

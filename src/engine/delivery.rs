@@ -250,6 +250,10 @@ impl chat::Core for Engine {
         self.handle_inbound(inbound).await
     }
 
+    fn max_batch(&self) -> usize {
+        self.store.group_commit_limit()
+    }
+
     async fn handle_batch(&self, inbounds: Vec<Inbound>) {
         Engine::handle_batch(self, inbounds).await
     }

@@ -341,6 +341,13 @@ pub trait Core: Send + Sync {
 
     /// Notified whenever new deliveries are queued, so adapters need not poll quickly.
     fn wakeup(&self) -> Arc<tokio::sync::Notify>;
+
+    /// The most messages worth handing to [`Core::handle_batch`] at once: what the core
+    /// stores in one group commit (at most [`MAX_INBOUND_BATCH`]). A larger batch would only
+    /// keep its first messages from being acknowledged until the rest are stored.
+    fn max_batch(&self) -> usize {
+        MAX_INBOUND_BATCH
+    }
 }
 
 /// The most inbound messages an adapter hands to [`Core::handle_batch`] at once. Under a
@@ -363,13 +370,20 @@ impl Inbound {
     }
 }
 
-/// Everything waiting in an adapter's inbound queue after `first`, up to
-/// [`MAX_INBOUND_BATCH`] messages, and no more once [`MAX_INBOUND_BATCH_BYTES`] of text
-/// (`weight` of each) is reached: the next group commit.
-pub fn batch_from<T>(first: T, mut next: impl FnMut() -> Option<T>, weight: impl Fn(&T) -> usize) -> Vec<T> {
+/// Everything waiting in an adapter's inbound queue after `first`, up to `max` messages
+/// ([`Core::max_batch`], never more than [`MAX_INBOUND_BATCH`]), and no more once
+/// [`MAX_INBOUND_BATCH_BYTES`] of text (`weight` of each) is reached: the next group
+/// commit.
+pub fn batch_from<T>(
+    first: T,
+    mut next: impl FnMut() -> Option<T>,
+    weight: impl Fn(&T) -> usize,
+    max: usize,
+) -> Vec<T> {
+    let max = max.min(MAX_INBOUND_BATCH);
     let mut bytes = weight(&first);
     let mut batch = vec![first];
-    while batch.len() < MAX_INBOUND_BATCH && bytes < MAX_INBOUND_BATCH_BYTES {
+    while batch.len() < max && bytes < MAX_INBOUND_BATCH_BYTES {
         match next() {
             Some(more) => {
                 bytes += weight(&more);
@@ -457,20 +471,23 @@ mod tests {
     fn a_batch_stops_at_its_count_or_its_bytes() {
         // Count: what waits beyond MAX_INBOUND_BATCH stays for the next batch.
         let mut waiting = (1..=MAX_INBOUND_BATCH + 10).map(|_| 1usize);
-        let batch = batch_from(1, || waiting.next(), |w| *w);
+        let batch = batch_from(1, || waiting.next(), |w| *w, usize::MAX);
         assert_eq!(batch.len(), MAX_INBOUND_BATCH);
         assert_eq!(waiting.count(), 11);
         // Bytes: taken until the text reaches MAX_INBOUND_BATCH_BYTES, the last included.
         let big = MAX_INBOUND_BATCH_BYTES / 3;
         let mut waiting = std::iter::repeat_n(big, 10);
-        let batch = batch_from(big, || waiting.next(), |w| *w);
+        let batch = batch_from(big, || waiting.next(), |w| *w, usize::MAX);
         assert_eq!(batch.len(), 4);
         assert_eq!(waiting.count(), 7);
         // A single message larger than the limit still goes alone.
-        let batch = batch_from(MAX_INBOUND_BATCH_BYTES * 2, || Some(1), |w| *w);
+        let batch = batch_from(MAX_INBOUND_BATCH_BYTES * 2, || Some(1), |w| *w, usize::MAX);
         assert_eq!(batch.len(), 1);
         // An empty queue: just the first.
-        assert_eq!(batch_from(5, || None, |w| *w), vec![5]);
+        assert_eq!(batch_from(5, || None, |w| *w, usize::MAX), vec![5]);
+        // The core's own limit.
+        let batch = batch_from(1, || Some(1), |w| *w, 256);
+        assert_eq!(batch.len(), 256);
     }
 
     #[test]

@@ -435,7 +435,7 @@ async fn inbound_worker(
             biased;
             message = rx.recv() => match message {
                 // What arrived while the last batch was being stored: one group commit.
-                Some(inbound) => core.handle_batch(chat::batch_from(inbound, || rx.try_recv().ok(), Inbound::weight)).await,
+                Some(inbound) => core.handle_batch(chat::batch_from(inbound, || rx.try_recv().ok(), Inbound::weight, core.max_batch())).await,
                 None => return,
             },
             () = stopped(&mut stop) => {

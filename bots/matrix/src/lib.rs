@@ -502,7 +502,7 @@ async fn inbound_worker(ctx: &Ctx, mut rx: mpsc::Receiver<Inbound>, mut stop: wa
             biased;
             message = rx.recv() => match message {
                 // What arrived while the last batch was being stored: one group commit.
-                Some(inbound) => ctx.core.handle_batch(chat::batch_from(inbound, || rx.try_recv().ok(), Inbound::weight)).await,
+                Some(inbound) => ctx.core.handle_batch(chat::batch_from(inbound, || rx.try_recv().ok(), Inbound::weight, ctx.core.max_batch())).await,
                 None => return Ok(()),
             },
             () = stopped(&mut stop) => {
