@@ -451,20 +451,22 @@ fn numbered_parameters(sql: &str) -> Cow<'_, str> {
     if !sql.contains('$') {
         return Cow::Borrowed(sql);
     }
-    let mut out = String::with_capacity(sql.len());
+    // Byte by byte: `$`, `?` and `'` are ASCII, so no other character is touched (this
+    // runs for every statement on the writer).
+    let mut out = sql.as_bytes().to_vec();
     let mut quoted = false;
-    for c in sql.chars() {
-        match c {
-            '\'' => quoted = !quoted,
-            '$' if !quoted => {
-                out.push('?');
-                continue;
-            }
+    for b in &mut out {
+        match *b {
+            b'\'' => quoted = !quoted,
+            b'$' if !quoted => *b = b'?',
             _ => {}
         }
-        out.push(c);
     }
-    Cow::Owned(out)
+    match String::from_utf8(out) {
+        Ok(numbered) => Cow::Owned(numbered),
+        // Unreachable: only ASCII bytes were replaced by ASCII bytes.
+        Err(_) => Cow::Borrowed(sql),
+    }
 }
 
 /// A row from either kind of connection.
@@ -579,5 +581,6 @@ mod tests {
             numbered_parameters("UPDATE t SET a = $1, b = '$2 stays' WHERE c = $12"),
             "UPDATE t SET a = ?1, b = '$2 stays' WHERE c = ?12"
         );
+        assert_eq!(numbered_parameters("SELECT 'é$1ü' || $1"), "SELECT 'é$1ü' || ?1");
     }
 }
