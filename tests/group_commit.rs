@@ -164,3 +164,54 @@ async fn a_batch_larger_than_a_postgres_group_commit_is_stored_whole_and_in_orde
         assert!(line.ends_with(&format!("Post number {i} about the phone queue")), "{line}");
     }
 }
+
+#[tokio::test]
+async fn forgetting_thousands_of_posts_in_a_group_commit_keeps_the_rest_of_the_group() {
+    // A !forget unlinks every post of its author inside one savepoint: far more pages than
+    // the in-memory statement journal of other groups is meant for, so its group keeps a
+    // journal that spills to a file (store::Journal). It must work like any other.
+    use parley::ids::PostNumber;
+    use parley::store::{NewPost, PostStatus};
+    let bot = TestBot::sqlite().await;
+    bot.say("alice", "!join gp-access").await;
+    bot.say("bob", "!join gp-access").await;
+    let key = bot.engine.identity().participant_key(Platform::Console, "alice");
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    let d = tx.discussion_by_slug("gp-access").await.unwrap().unwrap();
+    let body = "An older post about waiting times at the surgery, long enough to fill a page. ".repeat(4);
+    for _ in 0..3_000 {
+        let number: PostNumber = tx.next_post_number(d.id).await.unwrap();
+        tx.insert_post(&NewPost {
+            discussion: d.id,
+            number,
+            participant: &key,
+            pseudonym: "Amber Otter",
+            parent: None,
+            body: &body,
+            status: PostStatus::Published,
+            created_at: 1,
+            themes: "",
+            sentiment: 0,
+            platform: Platform::Console,
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    bot.drain().await;
+
+    let batch = vec![
+        bot.inbound("bob", "The phone queue at 8am is far too long"),
+        bot.inbound("alice", "!forget"),
+        bot.inbound("bob", "Evening appointments would help working people"),
+    ];
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    assert!(lines_for(&lines, "dm alice")[0].contains("unlinked 3000 post(s)"), "{lines:?}");
+    let thread = lines_for(&lines, "thread gp-access");
+    assert_eq!(thread.len(), 2, "{lines:?}");
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    assert_eq!(tx.count_posts_by(&key).await.unwrap(), 0);
+    let bob = bot.engine.identity().participant_key(Platform::Console, "bob");
+    assert_eq!(tx.count_posts_by(&bob).await.unwrap(), 2);
+}
