@@ -18,10 +18,6 @@ use chat::{Conversation, Core, Inbound, Platform, Roles, Sender};
 use parley::config::Config;
 use parley::engine::Engine;
 use parley::store::Store;
-
-/// Messages in flight to each worker are bounded by twice this; the workers' queues hold four
-/// times it (on PostgreSQL the engine stores at most this many a group commit).
-const FLEET_BATCH: usize = parley::store::POSTGRES_GROUP_COMMIT;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
@@ -29,6 +25,10 @@ use tokio::process::{Child, ChildStdin, Command};
 use super::db::BenchDatabase;
 use super::load::{self, Baseline, Latency, LoadOptions, BASELINE_SLUG};
 use super::workload::Workload;
+
+/// Messages in flight to each worker are bounded by twice this; the workers' queues hold four
+/// times it (on PostgreSQL the engine stores at most this many a group commit).
+const FLEET_BATCH: usize = parley::store::POSTGRES_GROUP_COMMIT;
 
 /// How long a worker's claimed deliveries stay reserved: its null adapter acknowledges a
 /// batch at once, so a short lease lets the others take over a killed worker's rows soon.

@@ -245,10 +245,12 @@ impl Engine {
     }
 
     /// Handles inbound messages in order. Consecutive messages that change something are
-    /// stored as one group commit (of at most [`Store::group_commit_limit`]): one transaction, a savepoint per message (a message that
-    /// fails rolls back alone and its sender gets a plain apology), committed before this
-    /// returns, so an adapter never acknowledges a message that is not stored. Read-only
-    /// staff requests are read outside the lock, in their place in the order.
+    /// stored as one group commit (of at most [`Store::group_commit_limit`] messages and
+    /// [`chat::MAX_INBOUND_BATCH_BYTES`] of text): one transaction, a savepoint per message
+    /// (a message that fails rolls back alone and its sender gets a plain apology),
+    /// committed before this returns, so an adapter never acknowledges a message that is
+    /// not stored. Read-only staff requests are read outside the lock, in their place in
+    /// the order.
     pub async fn handle_batch(&self, inbounds: Vec<Inbound>) {
         let mut writes: Vec<(Inbound, Command)> = Vec::with_capacity(inbounds.len());
         // The group's text: what is worked out of it is held until the group commits.

@@ -784,9 +784,9 @@ impl Store {
     /// text, such as a moderator's reason sent to a participant, should not linger), oldest
     /// first and at most `at_most` of each kind (of outbox rows, for each platform) a call:
     /// the engine prunes between two group commits ([`PRUNE_AT_MOST`] at a time), and what
-    /// it deletes holds up the next messages.
-    /// Each delete walks an index to exactly its rows; before, each read the whole table
-    /// (21 ms for an outbox of 100,000 rows, growing with it).
+    /// it deletes holds up the next messages. Each delete walks an index to exactly its
+    /// rows; before, each read the whole table (21 ms for an outbox of 100,000 rows,
+    /// growing with it).
     pub async fn prune(&self, now: i64, dedupe_ms: i64, delivered_ms: i64, at_most: i64) -> Result<(u64, u64)> {
         let events = query(
             "DELETE FROM inbound_events WHERE (platform, event_id) IN \
