@@ -6,6 +6,7 @@ mod common;
 
 use chat::{Action, Core, Destination, Outcome, Platform};
 use common::{lines_for, pseudonym_of, TestBot};
+use parley::clock::Clock;
 use parley::config::Config;
 
 #[tokio::test]
@@ -356,4 +357,34 @@ async fn a_delivery_the_platform_can_never_take_is_not_retried() {
     bot.engine.report(due[0].id, Outcome::Rejected { reason: "not in room".into() }).await;
     bot.clock.advance_ms(3_600_000);
     assert!(bot.engine.due(Platform::Matrix, 100).await.iter().all(|d| d.id != due[0].id));
+}
+
+#[tokio::test]
+async fn a_restart_prunes_every_old_row_not_only_one_round() {
+    // Between group commits a prune deletes a bounded number of rows; at start it goes on
+    // until nothing old is left, so a quiet deployment keeps nothing past its time.
+    let bot = TestBot::sqlite().await;
+    let now = bot.clock.now_ms();
+    let old = now - 40 * 86_400_000;
+    let n = 3 * parley::store::PRUNE_AT_MOST + 7;
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    for i in 0..n {
+        assert!(tx.record_inbound(Platform::Matrix, &format!("$old-{i}"), old).await.unwrap());
+    }
+    assert!(tx.record_inbound(Platform::Matrix, "$recent", now).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let bot = bot.restart().await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbound_events WHERE received_at < ?")
+        .bind(now - 30 * 86_400_000)
+        .fetch_one(&mut <sqlx::SqliteConnection as sqlx::Connection>::connect(&bot.url).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "every old id is pruned at start");
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    for i in [0, n / 2, n - 1] {
+        assert!(tx.record_inbound(Platform::Matrix, &format!("$old-{i}"), now).await.unwrap(), "$old-{i} was pruned");
+    }
+    assert!(!tx.record_inbound(Platform::Matrix, "$recent", now).await.unwrap(), "a recent id is kept");
+    tx.commit().await.unwrap();
 }

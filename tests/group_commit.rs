@@ -168,8 +168,9 @@ async fn a_batch_larger_than_a_postgres_group_commit_is_stored_whole_and_in_orde
 #[tokio::test]
 async fn forgetting_thousands_of_posts_in_a_group_commit_keeps_the_rest_of_the_group() {
     // A !forget unlinks every post of its author inside one savepoint: far more pages than
-    // the in-memory statement journal of other groups is meant for, so its group keeps a
-    // journal that spills to a file (store::Journal). It must work like any other.
+    // the in-memory statement journal of other groups is meant for, so it is stored as a
+    // group of its own whose journal spills to a file (store::Journal), between the groups
+    // of the messages around it. Everything must come out as if handled one by one.
     use parley::ids::PostNumber;
     use parley::store::{NewPost, PostStatus};
     let bot = TestBot::sqlite().await;

@@ -78,6 +78,8 @@ impl Settings {
 /// up, and each is then short.
 const PRUNE_EVERY: u64 = 1_000;
 
+const DAY_MS: i64 = 86_400_000;
+
 /// Inbound messages between prunes of the rate limiter's state (which reads all of it).
 const LIMITS_PRUNE_EVERY: u64 = 10_000;
 
@@ -188,7 +190,9 @@ impl Engine {
             engine.ensure_threads(&mut cx, &d).await?;
         }
         cx.tx.commit().await?;
-        engine.prune(now, 1, true).await;
+        // Everything old at once: a quiet deployment may not reach the next prune point
+        // for long.
+        engine.prune_all(now).await;
         engine.wakeup.notify_waiters();
         Ok(engine)
     }
@@ -218,24 +222,39 @@ impl Engine {
         Voice { prefix: &self.settings.prefix, privacy_notice: &self.settings.privacy_notice }
     }
 
-    /// Removes old dedupe records and delivered outbox rows; failures are only logged.
-    /// `times` prunes' worth of rows; the rate limiter's state too when `limits`.
-    async fn prune(&self, now: i64, times: u64, limits: bool) {
-        const DAY: i64 = 86_400_000;
+    /// Removes old dedupe records and delivered outbox rows, `times` prunes' worth
+    /// ([`crate::store::PRUNE_AT_MOST`] of each kind each), and the rate limiter's state
+    /// too when `limits`; failures are only logged. Whether it deleted all it could.
+    async fn prune(&self, now: i64, times: u64, limits: bool) -> bool {
         self.pruned_at.store(now, std::sync::atomic::Ordering::Relaxed);
         let at_most = crate::store::PRUNE_AT_MOST.saturating_mul(times as i64);
-        match self.store.prune(now, 30 * DAY, 7 * DAY, at_most).await {
-            Ok((events, outbox)) if events + outbox > 0 => {
-                tracing::info!(events, outbox, "pruned old inbound event ids and delivered messages")
+        let done = match self.store.prune(now, 30 * DAY_MS, 7 * DAY_MS, at_most).await {
+            Ok((events, outbox)) => {
+                if events + outbox > 0 {
+                    tracing::info!(events, outbox, "pruned old inbound event ids and delivered messages");
+                }
+                // The outbox count adds up the platforms: under the limit, each was.
+                (events as i64) < at_most && (outbox as i64) < at_most
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "pruning old rows failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning old rows failed");
+                true
+            }
+        };
+        if limits {
+            if let Err(e) = self.limits.prune(&self.store).await {
+                tracing::warn!(error = %e, "pruning rate-limiter rows failed");
+            }
         }
-        if !limits {
-            return;
-        }
-        if let Err(e) = self.limits.prune(&self.store).await {
-            tracing::warn!(error = %e, "pruning rate-limiter rows failed");
+        done
+    }
+
+    /// Prunes until nothing old is left (at start: a backlog after an upgrade, or a quiet
+    /// deployment's week), a bounded delete at a time.
+    async fn prune_all(&self, now: i64) {
+        let mut limits = true;
+        while !self.prune(now, 1, limits).await {
+            limits = false;
         }
     }
 
@@ -259,6 +278,15 @@ impl Engine {
             let inbound = clean(inbound);
             let command = commands::parse(&inbound.text, &self.settings.prefix);
             match Self::read_only(&inbound, &command) {
+                // Forgetting someone unlinks every post they wrote, inside one savepoint:
+                // too many pages to copy into memory, so it is a group of its own, whose
+                // statement journal may spill to a file (see `commit_together`); the
+                // messages around it keep theirs in memory.
+                None if matches!(command, Command::Participant(commands::ParticipantCommand::Forget)) => {
+                    bytes = 0;
+                    self.group_commit(std::mem::take(&mut writes)).await;
+                    self.group_commit(vec![(inbound, command)]).await;
+                }
                 None => {
                     bytes += inbound.weight();
                     writes.push((inbound, command));
@@ -342,7 +370,8 @@ impl Engine {
     async fn commit_together(&self, batch: &[(Inbound, Command)], ahead: &ahead::Ahead) -> Result<()> {
         let Some((first, _)) = batch.first() else { return Ok(()) };
         // Forgetting someone unlinks every post they wrote, inside one savepoint: its
-        // pages are too many to keep a copy of each in memory.
+        // pages are too many to keep a copy of each in memory (such a group holds only
+        // the `!forget`, see `handle_batch`).
         let forgets = batch
             .iter()
             .any(|(_, command)| matches!(command, Command::Participant(commands::ParticipantCommand::Forget)));

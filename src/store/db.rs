@@ -63,7 +63,7 @@ pub(crate) struct Direct {
 
 impl Direct {
     /// Takes the connection, beginning a transaction when `begin` names one (`BEGIN` or
-    /// `BEGIN IMMEDIATE`).
+    /// `BEGIN IMMEDIATE`, perhaps after a `PRAGMA` that applies to the transaction).
     pub(crate) fn new(conn: OwnedMutexGuard<rusqlite::Connection>, begin: Option<&str>) -> Result<Direct> {
         let mut direct = Direct { conn, in_tx: false };
         if let Some(begin) = begin {
