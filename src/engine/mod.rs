@@ -278,11 +278,9 @@ impl Engine {
             let inbound = clean(inbound);
             let command = commands::parse(&inbound.text, &self.settings.prefix);
             match Self::read_only(&inbound, &command) {
-                // Forgetting someone unlinks every post they wrote, inside one savepoint:
-                // too many pages to copy into memory, so it is a group of its own, whose
-                // statement journal may spill to a file (see `commit_together`); the
+                // A group of its own, whose statement journal may spill to a file; the
                 // messages around it keep theirs in memory.
-                None if matches!(command, Command::Participant(commands::ParticipantCommand::Forget)) => {
+                None if changes_many_pages(&command) => {
                     bytes = 0;
                     self.group_commit(std::mem::take(&mut writes)).await;
                     self.group_commit(vec![(inbound, command)]).await;
@@ -369,13 +367,9 @@ impl Engine {
     /// savepoint, logged and answered with an apology inside the transaction.
     async fn commit_together(&self, batch: &[(Inbound, Command)], ahead: &ahead::Ahead) -> Result<()> {
         let Some((first, _)) = batch.first() else { return Ok(()) };
-        // Forgetting someone unlinks every post they wrote, inside one savepoint: its
-        // pages are too many to keep a copy of each in memory (such a group holds only
-        // the `!forget`, see `handle_batch`).
-        let forgets = batch
-            .iter()
-            .any(|(_, command)| matches!(command, Command::Participant(commands::ParticipantCommand::Forget)));
-        let journal = if forgets { Journal::Spilling } else { Journal::Memory };
+        // Such a group holds only that message (see `handle_batch`).
+        let many = batch.iter().any(|(_, command)| changes_many_pages(command));
+        let journal = if many { Journal::Spilling } else { Journal::Memory };
         let mut cx = Ctx {
             tx: self.store.begin_with(journal).await?,
             now: self.clock.now_ms(),
@@ -502,6 +496,13 @@ impl Engine {
         };
         Ok(Some(reply))
     }
+}
+
+/// Whether one message of `command` may change a great many pages inside its savepoint:
+/// `!forget` unlinks every post its author ever wrote, too many pages to keep a copy of
+/// each in memory.
+fn changes_many_pages(command: &Command) -> bool {
+    matches!(command, Command::Participant(commands::ParticipantCommand::Forget))
 }
 
 /// Removes what no database may store from everything an adapter hands over: PostgreSQL
