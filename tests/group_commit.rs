@@ -216,3 +216,88 @@ async fn forgetting_thousands_of_posts_in_a_group_commit_keeps_the_rest_of_the_g
     let bob = bot.engine.identity().participant_key(Platform::Console, "bob");
     assert_eq!(tx.count_posts_by(&bob).await.unwrap(), 2);
 }
+
+/// Posts whose text contains this break no statement, but leave a deferred foreign key
+/// unsatisfied, so the transaction holding them cannot be committed.
+const POISON_AT_COMMIT: &str = "POISON-AT-COMMIT";
+
+const DEFERRED_FAILURE: &str = "CREATE TABLE poison_parent (id INTEGER PRIMARY KEY); \
+     CREATE TABLE poison_child (parent INTEGER REFERENCES poison_parent (id) DEFERRABLE INITIALLY DEFERRED);";
+
+async fn poison_commit_sqlite(bot: &TestBot) {
+    let mut conn = sqlx::SqliteConnection::connect(&bot.url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "{DEFERRED_FAILURE} CREATE TRIGGER poison_commit AFTER INSERT ON posts \
+         WHEN NEW.body LIKE '%{POISON_AT_COMMIT}%' BEGIN INSERT INTO poison_child VALUES (42); END;"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+}
+
+async fn poison_commit_postgres(url: &str) {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "{DEFERRED_FAILURE} CREATE FUNCTION poison_commit() RETURNS trigger AS $$ BEGIN \
+           IF NEW.body LIKE '%{POISON_AT_COMMIT}%' THEN INSERT INTO poison_child VALUES (42); END IF; RETURN NEW; \
+         END $$ LANGUAGE plpgsql; \
+         CREATE TRIGGER poison_commit AFTER INSERT ON posts FOR EACH ROW EXECUTE FUNCTION poison_commit();"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+}
+
+/// Two posts allowed in a burst, one more an hour.
+fn two_posts_an_hour() -> Config {
+    let mut config = Config::load(None).unwrap();
+    config.limits.post_burst = 2;
+    config.limits.post_every_secs = 3600;
+    config
+}
+
+/// A group commit whose COMMIT fails is stored again message by message: the messages
+/// that can be stored are, the one that cannot gets an apology, and nobody's rate limit is
+/// used up twice (alice's two posts use up exactly her burst of two).
+async fn a_failed_commit_charges_each_message_once(bot: &TestBot) {
+    for name in ["alice", "bob"] {
+        bot.say(name, "!join gp-access").await;
+    }
+    bot.drain().await;
+    let batch = vec![
+        bot.inbound("alice", "The phone queue at 8am is far too long"),
+        bot.inbound("bob", &format!("This one cannot be committed {POISON_AT_COMMIT}")),
+        bot.inbound("alice", "Evening appointments would help working people"),
+    ];
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    let thread: Vec<&str> = lines_for(&lines, "thread gp-access").into_iter().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(thread.len(), 2, "both of alice's posts, and not bob's: {lines:?}");
+    assert!(thread[0].starts_with("#1 ") && thread[0].contains("phone queue"), "{thread:?}");
+    assert!(thread[1].starts_with("#2 ") && thread[1].contains("Evening appointments"), "{thread:?}");
+    assert!(lines_for(&lines, "dm bob").iter().any(|l| l.contains("went wrong")), "bob is told: {lines:?}");
+    let alice = lines_for(&lines, "dm alice");
+    assert!(!alice.iter().any(|l| l.contains("quickly") || l.contains("wait")), "not limited: {lines:?}");
+    // Her burst is used up now, exactly.
+    let out = bot.say("alice", "And the car park is always full").await;
+    assert!(lines_for(&out, "thread gp-access").is_empty(), "{out:?}");
+    assert!(lines_for(&out, "dm alice").iter().any(|l| l.contains("wait")), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_failed_group_commit_charges_each_message_once_on_sqlite() {
+    let bot = TestBot::with_config(two_posts_an_hour(), vec![Platform::Console]).await;
+    poison_commit_sqlite(&bot).await;
+    a_failed_commit_charges_each_message_once(&bot).await;
+}
+
+#[tokio::test]
+async fn a_failed_group_commit_charges_each_message_once_on_postgres() {
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = TestBot::on(two_posts_an_hour(), vec![Platform::Console], dir, db.url.clone()).await;
+    poison_commit_postgres(&db.url).await;
+    a_failed_commit_charges_each_message_once(&bot).await;
+}

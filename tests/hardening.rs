@@ -274,6 +274,34 @@ async fn reports_are_redacted_forgotten_and_counted_fairly() {
     assert!(!String::from_utf8_lossy(&bytes).contains(&key.0), "the reporter's key is gone");
 }
 
+// 15. Invisible characters a keyboard or client adds do not turn a command into a post:
+// `!forget` with a zero-width space forgets, and is never published.
+#[tokio::test]
+async fn a_command_with_invisible_characters_is_still_the_command() {
+    let bot = TestBot::sqlite().await;
+    joined(&bot, &["alice", "bob"]).await;
+    bot.say("alice", "The 8am phone queue is too long").await;
+    for (who, text) in [("alice", "\u{200B}!forget"), ("bob", "!forget\u{200B}")] {
+        let out = bot.say(who, text).await;
+        assert!(lines_for(&out, "thread gp-access").is_empty(), "not published: {out:?}");
+        assert!(lines_for(&out, &format!("dm {who}"))[0].starts_with("Done."), "{out:?}");
+    }
+    let key = bot.engine.identity().participant_key(Platform::Console, "alice");
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    assert_eq!(tx.count_posts_by(&key).await.unwrap(), 0, "alice's post no longer leads to her");
+    drop(tx);
+
+    // A slug wrapped in bidi isolates, as pasted from some pages, is the slug.
+    let out = bot.say("carol", "!join \u{2066}gp-access\u{2069}").await;
+    assert!(out.iter().any(|l| l.contains("You have joined \"gp-access\"")), "{out:?}");
+
+    // A repeat made to look new with zero-width spaces is still a repeat.
+    bot.say("carol", "Nobody answers the phone before ten").await;
+    bot.clock.advance_ms(60_000);
+    let out = bot.say("carol", "Nobody\u{200B} answers the phone before ten").await;
+    assert!(lines_for(&out, "thread gp-access").is_empty(), "the repeat is not published again: {out:?}");
+}
+
 #[test]
 fn direct_conversations_hide_addresses_in_debug() {
     let c = Conversation::Direct { address: "!secret:example.org".into() };

@@ -15,6 +15,8 @@
 
 use regex::Regex;
 
+use crate::normalise::is_invisible;
+
 /// Posts shorter than this are never treated as repeats.
 pub const MIN_REPEAT_LEN: usize = 12;
 
@@ -126,10 +128,13 @@ pub(crate) fn flood(text: &str) -> bool {
     false
 }
 
-/// Case- and space-insensitive equality, for repeats.
+/// Case- and space-insensitive equality, for repeats; invisible characters (zero-width
+/// spaces, bidi marks, [`is_invisible`]) are not read, so they cannot make a repeat look new.
 pub(crate) fn same_text(a: &str, b: &str) -> bool {
-    let mut x = a.split_whitespace().flat_map(str::chars).flat_map(char::to_lowercase);
-    let mut y = b.split_whitespace().flat_map(str::chars).flat_map(char::to_lowercase);
+    fn shown(s: &str) -> impl Iterator<Item = char> + '_ {
+        s.split_whitespace().flat_map(str::chars).filter(|&c| !is_invisible(c)).flat_map(char::to_lowercase)
+    }
+    let (mut x, mut y) = (shown(a), shown(b));
     loop {
         match (x.next(), y.next()) {
             (None, None) => return true,
@@ -186,5 +191,7 @@ mod tests {
     fn repeats_ignore_case_and_spacing() {
         assert!(same_text("The wait is too long", "the  wait is too LONG"));
         assert!(!same_text("The wait is too long", "The wait is too short"));
+        assert!(same_text("The wait is too long", "The\u{200B} wait is\u{2060} too long\u{200B}"));
+        assert!(same_text("\u{FEFF}The wait is too long", "the wait is\u{00AD} too long"));
     }
 }

@@ -1,5 +1,7 @@
 //! Parsing chat text into commands. Pure: no storage, no policy.
 
+use moderation::normalise::is_invisible;
+
 use crate::ids::PostNumber;
 use crate::limits::Act;
 
@@ -309,9 +311,16 @@ pub fn parse(text: &str, prefix: &str) -> Command {
     use ModeratorCommand as M;
     use ParticipantCommand as P;
     let trimmed = text.trim();
-    let Some(rest) = trimmed.strip_prefix(prefix) else {
+    // Invisible characters (a zero-width space some keyboards add, bidi marks around a
+    // pasted word) show nothing, so a command reads as it looks: `\u{200B}!forget` and
+    // `!forget\u{200B}` are `!forget`, `!join \u{2066}gp-access\u{2069}` joins gp-access.
+    // Published text drops them anyway (`render::inert`).
+    let shown = trimmed.trim_start_matches(|c: char| c.is_whitespace() || is_invisible(c));
+    if !shown.starts_with(prefix) {
         return Command::Participant(P::Text(trimmed.to_string()));
-    };
+    }
+    let shown: String = shown.chars().filter(|&c| !is_invisible(c)).collect();
+    let rest = shown[prefix.len()..].trim_end();
     let (word, args) = match rest.find(char::is_whitespace) {
         Some(i) => (&rest[..i], rest[i..].trim()),
         None => (rest, ""),
@@ -527,6 +536,27 @@ mod tests {
             C::Respond { slug: "gp-access".into(), number: PostNumber(3), text: "Thank you".into() }.into()
         );
         assert_eq!(parse("!respond #3 Thank you", "!"), Command::Usage(usage::RESPOND));
+    }
+
+    #[test]
+    fn invisible_characters_do_not_hide_a_command() {
+        for text in
+            ["\u{200B}!forget", "!forget\u{200B}", "!for\u{2060}get", "\u{FEFF} !forget \u{200D}", "!\u{200E}forget"]
+        {
+            assert_eq!(parse(text, "!"), P::Forget.into(), "{text:?}");
+        }
+        assert_eq!(parse("!join \u{2066}GP-access\u{2069}", "!"), P::Join("gp-access".into()).into());
+        assert_eq!(
+            parse("!approve \u{200B}gp-access#3\u{200B}", "!"),
+            M::Approve(PostRef { slug: Some("gp-access".into()), number: PostNumber(3) }).into()
+        );
+        assert_eq!(
+            parse("\u{200B}!post \u{2066}gp-access\u{2069} fine", "!"),
+            P::Post { text: "gp-access fine".into() }.into()
+        );
+        // Text that is not a command is kept as written.
+        assert_eq!(parse("\u{200B}hello", "!"), P::Text("\u{200B}hello".into()).into());
+        assert_eq!(parse("\u{200B}", "!"), P::Text("\u{200B}".into()).into());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use chat::Platform;
 
 use crate::ids::ParticipantKey;
+use crate::limits::Check;
 use crate::store::Tx;
 
 /// One inbound message being handled.
@@ -20,6 +21,47 @@ pub(super) struct Ctx {
     /// What the group commit's texts say (moderation verdicts, themes), worked out ahead on
     /// another thread.
     pub ahead: super::ahead::Ahead,
+    /// The message's rate-limit outcomes from this process's memory (SQLite), kept so that
+    /// handling it again does not use up the sender's allowance twice.
+    pub charges: Charges,
+}
+
+/// The outcomes of a message's in-memory rate-limit checks, in the order they were made.
+/// When a group commit cannot be committed, its messages are handled again one by one:
+/// limits kept in the database (PostgreSQL) were rolled back with the transaction and are
+/// checked again, but limits kept in memory (SQLite) were used up already, so the second
+/// time a message gets the outcomes of the first instead of being charged again.
+#[derive(Debug, Default)]
+pub(super) struct Charges {
+    /// Outcomes made this time, in order.
+    made: Vec<Check>,
+    /// Outcomes of the first time, not yet given again.
+    earlier: std::collections::VecDeque<Check>,
+}
+
+impl Charges {
+    /// Charges for a message handled the first time (`None`), or again with what its first
+    /// time recorded.
+    pub fn again(earlier: Option<Vec<Check>>) -> Charges {
+        Charges { made: Vec::new(), earlier: earlier.unwrap_or_default().into() }
+    }
+
+    /// The next outcome of the first time, when there is one.
+    pub fn replay(&mut self) -> Option<Check> {
+        let check = self.earlier.pop_front()?;
+        self.made.push(check);
+        Some(check)
+    }
+
+    /// Records an outcome made now.
+    pub fn record(&mut self, check: Check) {
+        self.made.push(check);
+    }
+
+    /// Every outcome given to the message, to hand on to a later try.
+    pub fn into_made(self) -> Vec<Check> {
+        self.made
+    }
 }
 
 /// Where the answer to an inbound message goes.

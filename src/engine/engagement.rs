@@ -139,7 +139,14 @@ impl Engine {
         let _serial = self.serial.lock().await;
         let now = self.clock.now_ms();
         let origin = Origin { platform: Platform::Console, room: Room::Commissioners };
-        let mut cx = Ctx { tx: self.store.begin().await?, now, origin, active_survey: None, ahead: Default::default() };
+        let mut cx = Ctx {
+            tx: self.store.begin().await?,
+            now,
+            origin,
+            active_survey: None,
+            ahead: Default::default(),
+            charges: Default::default(),
+        };
         let Some(job) = cx.tx.next_push().await? else {
             // Under the lock, so a `!push` handled meanwhile cannot be missed.
             self.push_pending.store(false, Ordering::Relaxed);

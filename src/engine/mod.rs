@@ -31,9 +31,10 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Result;
 use crate::identity::Identity;
+use crate::limits::Check;
 use crate::store::{Journal, Store};
 use commands::{Command, Common};
-use context::{Ctx, Origin, Room};
+use context::{Charges, Ctx, Origin, Room};
 use replies::{HelpFor, Refusal, Reply, Voice};
 
 pub use delivery::MAX_ATTEMPTS;
@@ -185,6 +186,7 @@ impl Engine {
             origin: Origin { platform: Platform::Console, room: Room::Commissioners },
             active_survey: None,
             ahead: ahead::Ahead::default(),
+            charges: Charges::default(),
         };
         for d in open {
             engine.ensure_threads(&mut cx, &d).await?;
@@ -335,7 +337,8 @@ impl Engine {
             let limits = before / LIMITS_PRUNE_EVERY != (before + n) / LIMITS_PRUNE_EVERY;
             self.prune(now, due.max(1), limits).await;
         }
-        let Err(e) = self.commit_together(&batch, &ahead).await else { return };
+        let mut charged = vec![None; batch.len()];
+        let Err(e) = self.commit_together(&batch, &ahead, &mut charged).await else { return };
         if batch.len() == 1 {
             let (inbound, _) = &batch[0];
             drop(_serial);
@@ -343,8 +346,8 @@ impl Engine {
             return;
         }
         tracing::warn!(messages = batch.len(), error = %e, "a group commit failed; storing its messages one by one");
-        for one in batch.chunks(1) {
-            if let Err(e) = self.commit_together(one, &ahead).await {
+        for (one, charged) in batch.chunks(1).zip(charged.chunks_mut(1)) {
+            if let Err(e) = self.commit_together(one, &ahead, charged).await {
                 tracing::error!(platform = %one[0].0.platform, error = %e, "storing an inbound message failed");
                 if let Err(e2) = self.apologise(&one[0].0).await {
                     tracing::error!(platform = %one[0].0.platform, error = %e2, "could not queue the apology either");
@@ -364,8 +367,15 @@ impl Engine {
 
     /// One transaction for `batch`, a savepoint per message. Errors here are the
     /// transaction's own (begin, savepoint, commit): a message's error is rolled back to its
-    /// savepoint, logged and answered with an apology inside the transaction.
-    async fn commit_together(&self, batch: &[(Inbound, Command)], ahead: &ahead::Ahead) -> Result<()> {
+    /// savepoint, logged and answered with an apology inside the transaction. `charged`
+    /// holds, for each message, the in-memory rate-limit outcomes of an earlier try of it
+    /// (given again instead of charging the sender twice), and gets this try's.
+    async fn commit_together(
+        &self,
+        batch: &[(Inbound, Command)],
+        ahead: &ahead::Ahead,
+        charged: &mut [Option<Vec<Check>>],
+    ) -> Result<()> {
         let Some((first, _)) = batch.first() else { return Ok(()) };
         // Such a group holds only that message (see `handle_batch`).
         let many = batch.iter().any(|(_, command)| changes_many_pages(command));
@@ -376,16 +386,20 @@ impl Engine {
             origin: self.origin(first),
             active_survey: None,
             ahead: ahead.clone(),
+            charges: Charges::default(),
         };
         let mut handled = Vec::with_capacity(batch.len());
-        for (i, (inbound, command)) in batch.iter().enumerate() {
+        for (i, ((inbound, command), charged)) in batch.iter().zip(charged.iter_mut()).enumerate() {
             if i > 0 {
                 cx.now = self.clock.now_ms();
                 cx.origin = self.origin(inbound);
                 cx.active_survey = None;
             }
+            cx.charges = Charges::again(charged.take());
             cx.tx.savepoint().await?;
-            match self.handle_one(&mut cx, inbound, command.clone()).await {
+            let handled_one = self.handle_one(&mut cx, inbound, command.clone()).await;
+            *charged = Some(std::mem::take(&mut cx.charges).into_made());
+            match handled_one {
                 Ok(label) => {
                     cx.tx.release().await?;
                     handled.push((inbound.platform, label));
@@ -426,6 +440,7 @@ impl Engine {
             origin: self.origin(inbound),
             active_survey: None,
             ahead: ahead::Ahead::default(),
+            charges: Charges::default(),
         };
         self.say(&mut cx, &Reply::InternalError).await?;
         cx.tx.commit().await
@@ -567,6 +582,7 @@ impl Engine {
             origin: self.origin(inbound),
             active_survey: None,
             ahead: ahead::Ahead::default(),
+            charges: Charges::default(),
         };
         if !cx.tx.record_inbound(inbound.platform, &inbound.event_id, cx.now).await? {
             tracing::debug!(platform = %inbound.platform, "duplicate inbound event ignored");

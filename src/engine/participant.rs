@@ -205,8 +205,36 @@ impl Engine {
 
     /// Checks a rate limit; returns the refusal to send, if any.
     pub(super) async fn limit(&self, cx: &mut Ctx, key: &ParticipantKey, act: Act) -> Result<Option<Refusal>> {
-        let check = self.limits.check(&mut cx.tx, key, act, None).await?;
+        let check = self.charge(cx, key, Some(act), None).await?;
         self.refuse(cx, key, check).await
+    }
+
+    /// Checks and uses up `act` (when given) and the discussion's slow mode (when given).
+    /// Limits kept in memory are charged once per message, however often it is handled
+    /// ([`Charges`](super::context::Charges)); limits kept in the database were rolled back
+    /// with a failed try, and are checked again.
+    pub(super) async fn charge(
+        &self,
+        cx: &mut Ctx,
+        key: &ParticipantKey,
+        act: Option<Act>,
+        slow: Option<(DiscussionId, u64)>,
+    ) -> Result<Check> {
+        let in_memory = !self.limits.is_shared();
+        if in_memory {
+            if let Some(check) = cx.charges.replay() {
+                return Ok(check);
+            }
+        }
+        let check = match (act, slow) {
+            (Some(act), slow) => self.limits.check(&mut cx.tx, key, act, slow).await?,
+            (None, Some(slow)) => self.limits.check_slow(&mut cx.tx, key, slow).await?,
+            (None, None) => Check::Allowed,
+        };
+        if in_memory {
+            cx.charges.record(check);
+        }
+        Ok(check)
     }
 
     /// The refusal for a limit check, if any. A flood mutes the participant and alerts the

@@ -51,7 +51,7 @@ impl Engine {
         }
         // The post's own rate limit was checked with the message; here the discussion's.
         if let Some(&secs) = self.settings.slow_mode.get(&d.slug) {
-            let check = self.limits.check_slow(&mut cx.tx, key, (d.id, secs)).await?;
+            let check = self.charge(cx, key, None, Some((d.id, secs))).await?;
             if let Some(refusal) = self.refuse(cx, key, check).await? {
                 return Ok(Err(refusal));
             }
