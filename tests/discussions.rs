@@ -388,3 +388,43 @@ async fn a_restart_prunes_every_old_row_not_only_one_round() {
     assert!(!tx.record_inbound(Platform::Matrix, "$recent", now).await.unwrap(), "a recent id is kept");
     tx.commit().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_new_dm_address_is_stored_and_an_unchanged_one_is_not_written_again() {
+    let bot = TestBot::with_config(Config::load(None).unwrap(), vec![Platform::Console, Platform::Matrix]).await;
+    bot.drain().await;
+    let from = |room: &str, text: &str| {
+        let mut inbound = bot.inbound("x", text);
+        inbound.platform = Platform::Matrix;
+        inbound.sender.id = "@dorothy:example.org".into();
+        inbound.conversation = chat::Conversation::Direct { address: room.into() };
+        inbound
+    };
+    let key = bot.engine.identity().participant_key(Platform::Matrix, "@dorothy:example.org");
+    let stored = || async {
+        let mut tx = bot.engine.store().begin().await.unwrap();
+        tx.contact(&key, Platform::Matrix).await.unwrap().unwrap()
+    };
+    bot.engine.handle(from("!room-one:example.org", "!join gp-access")).await;
+    let first = stored().await;
+    assert_eq!(bot.engine.identity().open(&first).unwrap(), "!room-one:example.org");
+    // The same room again: the stored (sealed) value is left as it was.
+    bot.engine.handle(from("!room-one:example.org", "!whoami")).await;
+    assert_eq!(stored().await, first);
+    // A new DM room (the old one was left): stored, and answers go there.
+    bot.engine.handle(from("!room-two:example.org", "!whoami")).await;
+    let second = stored().await;
+    assert_eq!(bot.engine.identity().open(&second).unwrap(), "!room-two:example.org");
+    let rooms: Vec<String> = bot
+        .engine
+        .due(Platform::Matrix, 100)
+        .await
+        .into_iter()
+        .filter_map(|d| match d.outbound.destination {
+            Destination::Direct { address } => Some(address),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rooms.last().map(String::as_str), Some("!room-two:example.org"), "{rooms:?}");
+    assert_eq!(rooms.iter().filter(|r| *r == "!room-one:example.org").count(), rooms.len() - 1, "{rooms:?}");
+}

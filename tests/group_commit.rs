@@ -301,3 +301,53 @@ async fn a_failed_group_commit_charges_each_message_once_on_postgres() {
     poison_commit_postgres(&db.url).await;
     a_failed_commit_charges_each_message_once(&bot).await;
 }
+
+/// Within one group commit, each message reads what the messages before it changed: a
+/// ban, a closed discussion and a new pseudonym are seen by the next message at once (the
+/// transaction gives some rows it has read again without asking, `store::known`).
+async fn each_message_sees_the_ones_before_it(bot: &TestBot) {
+    for name in ["alice", "bob"] {
+        bot.say(name, "!join gp-access").await;
+    }
+    bot.say("alice", "The phone queue at 8am is far too long").await;
+    bot.say("bob", "!join urgent-care").await;
+    bot.drain().await;
+    let batch = vec![
+        bot.inbound("alice", "A first post in this group"),
+        bot.inbound("mod1", "!ban gp-access#1"),
+        bot.inbound("alice", "A post after the ban"),
+        bot.inbound("bob", "A post in urgent care before it closes"),
+        bot.inbound("comm1", "!close urgent-care"),
+        bot.inbound("bob", "A post after the close"),
+        bot.inbound("bob", "!join gp-access"),
+        bot.inbound("bob", "Back in gp-access under my name there"),
+    ];
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    let gp: Vec<&str> = lines_for(&lines, "thread gp-access").into_iter().filter(|l| l.starts_with('#')).collect();
+    assert!(gp.iter().any(|l| l.contains("A first post in this group")), "{lines:?}");
+    assert!(!gp.iter().any(|l| l.contains("after the ban")), "{lines:?}");
+    assert!(lines_for(&lines, "dm alice").iter().any(|l| l.contains("stopped you from posting")), "{lines:?}");
+    let uc: Vec<&str> = lines_for(&lines, "thread urgent-care").into_iter().filter(|l| l.starts_with('#')).collect();
+    assert!(uc.iter().any(|l| l.contains("before it closes")), "{lines:?}");
+    assert!(!uc.iter().any(|l| l.contains("after the close")), "{lines:?}");
+    assert!(lines_for(&lines, "dm bob").iter().any(|l| l.contains("closed")), "{lines:?}");
+    // Bob's post in gp-access is under his gp-access name, not his urgent-care one.
+    let back = gp.iter().find(|l| l.contains("Back in gp-access")).unwrap_or_else(|| panic!("{lines:?}"));
+    let uc_name = common::pseudonym_of(uc[0]);
+    assert_ne!(common::pseudonym_of(back), uc_name, "{lines:?}");
+}
+
+#[tokio::test]
+async fn each_message_of_a_group_sees_the_ones_before_it_on_sqlite() {
+    let bot = TestBot::sqlite().await;
+    each_message_sees_the_ones_before_it(&bot).await;
+}
+
+#[tokio::test]
+async fn each_message_of_a_group_sees_the_ones_before_it_on_postgres() {
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = TestBot::on(Config::load(None).unwrap(), vec![Platform::Console], dir, db.url.clone()).await;
+    each_message_sees_the_ones_before_it(&bot).await;
+}

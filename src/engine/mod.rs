@@ -396,28 +396,28 @@ impl Engine {
                 cx.active_survey = None;
             }
             cx.charges = Charges::again(charged.take());
-            cx.tx.savepoint().await?;
+            // The message before keeps its changes as this one's savepoint is set (one
+            // round trip for both on PostgreSQL).
+            if i == 0 {
+                cx.tx.savepoint().await?;
+            } else {
+                cx.tx.next_savepoint().await?;
+            }
             let handled_one = self.handle_one(&mut cx, inbound, command.clone()).await;
             *charged = Some(std::mem::take(&mut cx.charges).into_made());
             match handled_one {
-                Ok(label) => {
-                    cx.tx.release().await?;
-                    handled.push((inbound.platform, label));
-                }
+                Ok(label) => handled.push((inbound.platform, label)),
                 Err(e) => {
-                    cx.tx.rollback_to_savepoint().await?;
+                    cx.tx.undo_to_savepoint().await?;
                     tracing::error!(platform = %inbound.platform, error = %e, "handling an inbound message failed; nothing of it was stored");
-                    cx.tx.savepoint().await?;
-                    match self.say(&mut cx, &Reply::InternalError).await {
-                        Ok(()) => cx.tx.release().await?,
-                        Err(e2) => {
-                            cx.tx.rollback_to_savepoint().await?;
-                            tracing::error!(platform = %inbound.platform, error = %e2, "could not queue the apology either");
-                        }
+                    if let Err(e2) = self.say(&mut cx, &Reply::InternalError).await {
+                        cx.tx.undo_to_savepoint().await?;
+                        tracing::error!(platform = %inbound.platform, error = %e2, "could not queue the apology either");
                     }
                 }
             }
         }
+        cx.tx.release().await?;
         // Deliveries reported meanwhile are recorded in this commit: one sync for both.
         let delivered = self.record_delivered_in(&mut cx.tx).await?;
         if let Err(e) = cx.tx.commit().await {
@@ -479,7 +479,13 @@ impl Engine {
         let me = match &cx.origin.room {
             Room::Direct { key, sealed } => {
                 let (key, sealed) = (key.clone(), sealed.clone());
-                let me = self.participant_prelude(cx, &key, &sealed, &command).await?;
+                // `origin` makes a DM room only of a DM conversation; were it anything else,
+                // no address matches "" and the sealed one is stored as before.
+                let address = match &inbound.conversation {
+                    Conversation::Direct { address } => address.as_str(),
+                    _ => "",
+                };
+                let me = self.participant_prelude(cx, &key, (address, &sealed), &command).await?;
                 if let Some(refusal) = me.refusal {
                     return Ok(Some(refusal.into()));
                 }

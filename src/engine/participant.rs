@@ -19,17 +19,22 @@ pub(super) struct Prelude {
 }
 
 impl Engine {
-    /// Every direct message: the participant row, their sealed address, crisis detection,
-    /// then the command's rate limit.
+    /// Every direct message from `address`: the participant row, their sealed address
+    /// (stored when it changed), crisis detection, then the command's rate limit.
     pub(super) async fn participant_prelude(
         &self,
         cx: &mut Ctx,
         key: &ParticipantKey,
-        sealed: &str,
+        (address, sealed): (&str, &str),
         command: &Command,
     ) -> Result<Prelude> {
-        let participant = cx.tx.participant(key, cx.now).await?;
-        cx.tx.save_contact(key, cx.origin.platform, sealed, cx.now).await?;
+        let (participant, stored) = cx.tx.participant_on(key, cx.origin.platform, cx.now).await?;
+        // Sealed afresh for every message (a random nonce), an unchanged address would be
+        // a new value written each time: it is written only when it changed.
+        let unchanged = stored.is_some_and(|stored| self.identity.open(&stored).is_ok_and(|known| known == address));
+        if !unchanged {
+            cx.tx.save_contact(key, cx.origin.platform, sealed, cx.now).await?;
+        }
         self.crisis_first(cx, key, command, participant.current_discussion).await?;
         let refusal = match command.rate_class() {
             // Plain text while a survey is in progress answers it: limited as a command.

@@ -408,6 +408,22 @@ impl<'q> Query<'q> {
     }
 }
 
+/// Runs statements without parameters one after the other: on PostgreSQL in one round trip
+/// (the simple query protocol), on the SQLite writer each kept prepared.
+pub(crate) async fn run_script(conn: &mut Conn, statements: &[&str]) -> Result<()> {
+    match conn.target() {
+        Target::Direct(c) => {
+            for statement in statements {
+                run_direct(c, statement, &[], |_| Ok(()))?;
+            }
+        }
+        Target::Sqlx(c) => {
+            sqlx::raw_sql(AssertSqlSafe(statements.join("; "))).execute(c).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs a statement on the SQLite writer, calling `on_row` for each row it returns.
 /// Returns the rows it changed (0 for a read).
 fn run_direct(

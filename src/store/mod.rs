@@ -10,6 +10,7 @@
 mod analysis;
 mod bench;
 mod db;
+mod known;
 mod limits;
 mod moderation;
 mod outbox;
@@ -143,6 +144,8 @@ pub struct Tx {
     conn: Conn,
     /// For a read transaction on a SQLite file: the file, which long scans read directly.
     scan_file: Option<std::sync::Arc<std::path::Path>>,
+    /// Rows of the message's sender read already in this message.
+    known: known::Known,
 }
 
 impl Store {
@@ -332,7 +335,7 @@ impl Store {
         if self.backend == Backend::Postgres {
             query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut conn).await?;
         }
-        Ok(Tx { conn, scan_file: None })
+        Ok(Tx { conn, scan_file: None, known: Default::default() })
     }
 
     /// Starts a transaction for reading only, on a connection of its own where the
@@ -345,7 +348,7 @@ impl Store {
             }
             (None, Writer::Pool(pool)) => Conn::Tx(pool.begin().await?),
         };
-        Ok(Tx { conn, scan_file: self.sqlite_file.clone() })
+        Ok(Tx { conn, scan_file: self.sqlite_file.clone(), known: Default::default() })
     }
 
     /// A read transaction whose every read is a SQL query, even on a SQLite file, where
@@ -386,19 +389,37 @@ impl Tx {
 
     /// Marks where one message's changes start inside a group commit.
     pub async fn savepoint(&mut self) -> Result<()> {
+        self.known.forget();
         query("SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
     }
 
     /// Keeps the changes since [`Tx::savepoint`] (they commit with the transaction).
     pub async fn release(&mut self) -> Result<()> {
+        self.known.forget();
         query("RELEASE SAVEPOINT message").execute(&mut self.conn).await?;
+        Ok(())
+    }
+
+    /// Keeps the changes since [`Tx::savepoint`] and sets a new savepoint, in one round
+    /// trip on PostgreSQL: the next message of a group commit begins where the last ended.
+    pub async fn next_savepoint(&mut self) -> Result<()> {
+        self.known.forget();
+        db::run_script(&mut self.conn, &["RELEASE SAVEPOINT message", "SAVEPOINT message"]).await
+    }
+
+    /// Undoes the changes since [`Tx::savepoint`], which stays set, and leaves the
+    /// transaction usable (on PostgreSQL too, after a failed statement).
+    pub async fn undo_to_savepoint(&mut self) -> Result<()> {
+        self.known.forget();
+        query("ROLLBACK TO SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
     }
 
     /// Undoes the changes since [`Tx::savepoint`] and leaves the transaction usable (on
     /// PostgreSQL too, after a failed statement).
     pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.known.forget();
         query("ROLLBACK TO SAVEPOINT message").execute(&mut self.conn).await?;
         query("RELEASE SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
@@ -431,6 +452,9 @@ impl Tx {
 
     /// A discussion by id.
     pub async fn discussion(&mut self, id: DiscussionId) -> Result<Option<Discussion>> {
+        if let Some(known) = self.known.discussion(id) {
+            return Ok(Some(known));
+        }
         let row = query(format!("SELECT {} FROM discussions WHERE id = $1", Discussion::COLUMNS))
             .bind(id.0)
             .fetch_optional(&mut self.conn)
@@ -471,6 +495,7 @@ impl Tx {
 
     /// Opens or closes a discussion.
     pub async fn set_discussion_status(&mut self, id: DiscussionId, status: DiscussionStatus) -> Result<()> {
+        self.known.forget();
         query("UPDATE discussions SET status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(id.0)
@@ -481,6 +506,7 @@ impl Tx {
 
     /// Updates title and prompt (when a closed discussion is opened again).
     pub async fn set_discussion_text(&mut self, id: DiscussionId, title: &str, prompt: &str) -> Result<()> {
+        self.known.forget();
         query("UPDATE discussions SET title = $1, prompt = $2 WHERE id = $3")
             .bind(title)
             .bind(prompt)
@@ -494,9 +520,29 @@ impl Tx {
 
     /// A participant, creating the row on first contact.
     pub async fn participant(&mut self, key: &ParticipantKey, now: i64) -> Result<Participant> {
-        // Read first: someone who has written before (the usual case) costs one statement.
-        let read = "SELECT current_discussion, seen_notice FROM participants WHERE key = $1";
-        let row = match query(read).bind(&key.0).fetch_optional(&mut self.conn).await? {
+        Ok(self.participant_on(key, chat::Platform::Console, now).await?.0)
+    }
+
+    /// A participant, creating the row on first contact, with their sealed DM address on
+    /// `platform` when one is stored.
+    pub async fn participant_on(
+        &mut self,
+        key: &ParticipantKey,
+        platform: chat::Platform,
+        now: i64,
+    ) -> Result<(Participant, Option<String>)> {
+        // Read first: someone who has written before (the usual case) costs one statement,
+        // which also reads what the message is likely to ask next (`known`).
+        let read = "SELECT p.current_discussion, p.seen_notice, c.sealed_address, \
+                    d.id, d.slug, d.title, d.prompt, d.status, d.premoderated, \
+                    s.muted_until, s.banned, ps.name AS pseudonym \
+                    FROM participants p \
+                    LEFT JOIN contacts c ON c.participant_key = p.key AND c.platform = $2 \
+                    LEFT JOIN discussions d ON d.id = p.current_discussion \
+                    LEFT JOIN sanctions s ON s.participant_key = p.key \
+                    LEFT JOIN pseudonyms ps ON ps.discussion_id = p.current_discussion AND ps.participant_key = p.key \
+                    WHERE p.key = $1";
+        let row = match query(read).bind(&key.0).bind(platform.as_str()).fetch_optional(&mut self.conn).await? {
             Some(row) => row,
             None => {
                 query(
@@ -507,14 +553,27 @@ impl Tx {
                 .bind(now)
                 .execute(&mut self.conn)
                 .await?;
-                query(read).bind(&key.0).fetch_one(&mut self.conn).await?
+                query(read).bind(&key.0).bind(platform.as_str()).fetch_one(&mut self.conn).await?
             }
         };
-        Ok(Participant {
+        let participant = Participant {
             key: key.clone(),
             current_discussion: row.try_get::<Option<i64>, _>("current_discussion")?.map(DiscussionId),
             seen_notice: row.try_get::<i64, _>("seen_notice")? != 0,
-        })
+        };
+        self.known.forget();
+        let sanctions = match row.try_get::<Option<i64>, _>("muted_until")? {
+            Some(muted_until) => Sanctions { muted_until, banned: row.try_get::<i64, _>("banned")? != 0 },
+            None => Sanctions::default(),
+        };
+        self.known.sanctions = Some((key.clone(), sanctions));
+        if let Some(current) = participant.current_discussion {
+            if row.try_get::<Option<i64>, _>("id")?.is_some() {
+                self.known.discussion = Some(Discussion::from_row(&row)?);
+            }
+            self.known.pseudonym = Some((current, key.clone(), row.try_get::<Option<String>, _>("pseudonym")?));
+        }
+        Ok((participant, row.try_get::<Option<String>, _>("sealed_address")?))
     }
 
     /// Sets the participant's current discussion and marks the privacy notice as seen.
@@ -561,6 +620,7 @@ impl Tx {
     /// The `!forget` erasure: contact details gone, posts and pseudonyms detached from the
     /// key, participant row deleted, survey answers and invitations deleted. Returns how many posts were detached.
     pub async fn forget(&mut self, key: &ParticipantKey) -> Result<u64> {
+        self.known.forget();
         query("DELETE FROM contacts WHERE participant_key = $1").bind(&key.0).execute(&mut self.conn).await?;
         let posts = query("UPDATE posts SET participant_key = NULL WHERE participant_key = $1")
             .bind(&key.0)
@@ -592,6 +652,9 @@ impl Tx {
 
     /// The participant's pseudonym in a discussion, if one was assigned.
     pub async fn pseudonym(&mut self, discussion: DiscussionId, key: &ParticipantKey) -> Result<Option<String>> {
+        if let Some(known) = self.known.pseudonym(discussion, key) {
+            return Ok(known);
+        }
         let row = query("SELECT name FROM pseudonyms WHERE discussion_id = $1 AND participant_key = $2")
             .bind(discussion.0)
             .bind(&key.0)
@@ -608,6 +671,7 @@ impl Tx {
         key: &ParticipantKey,
         now: i64,
     ) -> Result<bool> {
+        self.known.forget();
         let done = query(
             "INSERT INTO pseudonyms (discussion_id, name, participant_key, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
