@@ -336,6 +336,20 @@ async fn each_message_sees_the_ones_before_it(bot: &TestBot) {
     let back = gp.iter().find(|l| l.contains("Back in gp-access")).unwrap_or_else(|| panic!("{lines:?}"));
     let uc_name = common::pseudonym_of(uc[0]);
     assert_ne!(common::pseudonym_of(back), uc_name, "{lines:?}");
+
+    // A `!stop` just before a first post in gp-access: no survey invitation; without it, one.
+    let batch = vec![
+        bot.inbound("carol", "!join gp-access"),
+        bot.inbound("carol", "!stop"),
+        bot.inbound("carol", "Carol's first post here"),
+        bot.inbound("dave", "!join gp-access"),
+        bot.inbound("dave", "Dave's first post here"),
+    ];
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    let invited = |who: &str| lines_for(&lines, &format!("dm {who}")).iter().any(|l| l.contains("short survey"));
+    assert!(!invited("carol"), "{lines:?}");
+    assert!(invited("dave"), "{lines:?}");
 }
 
 #[tokio::test]

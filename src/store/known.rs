@@ -1,6 +1,6 @@
 //! Rows read together with the sender's participant row at the start of a message
-//! ([`Tx::participant_on`](super::Tx::participant_on)): their sanctions, their current
-//! discussion and their pseudonym in it. A plain post asks for each of them again a few
+//! ([`Tx::participant_on`](super::Tx::participant_on)): their sanctions, whether they
+//! opted out of surveys, their current discussion and their pseudonym in it. A plain post asks for each of them again a few
 //! statements later; they are given from here instead of a statement each (on PostgreSQL, a
 //! round trip each). What is known is forgotten whenever a savepoint is set, released or
 //! rolled back to, and whenever one of those rows is written, so it is never older than
@@ -15,6 +15,8 @@ use crate::ids::{DiscussionId, ParticipantKey};
 pub(super) struct Known {
     /// A participant's sanctions (the default when they have none).
     pub sanctions: Option<(ParticipantKey, Sanctions)>,
+    /// Whether a participant said `!stop`.
+    pub opted_out: Option<(ParticipantKey, bool)>,
     /// A discussion's row.
     pub discussion: Option<Discussion>,
     /// A participant's pseudonym in a discussion (`None`: none assigned).
@@ -30,6 +32,11 @@ impl Known {
     /// `key`'s sanctions, when known.
     pub fn sanctions(&self, key: &ParticipantKey) -> Option<Sanctions> {
         self.sanctions.as_ref().filter(|(k, _)| k == key).map(|(_, s)| *s)
+    }
+
+    /// Whether `key` opted out of surveys, when known.
+    pub fn opted_out(&self, key: &ParticipantKey) -> Option<bool> {
+        self.opted_out.as_ref().filter(|(k, _)| k == key).map(|(_, o)| *o)
     }
 
     /// Discussion `id`, when known.

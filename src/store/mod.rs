@@ -533,7 +533,7 @@ impl Tx {
     ) -> Result<(Participant, Option<String>)> {
         // Read first: someone who has written before (the usual case) costs one statement,
         // which also reads what the message is likely to ask next (`known`).
-        let read = "SELECT p.current_discussion, p.seen_notice, c.sealed_address, \
+        let read = "SELECT p.current_discussion, p.seen_notice, p.opted_out, c.sealed_address, \
                     d.id, d.slug, d.title, d.prompt, d.status, d.premoderated, \
                     s.muted_until, s.banned, ps.name AS pseudonym \
                     FROM participants p \
@@ -567,6 +567,7 @@ impl Tx {
             None => Sanctions::default(),
         };
         self.known.sanctions = Some((key.clone(), sanctions));
+        self.known.opted_out = Some((key.clone(), row.try_get::<i64, _>("opted_out")? != 0));
         if let Some(current) = participant.current_discussion {
             if row.try_get::<Option<i64>, _>("id")?.is_some() {
                 self.known.discussion = Some(Discussion::from_row(&row)?);

@@ -84,6 +84,7 @@ impl Tx {
 
     /// `!stop` (true) or `!start` (false).
     pub async fn set_opted_out(&mut self, key: &ParticipantKey, opted_out: bool) -> Result<()> {
+        self.known.forget();
         query("UPDATE participants SET opted_out = $1 WHERE key = $2")
             .bind(i64::from(opted_out))
             .bind(&key.0)
@@ -94,6 +95,9 @@ impl Tx {
 
     /// Whether the participant said `!stop` (unknown participants have not).
     pub async fn opted_out(&mut self, key: &ParticipantKey) -> Result<bool> {
+        if let Some(known) = self.known.opted_out(key) {
+            return Ok(known);
+        }
         let row = query("SELECT opted_out FROM participants WHERE key = $1")
             .bind(&key.0)
             .fetch_optional(&mut self.conn)
