@@ -2,9 +2,10 @@
 //! ([`Tx::participant_on`](super::Tx::participant_on)): their sanctions, whether they
 //! opted out of surveys, their current discussion and their pseudonym in it. A plain post asks for each of them again a few
 //! statements later; they are given from here instead of a statement each (on PostgreSQL, a
-//! round trip each). What is known is forgotten whenever a savepoint is set, released or
-//! rolled back to, and whenever one of those rows is written, so it is never older than
-//! the message reading it and never outlives a change.
+//! round trip each). Everything known is forgotten whenever a savepoint is set, released or
+//! rolled back to (and by `!forget`), and each kind of row as soon as one of its kind is
+//! written, so what is given is never older than the message reading it and never
+//! outlives a change.
 
 use super::moderation::Sanctions;
 use super::rows::Discussion;

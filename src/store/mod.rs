@@ -495,7 +495,7 @@ impl Tx {
 
     /// Opens or closes a discussion.
     pub async fn set_discussion_status(&mut self, id: DiscussionId, status: DiscussionStatus) -> Result<()> {
-        self.known.forget();
+        self.known.discussion = None;
         query("UPDATE discussions SET status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(id.0)
@@ -506,7 +506,7 @@ impl Tx {
 
     /// Updates title and prompt (when a closed discussion is opened again).
     pub async fn set_discussion_text(&mut self, id: DiscussionId, title: &str, prompt: &str) -> Result<()> {
-        self.known.forget();
+        self.known.discussion = None;
         query("UPDATE discussions SET title = $1, prompt = $2 WHERE id = $3")
             .bind(title)
             .bind(prompt)
@@ -672,7 +672,7 @@ impl Tx {
         key: &ParticipantKey,
         now: i64,
     ) -> Result<bool> {
-        self.known.forget();
+        self.known.pseudonym = None;
         let done = query(
             "INSERT INTO pseudonyms (discussion_id, name, participant_key, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",

@@ -62,7 +62,7 @@ impl Tx {
 
     /// Sets whether a discussion holds every post for review.
     pub async fn set_premoderated(&mut self, slug: &str, on: bool) -> Result<()> {
-        self.known.forget();
+        self.known.discussion = None;
         query("UPDATE discussions SET premoderated = $1 WHERE slug = $2")
             .bind(on as i64)
             .bind(slug)
@@ -129,7 +129,7 @@ impl Tx {
 
     /// Replaces a participant's sanctions; `label` is the `PSEUDONYM@SLUG` acted on.
     pub async fn set_sanctions(&mut self, key: &ParticipantKey, s: Sanctions, label: &str, now: i64) -> Result<()> {
-        self.known.forget();
+        self.known.sanctions = None;
         query(
             "INSERT INTO sanctions (participant_key, muted_until, banned, label, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (participant_key) DO UPDATE SET muted_until = $2, banned = $3, label = $4, updated_at = $5",

@@ -84,7 +84,7 @@ impl Tx {
 
     /// `!stop` (true) or `!start` (false).
     pub async fn set_opted_out(&mut self, key: &ParticipantKey, opted_out: bool) -> Result<()> {
-        self.known.forget();
+        self.known.opted_out = None;
         query("UPDATE participants SET opted_out = $1 WHERE key = $2")
             .bind(i64::from(opted_out))
             .bind(&key.0)
