@@ -302,6 +302,22 @@ async fn a_command_with_invisible_characters_is_still_the_command() {
     assert!(lines_for(&out, "thread gp-access").is_empty(), "the repeat is not published again: {out:?}");
 }
 
+// 16. "Thanks twice is fine": a short post is never a repeat, padded with invisible
+// characters or not (only what shows counts towards `MIN_REPEAT_LEN`).
+#[tokio::test]
+async fn a_short_post_padded_with_invisible_characters_is_not_a_repeat() {
+    let bot = TestBot::sqlite().await;
+    bot.say("alice", "!join gp-access").await;
+    let out = bot.say("alice", "Same here").await;
+    assert_eq!(lines_for(&out, "thread gp-access").len(), 1, "{out:?}");
+    bot.clock.advance_ms(10 * 60_000);
+    let out = bot.say("alice", "Same here").await;
+    assert_eq!(lines_for(&out, "thread gp-access").len(), 1, "short, so not a repeat: {out:?}");
+    bot.clock.advance_ms(10 * 60_000);
+    let out = bot.say("alice", "Same here\u{200B}\u{200B}\u{200B}").await;
+    assert_eq!(lines_for(&out, "thread gp-access").len(), 1, "short as shown, so not a repeat either: {out:?}");
+}
+
 #[test]
 fn direct_conversations_hide_addresses_in_debug() {
     let c = Conversation::Direct { address: "!secret:example.org".into() };

@@ -409,9 +409,12 @@ impl Moderator {
     }
 }
 
-/// Whether the post repeats one of `recent`, as written or as it would be published.
+/// Whether the post repeats one of `recent`, as written or as it would be published. Only
+/// characters that show count towards [`MIN_REPEAT_LEN`]: invisible padding does not turn
+/// a short "Same here" into a repeat.
 fn repeated(raw: &str, text: &str, recent: &[String]) -> bool {
-    text.chars().count() >= MIN_REPEAT_LEN && recent.iter().any(|r| spam::same_text(r, raw) || spam::same_text(r, text))
+    text.chars().filter(|&c| !normalise::is_invisible(c)).count() >= MIN_REPEAT_LEN
+        && recent.iter().any(|r| spam::same_text(r, raw) || spam::same_text(r, text))
 }
 
 impl Engine {

@@ -3,8 +3,8 @@
 
 use chat::Platform;
 
-use crate::ids::ParticipantKey;
-use crate::limits::Check;
+use crate::ids::{DiscussionId, ParticipantKey};
+use crate::limits::{Act, Check};
 use crate::store::Tx;
 
 /// One inbound message being handled.
@@ -24,42 +24,59 @@ pub(super) struct Ctx {
     /// The message's rate-limit outcomes from this process's memory (SQLite), kept so that
     /// handling it again does not use up the sender's allowance twice.
     pub charges: Charges,
+    /// What the message changed in the crisis alerts' counts, put back if it is not stored.
+    pub crisis_counted: Vec<super::participant::CrisisUndo>,
 }
 
-/// The outcomes of a message's in-memory rate-limit checks, in the order they were made.
-/// When a group commit cannot be committed, its messages are handled again one by one:
-/// limits kept in the database (PostgreSQL) were rolled back with the transaction and are
-/// checked again, but limits kept in memory (SQLite) were used up already, so the second
-/// time a message gets the outcomes of the first instead of being charged again.
+/// What a rate-limit check was of: an act, a discussion's slow mode, or both.
+pub(super) type Charged = (Option<Act>, Option<(DiscussionId, u64)>);
+
+/// The outcomes of a message's in-memory rate-limit checks, in the order they were made,
+/// each with what it checked. When a group commit cannot be committed, its messages are
+/// handled again one by one: limits kept in the database (PostgreSQL) were rolled back
+/// with the transaction and are checked again, but limits kept in memory (SQLite) were
+/// used up already, so the second time a message gets the outcomes of the first instead of
+/// being charged again, as long as it makes the same checks in the same order (a message
+/// whose path changed, because one before it failed this time, is checked afresh from
+/// where it differs).
 #[derive(Debug, Default)]
 pub(super) struct Charges {
     /// Outcomes made this time, in order.
-    made: Vec<Check>,
+    made: Vec<(Charged, Check)>,
     /// Outcomes of the first time, not yet given again.
-    earlier: std::collections::VecDeque<Check>,
+    earlier: std::collections::VecDeque<(Charged, Check)>,
 }
 
 impl Charges {
     /// Charges for a message handled the first time (`None`), or again with what its first
     /// time recorded.
-    pub fn again(earlier: Option<Vec<Check>>) -> Charges {
+    pub fn again(earlier: Option<Vec<(Charged, Check)>>) -> Charges {
         Charges { made: Vec::new(), earlier: earlier.unwrap_or_default().into() }
     }
 
-    /// The next outcome of the first time, when there is one.
-    pub fn replay(&mut self) -> Option<Check> {
-        let check = self.earlier.pop_front()?;
-        self.made.push(check);
-        Some(check)
+    /// The first time's outcome of the same check, when this is the check it made next.
+    pub fn replay(&mut self, what: Charged) -> Option<Check> {
+        match self.earlier.pop_front() {
+            Some((was, check)) if was == what => {
+                self.made.push((what, check));
+                Some(check)
+            }
+            // Another path than the first time: no outcome of it applies any more.
+            Some(_) => {
+                self.earlier.clear();
+                None
+            }
+            None => None,
+        }
     }
 
     /// Records an outcome made now.
-    pub fn record(&mut self, check: Check) {
-        self.made.push(check);
+    pub fn record(&mut self, what: Charged, check: Check) {
+        self.made.push((what, check));
     }
 
     /// Every outcome given to the message, to hand on to a later try.
-    pub fn into_made(self) -> Vec<Check> {
+    pub fn into_made(self) -> Vec<(Charged, Check)> {
         self.made
     }
 }

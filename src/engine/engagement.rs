@@ -146,6 +146,7 @@ impl Engine {
             active_survey: None,
             ahead: Default::default(),
             charges: Default::default(),
+            crisis_counted: Vec::new(),
         };
         let Some(job) = cx.tx.next_push().await? else {
             // Under the lock, so a `!push` handled meanwhile cannot be missed.

@@ -187,6 +187,7 @@ impl Engine {
             active_survey: None,
             ahead: ahead::Ahead::default(),
             charges: Charges::default(),
+            crisis_counted: Vec::new(),
         };
         for d in open {
             engine.ensure_threads(&mut cx, &d).await?;
@@ -374,7 +375,7 @@ impl Engine {
         &self,
         batch: &[(Inbound, Command)],
         ahead: &ahead::Ahead,
-        charged: &mut [Option<Vec<Check>>],
+        charged: &mut [Option<Vec<(context::Charged, Check)>>],
     ) -> Result<()> {
         let Some((first, _)) = batch.first() else { return Ok(()) };
         // Such a group holds only that message (see `handle_batch`).
@@ -387,8 +388,12 @@ impl Engine {
             active_survey: None,
             ahead: ahead.clone(),
             charges: Charges::default(),
+            crisis_counted: Vec::new(),
         };
         let mut handled = Vec::with_capacity(batch.len());
+        // Crisis alert counts are put back unless the group commits, so that an alert
+        // rolled back with it is sent when its message is tried again.
+        let mut counted = Uncommitted { alerts: &self.crisis_alerts, counted: Vec::new() };
         for (i, ((inbound, command), charged)) in batch.iter().zip(charged.iter_mut()).enumerate() {
             if i > 0 {
                 cx.now = self.clock.now_ms();
@@ -405,14 +410,27 @@ impl Engine {
             }
             let handled_one = self.handle_one(&mut cx, inbound, command.clone()).await;
             *charged = Some(std::mem::take(&mut cx.charges).into_made());
+            let crisis_counted = std::mem::take(&mut cx.crisis_counted);
             match handled_one {
-                Ok(label) => handled.push((inbound.platform, label)),
+                Ok(label) => {
+                    counted.counted.extend(crisis_counted);
+                    handled.push((inbound.platform, label));
+                }
                 Err(e) => {
                     cx.tx.undo_to_savepoint().await?;
+                    self.crisis_alerts.undo(crisis_counted);
                     tracing::error!(platform = %inbound.platform, error = %e, "handling an inbound message failed; nothing of it was stored");
-                    if let Err(e2) = self.say(&mut cx, &Reply::InternalError).await {
-                        cx.tx.undo_to_savepoint().await?;
-                        tracing::error!(platform = %inbound.platform, error = %e2, "could not queue the apology either");
+                    match self.after_failure(&mut cx, command).await {
+                        Ok(()) => counted.counted.append(&mut cx.crisis_counted),
+                        Err(e2) => {
+                            cx.tx.undo_to_savepoint().await?;
+                            self.crisis_alerts.undo(std::mem::take(&mut cx.crisis_counted));
+                            tracing::error!(platform = %inbound.platform, error = %e2, "answering a failed message failed; trying the apology alone");
+                            if let Err(e3) = self.say(&mut cx, &Reply::InternalError).await {
+                                cx.tx.undo_to_savepoint().await?;
+                                tracing::error!(platform = %inbound.platform, error = %e3, "could not queue the apology either");
+                            }
+                        }
                     }
                 }
             }
@@ -424,6 +442,7 @@ impl Engine {
             self.return_delivered(delivered);
             return Err(e);
         }
+        counted.counted.clear();
         for (platform, label) in handled {
             match label {
                 Some(command) => tracing::info!(%platform, command, "handled"),
@@ -431,6 +450,16 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// What a message whose handling failed still gets: a crisis in its text is answered
+    /// (signposting and the moderators' alert) as it would have been, then the apology.
+    async fn after_failure(&self, cx: &mut Ctx, command: &Command) -> Result<()> {
+        if let Room::Direct { key, .. } = &cx.origin.room {
+            let key = key.clone();
+            self.crisis_first(cx, &key, command, None).await?;
+        }
+        self.say(cx, &Reply::InternalError).await
     }
 
     async fn apologise(&self, inbound: &Inbound) -> Result<()> {
@@ -441,6 +470,7 @@ impl Engine {
             active_survey: None,
             ahead: ahead::Ahead::default(),
             charges: Charges::default(),
+            crisis_counted: Vec::new(),
         };
         self.say(&mut cx, &Reply::InternalError).await?;
         cx.tx.commit().await
@@ -519,6 +549,19 @@ impl Engine {
     }
 }
 
+/// Crisis alert counts changed by a group commit's messages, put back when it is dropped
+/// before the group committed (and emptied once it has).
+struct Uncommitted<'a> {
+    alerts: &'a participant::CrisisAlerts,
+    counted: Vec<participant::CrisisUndo>,
+}
+
+impl Drop for Uncommitted<'_> {
+    fn drop(&mut self) {
+        self.alerts.undo(std::mem::take(&mut self.counted));
+    }
+}
+
 /// Whether one message of `command` may change a great many pages inside its savepoint:
 /// `!forget` unlinks every post its author ever wrote, too many pages to keep a copy of
 /// each in memory.
@@ -589,6 +632,7 @@ impl Engine {
             active_survey: None,
             ahead: ahead::Ahead::default(),
             charges: Charges::default(),
+            crisis_counted: Vec::new(),
         };
         if !cx.tx.record_inbound(inbound.platform, &inbound.event_id, cx.now).await? {
             tracing::debug!(platform = %inbound.platform, "duplicate inbound event ignored");

@@ -155,7 +155,7 @@ impl Engine {
     /// Crisis detection comes before everything else — rate limits, mutes, bans, validation,
     /// even having joined a discussion: whoever writes something that suggests they are in
     /// crisis gets the signposting privately, and the moderators an urgent alert.
-    async fn crisis_first(
+    pub(super) async fn crisis_first(
         &self,
         cx: &mut Ctx,
         key: &ParticipantKey,
@@ -174,7 +174,9 @@ impl Engine {
         self.say(cx, &Reply::CrisisSignposting).await?;
         // One urgent alert, then at most one every few minutes with a count, however many
         // messages come: moderators must not be flooded, nor miss that it goes on.
-        let Some(earlier) = self.crisis_alerts.due(key, cx.now) else { return Ok(()) };
+        let (due, undo) = self.crisis_alerts.due(key, cx.now);
+        cx.crisis_counted.push(undo);
+        let Some(earlier) = due else { return Ok(()) };
         let slug = self.current(cx, current).await?.map(|d| d.slug);
         let alert = Alert::Crisis { kind: crisis.kind.to_string(), slug, text: verdict.text.clone(), earlier };
         self.alert(cx, &alert).await
@@ -227,7 +229,7 @@ impl Engine {
     ) -> Result<Check> {
         let in_memory = !self.limits.is_shared();
         if in_memory {
-            if let Some(check) = cx.charges.replay() {
+            if let Some(check) = cx.charges.replay((act, slow)) {
                 return Ok(check);
             }
         }
@@ -237,7 +239,7 @@ impl Engine {
             (None, None) => Check::Allowed,
         };
         if in_memory {
-            cx.charges.record(check);
+            cx.charges.record((act, slow), check);
         }
         Ok(check)
     }
@@ -341,13 +343,16 @@ impl CrisisAlerts {
     const MAX_ENTRIES: usize = 10_000;
 
     /// `Some(n)` when an alert is due now, `n` being the messages not alerted since the
-    /// last one; `None` when this message only adds to the count.
-    pub(super) fn due(&self, key: &ParticipantKey, now: i64) -> Option<u32> {
+    /// last one; `None` when this message only adds to the count. The second value puts
+    /// the count back as it was ([`CrisisAlerts::undo`]) when the message is not stored
+    /// after all, so that the alert it allowed, rolled back with it, is not lost.
+    pub(super) fn due(&self, key: &ParticipantKey, now: i64) -> (Option<u32>, CrisisUndo) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() >= Self::MAX_ENTRIES {
             seen.retain(|_, (at, _)| now - *at < Self::EVERY_MS);
         }
-        match seen.get_mut(key) {
+        let undo = CrisisUndo { key: key.clone(), before: seen.get(key).copied() };
+        let due = match seen.get_mut(key) {
             Some((at, skipped)) if now - *at < Self::EVERY_MS => {
                 *skipped += 1;
                 None
@@ -362,6 +367,28 @@ impl CrisisAlerts {
                 seen.insert(key.clone(), (now, 0));
                 Some(0)
             }
+        };
+        (due, undo)
+    }
+
+    /// Puts back what [`CrisisAlerts::due`] changed, latest first.
+    pub(super) fn undo(&self, undo: Vec<CrisisUndo>) {
+        if undo.is_empty() {
+            return;
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        for CrisisUndo { key, before } in undo.into_iter().rev() {
+            match before {
+                Some(entry) => seen.insert(key, entry),
+                None => seen.remove(&key),
+            };
         }
     }
+}
+
+/// What one [`CrisisAlerts::due`] changed.
+#[derive(Debug)]
+pub(super) struct CrisisUndo {
+    key: ParticipantKey,
+    before: Option<(i64, u32)>,
 }
