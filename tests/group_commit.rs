@@ -542,3 +542,39 @@ async fn a_crisis_in_a_failing_message_is_still_answered_on_postgres() {
     poison_postgres(&db.url).await;
     a_crisis_in_a_failing_message_is_still_answered(&bot).await;
 }
+
+/// A crisis in the very message that cannot be committed is still answered: its apology,
+/// in a transaction of its own, comes with the signposting and the moderators' alert.
+async fn a_crisis_in_a_message_that_cannot_be_committed_is_still_answered(bot: &TestBot) {
+    for name in ["alice", "bob"] {
+        bot.say(name, "!join gp-access").await;
+    }
+    bot.drain().await;
+    let batch = vec![
+        bot.inbound("bob", "The phone queue at 8am is far too long"),
+        bot.inbound("alice", &format!("I want to kill myself {POISON_AT_COMMIT}")),
+    ];
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    let dm = lines_for(&lines, "dm alice");
+    assert!(dm.iter().any(|l| l.contains("It sounds like things are really hard")), "{lines:?}");
+    assert!(dm.iter().any(|l| l.contains("went wrong")), "{lines:?}");
+    assert_eq!(lines_for(&lines, "moderators").iter().filter(|l| l.starts_with("URGENT")).count(), 1, "{lines:?}");
+    assert!(lines_for(&lines, "thread gp-access").iter().any(|l| l.contains("phone queue")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn a_crisis_in_a_message_that_cannot_be_committed_is_still_answered_on_sqlite() {
+    let bot = TestBot::sqlite().await;
+    poison_commit_sqlite(&bot).await;
+    a_crisis_in_a_message_that_cannot_be_committed_is_still_answered(&bot).await;
+}
+
+#[tokio::test]
+async fn a_crisis_in_a_message_that_cannot_be_committed_is_still_answered_on_postgres() {
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = TestBot::on(Config::load(None).unwrap(), vec![Platform::Console], dir, db.url.clone()).await;
+    poison_commit_postgres(&db.url).await;
+    a_crisis_in_a_message_that_cannot_be_committed_is_still_answered(&bot).await;
+}

@@ -302,7 +302,7 @@ impl Engine {
                     bytes = 0;
                     self.group_commit(std::mem::take(&mut writes)).await;
                     if let Err(e) = self.handle_read_only(&inbound, request).await {
-                        self.failed(&inbound, &e).await;
+                        self.failed(&inbound, None, &e).await;
                     }
                 }
             }
@@ -341,16 +341,16 @@ impl Engine {
         let mut charged = vec![None; batch.len()];
         let Err(e) = self.commit_together(&batch, &ahead, &mut charged).await else { return };
         if batch.len() == 1 {
-            let (inbound, _) = &batch[0];
+            let (inbound, command) = &batch[0];
             drop(_serial);
-            self.failed(inbound, &e).await;
+            self.failed(inbound, Some(command), &e).await;
             return;
         }
         tracing::warn!(messages = batch.len(), error = %e, "a group commit failed; storing its messages one by one");
         for (one, charged) in batch.chunks(1).zip(charged.chunks_mut(1)) {
             if let Err(e) = self.commit_together(one, &ahead, charged).await {
                 tracing::error!(platform = %one[0].0.platform, error = %e, "storing an inbound message failed");
-                if let Err(e2) = self.apologise(&one[0].0).await {
+                if let Err(e2) = self.apologise(&one[0].0, Some(&one[0].1)).await {
                     tracing::error!(platform = %one[0].0.platform, error = %e2, "could not queue the apology either");
                 }
             }
@@ -358,10 +358,10 @@ impl Engine {
     }
 
     /// Logs a message that could not be handled and apologises to its sender.
-    async fn failed(&self, inbound: &Inbound, e: &crate::error::Error) {
+    async fn failed(&self, inbound: &Inbound, command: Option<&Command>, e: &crate::error::Error) {
         tracing::error!(platform = %inbound.platform, error = %e, "handling an inbound message failed; nothing was stored");
         let _serial = self.serial.lock().await;
-        if let Err(e2) = self.apologise(inbound).await {
+        if let Err(e2) = self.apologise(inbound, command).await {
             tracing::error!(platform = %inbound.platform, error = %e2, "could not queue the apology either");
         }
     }
@@ -462,7 +462,9 @@ impl Engine {
         self.say(cx, &Reply::InternalError).await
     }
 
-    async fn apologise(&self, inbound: &Inbound) -> Result<()> {
+    /// The apology for a message that could not be stored, in a transaction of its own,
+    /// with the answer to a crisis in its text (`command`, when known).
+    async fn apologise(&self, inbound: &Inbound, command: Option<&Command>) -> Result<()> {
         let mut cx = Ctx {
             tx: self.store.begin().await?,
             now: self.clock.now_ms(),
@@ -472,8 +474,16 @@ impl Engine {
             charges: Charges::default(),
             crisis_counted: Vec::new(),
         };
-        self.say(&mut cx, &Reply::InternalError).await?;
-        cx.tx.commit().await
+        let answered = match command {
+            Some(command) => self.after_failure(&mut cx, command).await,
+            None => self.say(&mut cx, &Reply::InternalError).await,
+        };
+        // Put back unless this commits, as in a group commit.
+        let mut counted = Uncommitted { alerts: &self.crisis_alerts, counted: std::mem::take(&mut cx.crisis_counted) };
+        answered?;
+        cx.tx.commit().await?;
+        counted.counted.clear();
+        Ok(())
     }
 
     fn origin(&self, inbound: &Inbound) -> Origin {
