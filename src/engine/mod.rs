@@ -453,7 +453,8 @@ impl Engine {
     }
 
     /// What a message whose handling failed still gets: a crisis in its text is answered
-    /// (signposting and the moderators' alert) as it would have been, then the apology.
+    /// (the signposting, and the moderators' alert, which names no discussion since the
+    /// participant row is not read again), then the apology.
     async fn after_failure(&self, cx: &mut Ctx, command: &Command) -> Result<()> {
         if let Room::Direct { key, .. } = &cx.origin.room {
             let key = key.clone();
