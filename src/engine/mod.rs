@@ -442,7 +442,7 @@ impl Engine {
             self.return_delivered(delivered);
             return Err(e);
         }
-        counted.counted.clear();
+        counted.committed();
         for (platform, label) in handled {
             match label {
                 Some(command) => tracing::info!(%platform, command, "handled"),
@@ -483,7 +483,7 @@ impl Engine {
         let mut counted = Uncommitted { alerts: &self.crisis_alerts, counted: std::mem::take(&mut cx.crisis_counted) };
         answered?;
         cx.tx.commit().await?;
-        counted.counted.clear();
+        counted.committed();
         Ok(())
     }
 
@@ -565,6 +565,13 @@ impl Engine {
 struct Uncommitted<'a> {
     alerts: &'a participant::CrisisAlerts,
     counted: Vec<participant::CrisisUndo>,
+}
+
+impl Uncommitted<'_> {
+    /// The group committed: its counts stay.
+    fn committed(&mut self) {
+        self.counted.clear();
+    }
 }
 
 impl Drop for Uncommitted<'_> {

@@ -1,8 +1,8 @@
 //! Rows read together with the sender's participant row at the start of a message
 //! ([`Tx::participant_on`](super::Tx::participant_on)): their sanctions, whether they
-//! opted out of surveys, their current discussion and their pseudonym in it. A plain post asks for each of them again a few
-//! statements later; they are given from here instead of a statement each (on PostgreSQL, a
-//! round trip each). Everything known is forgotten whenever a savepoint is set, released or
+//! opted out of surveys, their current discussion and their pseudonym in it. A plain post
+//! asks for each of them again a few statements later; they are given from here instead
+//! of a statement each (on PostgreSQL, a round trip each). Everything known is forgotten whenever a savepoint is set, released or
 //! rolled back to (and by `!forget`), and each kind of row as soon as one of its kind is
 //! written, so what is given is never older than the message reading it and never
 //! outlives a change.

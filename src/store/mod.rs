@@ -562,11 +562,7 @@ impl Tx {
             seen_notice: row.try_get::<i64, _>("seen_notice")? != 0,
         };
         self.known.forget();
-        let sanctions = match row.try_get::<Option<i64>, _>("muted_until")? {
-            Some(muted_until) => Sanctions { muted_until, banned: row.try_get::<i64, _>("banned")? != 0 },
-            None => Sanctions::default(),
-        };
-        self.known.sanctions = Some((key.clone(), sanctions));
+        self.known.sanctions = Some((key.clone(), Sanctions::from_row(&row)?));
         self.known.opted_out = Some((key.clone(), row.try_get::<i64, _>("opted_out")? != 0));
         if let Some(current) = participant.current_discussion {
             if row.try_get::<Option<i64>, _>("id")?.is_some() {

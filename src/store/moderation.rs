@@ -1,6 +1,6 @@
 //! Storage for moderation: statuses, reports, sanctions, the audit log and the review queue.
 
-use super::db::query;
+use super::db::{query, DbRow};
 
 use super::{Post, PostStatus, Tx};
 use crate::error::Result;
@@ -13,6 +13,16 @@ pub struct Sanctions {
     pub muted_until: i64,
     /// Banned from posting.
     pub banned: bool,
+}
+
+impl Sanctions {
+    /// Read from a row's `muted_until` and `banned`; none when they are NULL (no row).
+    pub(crate) fn from_row(row: &DbRow) -> Result<Sanctions> {
+        Ok(match row.try_get::<Option<i64>, _>("muted_until")? {
+            Some(muted_until) => Sanctions { muted_until, banned: row.try_get::<i64, _>("banned")? != 0 },
+            None => Sanctions::default(),
+        })
+    }
 }
 
 /// One audit record.
@@ -120,9 +130,7 @@ impl Tx {
             .fetch_optional(&mut self.conn)
             .await?;
         Ok(match row {
-            Some(r) => {
-                Sanctions { muted_until: r.try_get("muted_until")?, banned: r.try_get::<i64, _>("banned")? != 0 }
-            }
+            Some(r) => Sanctions::from_row(&r)?,
             None => Sanctions::default(),
         })
     }
