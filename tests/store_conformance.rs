@@ -245,6 +245,99 @@ async fn numbering_is_per_discussion(store: Store) {
     tx.commit().await.unwrap();
 }
 
+/// A post stored under the next `#N` (one statement on PostgreSQL) gets the same numbers
+/// as `next_post_number` and `insert_post`, and shares their counter.
+async fn posts_take_the_next_number(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("one", "1", "?", 1).await.unwrap().unwrap();
+    let a = key("a");
+    let post = |parent| NewPost {
+        discussion: d.id,
+        number: PostNumber(0),
+        participant: &a,
+        pseudonym: "Amber Otter",
+        parent,
+        body: "first",
+        status: PostStatus::Published,
+        created_at: 5,
+        themes: "access",
+        sentiment: -20,
+        platform: Platform::Matrix,
+    };
+    let (first, n1) = tx.insert_next_post(&post(None)).await.unwrap();
+    assert_eq!(n1, PostNumber(1));
+    assert_eq!(tx.next_post_number(d.id).await.unwrap(), PostNumber(2));
+    let (second, n3) = tx.insert_next_post(&post(Some(n1))).await.unwrap();
+    assert_eq!(n3, PostNumber(3));
+    assert_ne!(first, second);
+    let stored = tx.post_by_number(d.id, n3).await.unwrap().unwrap();
+    assert_eq!((stored.id, stored.parent, stored.body.as_str()), (second, Some(n1), "first"));
+    assert_eq!(tx.post_by_number(d.id, n1).await.unwrap().unwrap().id, first);
+    // No such discussion: an error.
+    assert!(tx
+        .insert_next_post(&NewPost { discussion: parley::ids::DiscussionId(999_999), ..post(None) })
+        .await
+        .is_err());
+}
+
+/// Outbox rows are written with the transaction's next statement: every read of the outbox
+/// sees them, a rolled-back savepoint drops them, and an error in them surfaces at
+/// `flush`, where the savepoint can still take them back.
+async fn queued_outbox_rows(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    let row = |discussion, body| NewOutbox {
+        platform: Platform::Matrix,
+        dest: OutboxDest::Thread(discussion),
+        action: OutboxAction::Send,
+        body,
+        post: None,
+        reply_to: None,
+        choices: None,
+        now: 100,
+    };
+    let open = |discussion| NewOutbox { action: OutboxAction::OpenThread, ..row(discussion, "root") };
+
+    let mut tx = store.begin().await.unwrap();
+    // More rows than one statement writes, then a read that must see them all.
+    tx.enqueue(&open(d.id)).await.unwrap();
+    for i in 0..9 {
+        tx.enqueue(&row(d.id, ["a", "b", "c", "d", "e", "f", "g", "h", "i"][i])).await.unwrap();
+    }
+    assert!(tx.thread_requested(d.id, Platform::Matrix).await.unwrap());
+
+    // A message whose rows are rolled back with its savepoint.
+    tx.savepoint().await.unwrap();
+    tx.enqueue(&row(d.id, "rolled back")).await.unwrap();
+    tx.undo_to_savepoint().await.unwrap();
+    // A message whose row cannot be stored (no such discussion): the error comes at flush.
+    tx.enqueue(&row(d.id, "kept")).await.unwrap();
+    tx.next_savepoint().await.unwrap();
+    tx.enqueue(&row(parley::ids::DiscussionId(999_999), "broken")).await.unwrap();
+    assert!(tx.flush().await.is_err(), "the bad row's error surfaces at flush");
+    tx.undo_to_savepoint().await.unwrap();
+    tx.enqueue(&row(d.id, "after")).await.unwrap();
+    tx.release().await.unwrap();
+    // Queued last and written by the commit.
+    tx.enqueue(&row(d.id, "last")).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let due = store.due(Platform::Matrix, 100, 100).await.unwrap();
+    assert_eq!(due.iter().map(|r| r.body.as_str()).collect::<Vec<_>>(), vec!["root"], "the root first");
+    store.mark_delivered(due[0].id, Some("$root"), 101).await.unwrap();
+    let due = store.due(Platform::Matrix, 200, 100).await.unwrap();
+    let bodies: Vec<&str> = due.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(bodies, vec!["a", "b", "c", "d", "e", "f", "g", "h", "i", "kept", "after", "last"], "in order, once");
+    assert!(due.windows(2).all(|w| w[0].id < w[1].id));
+
+    // A transaction dropped without commit leaves its queued rows unwritten.
+    let mut tx = store.begin().await.unwrap();
+    tx.enqueue(&row(d.id, "dropped")).await.unwrap();
+    drop(tx);
+    assert_eq!(store.pending_count().await.unwrap(), 12);
+}
+
 async fn moderation_records(store: Store) {
     use parley::store::{AuditEntry, Sanctions};
     let mut tx = store.begin().await.unwrap();
@@ -555,6 +648,8 @@ async fn stored_posts_fall_in_monday_weeks(store: Store) {
 
 conformance!(sqlite:
     inbound_events_are_deduplicated,
+    posts_take_the_next_number,
+    queued_outbox_rows,
     discussions_open_close_and_list,
     participants_pseudonyms_and_posts,
     outbox_delivers_in_order_with_leases_and_backoff,
@@ -567,6 +662,8 @@ conformance!(sqlite:
 
 conformance!(postgres:
     inbound_events_are_deduplicated,
+    posts_take_the_next_number,
+    queued_outbox_rows,
     discussions_open_close_and_list,
     participants_pseudonyms_and_posts,
     outbox_delivers_in_order_with_leases_and_backoff,

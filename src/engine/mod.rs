@@ -408,7 +408,12 @@ impl Engine {
             } else {
                 cx.tx.next_savepoint().await?;
             }
-            let handled_one = self.handle_one(&mut cx, inbound, command.clone()).await;
+            // The message's queued outbox rows are written before its savepoint is
+            // released: an error in them is its own.
+            let handled_one = match self.handle_one(&mut cx, inbound, command.clone()).await {
+                Ok(label) => cx.tx.flush().await.map(|()| label),
+                Err(e) => Err(e),
+            };
             *charged = Some(std::mem::take(&mut cx.charges).into_made());
             let crisis_counted = std::mem::take(&mut cx.crisis_counted);
             match handled_one {
@@ -420,13 +425,21 @@ impl Engine {
                     cx.tx.undo_to_savepoint().await?;
                     self.crisis_alerts.undo(crisis_counted);
                     tracing::error!(platform = %inbound.platform, error = %e, "handling an inbound message failed; nothing of it was stored");
-                    match self.after_failure(&mut cx, command).await {
+                    let answered = match self.after_failure(&mut cx, command).await {
+                        Ok(()) => cx.tx.flush().await,
+                        Err(e) => Err(e),
+                    };
+                    match answered {
                         Ok(()) => counted.counted.append(&mut cx.crisis_counted),
                         Err(e2) => {
                             cx.tx.undo_to_savepoint().await?;
                             self.crisis_alerts.undo(std::mem::take(&mut cx.crisis_counted));
                             tracing::error!(platform = %inbound.platform, error = %e2, "answering a failed message failed; trying the apology alone");
-                            if let Err(e3) = self.say(&mut cx, &Reply::InternalError).await {
+                            let apologised = match self.say(&mut cx, &Reply::InternalError).await {
+                                Ok(()) => cx.tx.flush().await,
+                                Err(e) => Err(e),
+                            };
+                            if let Err(e3) = apologised {
                                 cx.tx.undo_to_savepoint().await?;
                                 tracing::error!(platform = %inbound.platform, error = %e3, "could not queue the apology either");
                             }

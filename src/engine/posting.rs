@@ -110,14 +110,13 @@ impl Engine {
 
         // Store.
         let pseudonym = self.pseudonym_for(cx, d, key).await?;
-        let number = cx.tx.next_post_number(d.id).await?;
         let body = verdict.text.as_str();
         let analysis = analysis.unwrap_or_else(|| self.analyzer.analyse(body));
-        let id = cx
+        let (id, number) = cx
             .tx
-            .insert_post(&NewPost {
+            .insert_next_post(&NewPost {
                 discussion: d.id,
-                number,
+                number: PostNumber(0),
                 participant: key,
                 pseudonym: &pseudonym,
                 parent,

@@ -18,8 +18,15 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::error::{Error, Result};
 
-/// A connection a statement runs on.
-pub(crate) enum Conn {
+/// A connection a statement runs on, with the rows queued on it to be inserted with the
+/// next statement (see [`Conn::insert_later`]).
+pub(crate) struct Conn {
+    link: Link,
+    later: Vec<Later>,
+}
+
+/// The connection under a [`Conn`].
+enum Link {
     /// A sqlx transaction.
     Tx(sqlx::Transaction<'static, Any>),
     /// A sqlx connection outside a transaction.
@@ -28,6 +35,26 @@ pub(crate) enum Conn {
     Direct(Direct),
 }
 
+/// A row to insert with the next statement: `into` (`INSERT INTO t (a, b) VALUES `) and
+/// `row` (`($1, $2)`), whose `$n` are numbered from 1 for the row alone.
+struct Later {
+    into: &'static str,
+    row: &'static str,
+    args: Vec<Arg<'static>>,
+}
+
+impl Later {
+    /// The table it goes into (`INSERT INTO table (…`).
+    fn table(&self) -> &'static str {
+        let rest = self.into.trim_start().get("INSERT INTO ".len()..).unwrap_or("");
+        rest.split([' ', '(']).next().unwrap_or(rest)
+    }
+}
+
+/// The most rows one deferred `INSERT` writes: a message queues two or three outbox rows,
+/// and each number of rows is a statement of its own to prepare and keep.
+const LATER_ROWS: usize = 4;
+
 /// What a statement runs on, under a [`Conn`].
 enum Target<'c> {
     Direct(&'c rusqlite::Connection),
@@ -35,22 +62,159 @@ enum Target<'c> {
 }
 
 impl Conn {
-    fn target(&mut self) -> Target<'_> {
-        match self {
-            Conn::Direct(d) => Target::Direct(&d.conn),
-            Conn::Tx(tx) => Target::Sqlx(tx),
-            Conn::Pooled(c) => Target::Sqlx(c),
+    /// A sqlx transaction.
+    pub(crate) fn tx(tx: sqlx::Transaction<'static, Any>) -> Conn {
+        Conn { link: Link::Tx(tx), later: Vec::new() }
+    }
+
+    /// A sqlx connection outside a transaction.
+    pub(crate) fn pooled(conn: sqlx::pool::PoolConnection<Any>) -> Conn {
+        Conn { link: Link::Pooled(conn), later: Vec::new() }
+    }
+
+    /// The SQLite writer.
+    pub(crate) fn direct(direct: Direct) -> Conn {
+        Conn { link: Link::Direct(direct), later: Vec::new() }
+    }
+
+    /// Whether this is the SQLite writer.
+    pub(crate) fn is_direct(&self) -> bool {
+        matches!(self.link, Link::Direct(_))
+    }
+
+    /// Whether this is a PostgreSQL connection.
+    pub(crate) fn is_postgres(&self) -> bool {
+        match &self.link {
+            Link::Tx(tx) => {
+                let c: &sqlx::AnyConnection = tx;
+                c.backend_name() == "PostgreSQL"
+            }
+            Link::Pooled(c) => c.backend_name() == "PostgreSQL",
+            Link::Direct(_) => false,
         }
     }
 
-    /// Commits the transaction (nothing to do outside one).
-    pub(crate) async fn commit(self) -> Result<()> {
-        match self {
-            Conn::Tx(tx) => tx.commit().await?,
-            Conn::Direct(direct) => direct.commit()?,
-            Conn::Pooled(_) => {}
+    fn target(&mut self) -> Target<'_> {
+        match &mut self.link {
+            Link::Direct(d) => Target::Direct(&d.conn),
+            Link::Tx(tx) => Target::Sqlx(tx),
+            Link::Pooled(c) => Target::Sqlx(c),
+        }
+    }
+
+    /// Whether statements run inside a transaction, which commits or rolls back as one.
+    fn in_transaction(&self) -> bool {
+        match &self.link {
+            Link::Tx(_) => true,
+            Link::Pooled(_) => false,
+            Link::Direct(d) => d.in_tx,
+        }
+    }
+
+    /// Inserts a row whose result nobody reads, together with the rows queued before it
+    /// and with as few statements as their number allows: in a transaction it is queued
+    /// and written just before the next statement on this connection (any statement, so
+    /// that everything after it sees it), or by [`Conn::flush`], or at the commit; outside
+    /// one it is written at once. On PostgreSQL, where every statement is a round trip,
+    /// the two or three outbox rows of a message cost one.
+    ///
+    /// `into` and `row` are as in [`Later`]; `args` bind the row's `$n` in order.
+    pub(crate) async fn insert_later(
+        &mut self,
+        into: &'static str,
+        row: &'static str,
+        args: Vec<Arg<'static>>,
+    ) -> Result<()> {
+        self.later.push(Later { into, row, args });
+        if !self.in_transaction() || self.later.len() >= LATER_ROWS {
+            self.flush().await?;
         }
         Ok(())
+    }
+
+    /// Writes the rows queued by [`Conn::insert_later`]; an error is theirs.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        if self.later.is_empty() {
+            return Ok(());
+        }
+        let later = std::mem::take(&mut self.later);
+        let mut rest = &later[..];
+        while let Some(first) = rest.first() {
+            // Consecutive rows of the same table and shape, at most LATER_ROWS of them.
+            let n = rest
+                .iter()
+                .take(LATER_ROWS)
+                .take_while(|l| std::ptr::eq(l.into, first.into) && std::ptr::eq(l.row, first.row))
+                .count();
+            let (these, next) = rest.split_at(n);
+            let mut sql = String::with_capacity(first.into.len() + n * (first.row.len() + 8));
+            sql.push_str(first.into);
+            let mut args = Vec::with_capacity(n * first.args.len());
+            for (i, l) in these.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                renumbered(&mut sql, l.row, args.len());
+                args.extend(l.args.iter().cloned());
+            }
+            let q = Query { sql: Cow::Owned(sql), args };
+            q.run(self).await?;
+            rest = next;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows queued by [`Conn::insert_later`] unless `sql` cannot see them nor
+    /// depend on them: a `SELECT` that does not name their tables (no view or trigger
+    /// reads a table behind a statement's back here).
+    async fn flush_before(&mut self, sql: &str) -> Result<()> {
+        if self.later.is_empty() {
+            return Ok(());
+        }
+        let head = sql.trim_start().get(..6).unwrap_or("");
+        if head.eq_ignore_ascii_case("SELECT") && !self.later.iter().any(|l| sql.contains(l.table())) {
+            return Ok(());
+        }
+        self.flush().await
+    }
+
+    /// Drops the rows queued by [`Conn::insert_later`] unwritten (their savepoint is being
+    /// rolled back).
+    pub(crate) fn discard_later(&mut self) {
+        self.later.clear();
+    }
+
+    /// Commits the transaction (nothing to do outside one), with the rows queued on it.
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        self.flush().await?;
+        match self.link {
+            Link::Tx(tx) => tx.commit().await?,
+            Link::Direct(direct) => direct.commit()?,
+            Link::Pooled(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Appends `row` to `sql` with each `$n` written `$(n + offset)`.
+fn renumbered(sql: &mut String, row: &str, offset: usize) {
+    let mut chars = row.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        sql.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut n = 0usize;
+        let mut digits = false;
+        while let Some(&(_, d)) = chars.peek() {
+            let Some(v) = d.to_digit(10) else { break };
+            n = n * 10 + v as usize;
+            digits = true;
+            chars.next();
+        }
+        if digits {
+            sql.push_str(&(n + offset).to_string());
+        }
     }
 }
 
@@ -333,6 +497,12 @@ impl<'q> Query<'q> {
 
     /// Runs it; the number of rows it changed.
     pub(crate) async fn execute(self, conn: &mut Conn) -> Result<u64> {
+        conn.flush_before(&self.sql).await?;
+        self.run(conn).await
+    }
+
+    /// Runs it without first writing the rows queued on `conn`.
+    async fn run(self, conn: &mut Conn) -> Result<u64> {
         match conn.target() {
             Target::Direct(c) => run_direct(c, &self.sql, &self.args, |_| Ok(())),
             Target::Sqlx(c) => Ok(self.into_sqlx().execute(c).await?.rows_affected()),
@@ -352,6 +522,7 @@ impl<'q> Query<'q> {
 
     /// Runs it; the first row, if any.
     pub(crate) async fn fetch_optional(self, conn: &mut Conn) -> Result<Option<DbRow>> {
+        conn.flush_before(&self.sql).await?;
         match conn.target() {
             Target::Direct(c) => {
                 let mut first = None;
@@ -379,6 +550,7 @@ impl<'q> Query<'q> {
             n += 1;
             f(row)
         };
+        conn.flush_before(&self.sql).await?;
         match conn.target() {
             Target::Direct(c) => {
                 run_direct(c, &self.sql, &self.args, each)?;
@@ -411,6 +583,7 @@ impl<'q> Query<'q> {
 /// Runs statements without parameters one after the other: on PostgreSQL in one round trip
 /// (the simple query protocol), on the SQLite writer each kept prepared.
 pub(crate) async fn run_script(conn: &mut Conn, statements: &[&str]) -> Result<()> {
+    conn.flush().await?;
     match conn.target() {
         Target::Direct(c) => {
             for statement in statements {

@@ -289,8 +289,8 @@ impl Store {
     /// (waiting for the engine's transaction to finish).
     async fn conn(&self) -> Result<Conn> {
         Ok(match &self.writer {
-            Writer::Pool(pool) => Conn::Pooled(pool.acquire().await?),
-            Writer::Direct(writer) => Conn::Direct(db::Direct::new(writer.clone().lock_owned().await, None)?),
+            Writer::Pool(pool) => Conn::pooled(pool.acquire().await?),
+            Writer::Direct(writer) => Conn::direct(db::Direct::new(writer.clone().lock_owned().await, None)?),
         })
     }
 
@@ -303,7 +303,7 @@ impl Store {
     /// `journal` says.
     async fn begin_journal(&self, journal: Journal) -> Result<Conn> {
         Ok(match &self.writer {
-            Writer::Pool(pool) => Conn::Tx(pool.begin().await?),
+            Writer::Pool(pool) => Conn::tx(pool.begin().await?),
             // IMMEDIATE: the write lock is taken at once, so a transaction that reads first
             // never fails on finding that a reader's snapshot went stale. The journal's
             // place is set before each transaction: SQLite reads it when one begins.
@@ -312,7 +312,7 @@ impl Store {
                     Journal::Memory => "PRAGMA temp_store = MEMORY; BEGIN IMMEDIATE",
                     Journal::Spilling => "PRAGMA temp_store = FILE; BEGIN IMMEDIATE",
                 };
-                Conn::Direct(db::Direct::new(writer.clone().lock_owned().await, Some(begin))?)
+                Conn::direct(db::Direct::new(writer.clone().lock_owned().await, Some(begin))?)
             }
         })
     }
@@ -342,11 +342,11 @@ impl Store {
     /// database allows it, so that long reads do not hold up writes.
     pub async fn begin_read(&self) -> Result<Tx> {
         let conn = match (&self.read_pool, &self.writer) {
-            (Some(pool), _) => Conn::Tx(pool.begin().await?),
+            (Some(pool), _) => Conn::tx(pool.begin().await?),
             (None, Writer::Direct(writer)) => {
-                Conn::Direct(db::Direct::new(writer.clone().lock_owned().await, Some("BEGIN"))?)
+                Conn::direct(db::Direct::new(writer.clone().lock_owned().await, Some("BEGIN"))?)
             }
-            (None, Writer::Pool(pool)) => Conn::Tx(pool.begin().await?),
+            (None, Writer::Pool(pool)) => Conn::tx(pool.begin().await?),
         };
         Ok(Tx { conn, scan_file: self.sqlite_file.clone(), known: Default::default() })
     }
@@ -412,6 +412,7 @@ impl Tx {
     /// transaction usable (on PostgreSQL too, after a failed statement).
     pub async fn undo_to_savepoint(&mut self) -> Result<()> {
         self.known.forget();
+        self.conn.discard_later();
         query("ROLLBACK TO SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
     }
@@ -420,6 +421,7 @@ impl Tx {
     /// PostgreSQL too, after a failed statement).
     pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
         self.known.forget();
+        self.conn.discard_later();
         query("ROLLBACK TO SAVEPOINT message").execute(&mut self.conn).await?;
         query("RELEASE SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
@@ -693,6 +695,37 @@ impl Tx {
         Ok(PostNumber(row.try_get::<i64, _>(0)?))
     }
 
+    /// Stores a post under its discussion's next `#N` ([`Tx::next_post_number`]; the
+    /// post's own `number` is not read): one statement on PostgreSQL, two on SQLite, which
+    /// has no `UPDATE` inside a `WITH`.
+    pub async fn insert_next_post(&mut self, post: &NewPost<'_>) -> Result<(PostId, PostNumber)> {
+        if !self.conn.is_postgres() {
+            let number = self.next_post_number(post.discussion).await?;
+            let id = self.insert_post(&NewPost { number, ..*post }).await?;
+            return Ok((id, number));
+        }
+        let row = query(
+            "WITH n AS (UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 \
+             RETURNING next_number - 1 AS number) \
+             INSERT INTO posts (discussion_id, number, participant_key, pseudonym, parent_number, body, status, \
+             created_at, themes, sentiment, platform) \
+             SELECT $1, n.number, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM n RETURNING id, number",
+        )
+        .bind(post.discussion.0)
+        .bind(&post.participant.0)
+        .bind(post.pseudonym)
+        .bind(post.parent.map(|p| p.0))
+        .bind(post.body)
+        .bind(post.status.as_str())
+        .bind(post.created_at)
+        .bind(post.themes)
+        .bind(post.sentiment)
+        .bind(post.platform.as_str())
+        .fetch_one(&mut self.conn)
+        .await?;
+        Ok((PostId(row.try_get::<i64, _>("id")?), PostNumber(row.try_get::<i64, _>("number")?)))
+    }
+
     /// Stores a post.
     pub async fn insert_post(&mut self, post: &NewPost<'_>) -> Result<PostId> {
         let row = query(
@@ -746,8 +779,16 @@ impl Tx {
     // ----- outbox -----
 
     /// Queues an outbound message.
-    pub async fn enqueue(&mut self, msg: &NewOutbox<'_>) -> Result<i64> {
+    ///
+    /// The row is written with the transaction's next statement, or by [`Tx::flush`]: an
+    /// error in it surfaces there.
+    pub async fn enqueue(&mut self, msg: &NewOutbox<'_>) -> Result<()> {
         outbox::enqueue(&mut self.conn, msg).await
+    }
+
+    /// Writes what [`Tx::enqueue`] queued, so that an error in it is the current message's.
+    pub async fn flush(&mut self) -> Result<()> {
+        self.conn.flush().await
     }
 
     /// Records deliveries inside this transaction (as [`Store::mark_delivered_many`]).
@@ -777,7 +818,7 @@ impl Store {
     pub async fn due(&self, platform: chat::Platform, now: i64, limit: usize) -> Result<Vec<DueRow>> {
         let mut conn = self.conn().await?;
         let lease = self.lease_ms.load(std::sync::atomic::Ordering::Relaxed);
-        if !matches!(conn, Conn::Direct(_)) {
+        if !conn.is_direct() {
             return outbox::due(&mut conn, self.backend, platform, now, limit, lease).await;
         }
         // On SQLite the claim is committed without its own fsync: a claim is only a lease,

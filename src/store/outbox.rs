@@ -3,7 +3,7 @@
 //! platform message id. A row is leased while an adapter works on it, so two processes
 //! sharing a PostgreSQL database never deliver the same row at once.
 
-use super::db::{query, Conn};
+use super::db::{query, Conn, IntoArg};
 
 use super::Backend;
 use crate::error::{Error, Result};
@@ -155,31 +155,34 @@ pub struct DueRow {
     pub choices: Option<String>,
 }
 
-pub(super) async fn enqueue(tx: &mut Conn, m: &NewOutbox<'_>) -> Result<i64> {
+/// Queues an outbound message. Its row is written with the next statement of the
+/// transaction ([`Conn::insert_later`]): a message's outbox rows go in one `INSERT`.
+pub(super) async fn enqueue(tx: &mut Conn, m: &NewOutbox<'_>) -> Result<()> {
     let (kind, sealed, discussion) = match &m.dest {
         OutboxDest::Direct { sealed_address } => (DestKind::Direct, Some(*sealed_address), None),
         OutboxDest::Thread(d) => (DestKind::Thread, None, Some(d.0)),
         OutboxDest::Moderators => (DestKind::Moderators, None, None),
         OutboxDest::Commissioners => (DestKind::Commissioners, None, None),
     };
-    let row = query(
+    let args = vec![
+        m.platform.as_str().to_string().into_arg(),
+        kind.as_str().to_string().into_arg(),
+        sealed.map(str::to_string).into_arg(),
+        discussion.into_arg(),
+        m.post.map(|p| p.0).into_arg(),
+        m.reply_to.map(|p| p.0).into_arg(),
+        m.action.as_str().to_string().into_arg(),
+        m.body.to_string().into_arg(),
+        m.now.into_arg(),
+        m.choices.map(str::to_string).into_arg(),
+    ];
+    tx.insert_later(
         "INSERT INTO outbox (platform, dest_kind, sealed_address, discussion_id, post_id, reply_to_post, action, body, \
-         attempts, next_attempt_at, created_at, choices) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10) \
-         RETURNING id",
+         attempts, next_attempt_at, created_at, choices) VALUES ",
+        "($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10)",
+        args,
     )
-    .bind(m.platform.as_str())
-    .bind(kind.as_str())
-    .bind(sealed)
-    .bind(discussion)
-    .bind(m.post.map(|p| p.0))
-    .bind(m.reply_to.map(|p| p.0))
-    .bind(m.action.as_str())
-    .bind(m.body)
-    .bind(m.now)
-    .bind(m.choices)
-    .fetch_one(&mut *tx)
-    .await?;
-    row.try_get::<i64, _>(0)
+    .await
 }
 
 pub(super) async fn thread_requested(
