@@ -102,9 +102,14 @@ pub enum Journal {
 pub const PRUNE_AT_MOST: i64 = 5_000;
 
 /// The most messages one group commit stores on PostgreSQL. There every statement is a
-/// round trip, so a larger group saves nothing, and its transaction holds the lock that
-/// other processes wait for (see [`Store::group_commit_limit`]).
-pub const POSTGRES_GROUP_COMMIT: usize = 256;
+/// round trip, so a larger group saves little, and its transaction holds the lock that
+/// other processes wait for (see [`Store::group_commit_limit`]). 64 savepoints is also as
+/// many subtransactions as PostgreSQL keeps in a backend's shared cache: with more, every
+/// other connection's snapshot overflows to `pg_subtrans` while the group is open.
+/// Measured (BENCHMARKS.md, 2026-11-28 fourth session): three processes 970 → 1,070–1,120
+/// messages/s and p99 2.8 s → 0.6 s against 256; one process 1,055–1,063 → 1,066–1,102;
+/// 32 was slower for one process (1,000).
+pub const POSTGRES_GROUP_COMMIT: usize = 64;
 
 /// The advisory lock key of the engine's write transactions on PostgreSQL ("parley" in
 /// ASCII).
