@@ -1,5 +1,6 @@
-//! Group commit: messages handed over together are stored in one transaction with a
-//! savepoint each. A message that fails rolls back alone (its `#N` too, so numbering stays
+//! Group commit: messages handed over together are stored in one transaction, first
+//! without a savepoint a message, and when a message fails, again with a savepoint each.
+//! A message that fails rolls back alone (its `#N` too, so numbering stays
 //! gapless) and its sender gets a plain apology; duplicates inside a batch are dropped; a
 //! participant's messages keep their order; everything is committed when the call returns.
 //! Failures are injected with a database trigger on SQLite and on PostgreSQL.
@@ -300,6 +301,52 @@ async fn a_failed_group_commit_charges_each_message_once_on_postgres() {
     let bot = TestBot::on(two_posts_an_hour(), vec![Platform::Console], dir, db.url.clone()).await;
     poison_commit_postgres(&db.url).await;
     a_failed_commit_charges_each_message_once(&bot).await;
+}
+
+/// A group is first stored without a savepoint a message; a message that fails there
+/// fails that try, and the group is stored again with savepoints: the failing message
+/// rolls back alone, and nobody's rate limit is used up twice (alice's two posts use up
+/// exactly her burst of two, around bob's failing one).
+async fn a_failing_message_charges_each_message_once(bot: &TestBot) {
+    for name in ["alice", "bob"] {
+        bot.say(name, "!join gp-access").await;
+    }
+    bot.drain().await;
+    let batch = vec![
+        bot.inbound("alice", "The phone queue at 8am is far too long"),
+        bot.inbound("bob", &format!("This one breaks the database {POISON}")),
+        bot.inbound("alice", "Evening appointments would help working people"),
+    ];
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    let thread: Vec<&str> = lines_for(&lines, "thread gp-access").into_iter().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(thread.len(), 2, "both of alice's posts, and not bob's: {lines:?}");
+    assert!(thread[0].starts_with("#1 ") && thread[0].contains("phone queue"), "{thread:?}");
+    assert!(thread[1].starts_with("#2 ") && thread[1].contains("Evening appointments"), "{thread:?}");
+    let bob = lines_for(&lines, "dm bob");
+    assert_eq!(bob.iter().filter(|l| l.contains("went wrong")).count(), 1, "bob is told once: {lines:?}");
+    let alice = lines_for(&lines, "dm alice");
+    assert!(!alice.iter().any(|l| l.contains("quickly") || l.contains("wait")), "not limited: {lines:?}");
+    assert_eq!(alice.iter().filter(|l| l.contains("#1")).count(), 1, "one answer a post: {lines:?}");
+    let out = bot.say("alice", "And the car park is always full").await;
+    assert!(lines_for(&out, "thread gp-access").is_empty(), "{out:?}");
+    assert!(lines_for(&out, "dm alice").iter().any(|l| l.contains("wait")), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_failing_message_charges_each_message_once_on_sqlite() {
+    let bot = TestBot::with_config(two_posts_an_hour(), vec![Platform::Console]).await;
+    poison_sqlite(&bot).await;
+    a_failing_message_charges_each_message_once(&bot).await;
+}
+
+#[tokio::test]
+async fn a_failing_message_charges_each_message_once_on_postgres() {
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = TestBot::on(two_posts_an_hour(), vec![Platform::Console], dir, db.url.clone()).await;
+    poison_postgres(&db.url).await;
+    a_failing_message_charges_each_message_once(&bot).await;
 }
 
 /// Within one group commit, each message reads what the messages before it changed: a

@@ -268,8 +268,8 @@ impl Engine {
 
     /// Handles inbound messages in order. Consecutive messages that change something are
     /// stored as one group commit (of at most [`Store::group_commit_limit`] messages and
-    /// [`chat::MAX_INBOUND_BATCH_BYTES`] of text): one transaction, a savepoint per message
-    /// (a message that fails rolls back alone and its sender gets a plain apology),
+    /// [`chat::MAX_INBOUND_BATCH_BYTES`] of text): one transaction (a message that fails
+    /// rolls back alone and its sender gets a plain apology),
     /// committed before this returns, so an adapter never acknowledges a message that is
     /// not stored. Read-only staff requests are read outside the lock, in their place in
     /// the order.
@@ -339,7 +339,21 @@ impl Engine {
             self.prune(now, due.max(1), limits).await;
         }
         let mut charged = vec![None; batch.len()];
-        let Err(e) = self.commit_together(&batch, &ahead, &mut charged).await else { return };
+        // A group of several messages is first stored without a savepoint each (on
+        // PostgreSQL a round trip a message, on SQLite a copy of every page a message
+        // changes): messages rarely fail, and when one does the group is stored again with
+        // them, so that it rolls back alone. At most twice the work, however the group
+        // fails.
+        let optimistic = batch.len() > 1;
+        let savepoints = if optimistic { Savepoints::Off } else { Savepoints::On };
+        let stored = match self.commit_together(&batch, &ahead, &mut charged, savepoints).await {
+            Err(e) if optimistic => {
+                tracing::warn!(messages = batch.len(), error = %e, "a group commit failed; storing it again with a savepoint a message");
+                self.commit_together(&batch, &ahead, &mut charged, Savepoints::On).await
+            }
+            other => other,
+        };
+        let Err(e) = stored else { return };
         if batch.len() == 1 {
             let (inbound, command) = &batch[0];
             drop(_serial);
@@ -348,7 +362,7 @@ impl Engine {
         }
         tracing::warn!(messages = batch.len(), error = %e, "a group commit failed; storing its messages one by one");
         for (one, charged) in batch.chunks(1).zip(charged.chunks_mut(1)) {
-            if let Err(e) = self.commit_together(one, &ahead, charged).await {
+            if let Err(e) = self.commit_together(one, &ahead, charged, Savepoints::On).await {
                 tracing::error!(platform = %one[0].0.platform, error = %e, "storing an inbound message failed");
                 if let Err(e2) = self.apologise(&one[0].0, Some(&one[0].1)).await {
                     tracing::error!(platform = %one[0].0.platform, error = %e2, "could not queue the apology either");
@@ -366,16 +380,21 @@ impl Engine {
         }
     }
 
-    /// One transaction for `batch`, a savepoint per message. Errors here are the
-    /// transaction's own (begin, savepoint, commit): a message's error is rolled back to its
-    /// savepoint, logged and answered with an apology inside the transaction. `charged`
+    /// One transaction for `batch`. With [`Savepoints::On`], a savepoint per message, and
+    /// errors returned are the transaction's own (begin, savepoint, commit): a message's
+    /// error is rolled back to its savepoint, logged and answered with an apology inside
+    /// the transaction. `charged`
     /// holds, for each message, the in-memory rate-limit outcomes of an earlier try of it
     /// (given again instead of charging the sender twice), and gets this try's.
+    ///
+    /// With [`Savepoints::Off`] a message that fails fails the whole transaction (its
+    /// error is returned and nothing is stored), for the caller to try again with them on.
     async fn commit_together(
         &self,
         batch: &[(Inbound, Command)],
         ahead: &ahead::Ahead,
         charged: &mut [Option<Vec<(context::Charged, Check)>>],
+        savepoints: Savepoints,
     ) -> Result<()> {
         let Some((first, _)) = batch.first() else { return Ok(()) };
         // Such a group holds only that message (see `handle_batch`).
@@ -403,10 +422,10 @@ impl Engine {
             cx.charges = Charges::again(charged.take());
             // The message before keeps its changes as this one's savepoint is set (one
             // round trip for both on PostgreSQL).
-            if i == 0 {
-                cx.tx.savepoint().await?;
-            } else {
-                cx.tx.next_savepoint().await?;
+            match savepoints {
+                Savepoints::On if i == 0 => cx.tx.savepoint().await?,
+                Savepoints::On => cx.tx.next_savepoint().await?,
+                Savepoints::Off => cx.tx.next_message(),
             }
             // The message's queued outbox rows are written before its savepoint is
             // released: an error in them is its own.
@@ -420,6 +439,12 @@ impl Engine {
                 Ok(label) => {
                     counted.counted.extend(crisis_counted);
                     handled.push((inbound.platform, label));
+                }
+                Err(e) if savepoints == Savepoints::Off => {
+                    // Nothing of the group is stored (the transaction rolls back as `cx`
+                    // is dropped, and `counted` puts the crisis counts back).
+                    self.crisis_alerts.undo(crisis_counted);
+                    return Err(e);
                 }
                 Err(e) => {
                     cx.tx.undo_to_savepoint().await?;
@@ -448,7 +473,9 @@ impl Engine {
                 }
             }
         }
-        cx.tx.release().await?;
+        if savepoints == Savepoints::On {
+            cx.tx.release().await?;
+        }
         // Deliveries reported meanwhile are recorded in this commit: one sync for both.
         let delivered = self.record_delivered_in(&mut cx.tx).await?;
         if let Err(e) = cx.tx.commit().await {
@@ -591,6 +618,15 @@ impl Drop for Uncommitted<'_> {
     fn drop(&mut self) {
         self.alerts.undo(std::mem::take(&mut self.counted));
     }
+}
+
+/// Whether a group commit sets a savepoint for each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Savepoints {
+    /// Each message rolls back alone when it fails.
+    On,
+    /// A message that fails fails the group.
+    Off,
 }
 
 /// Whether one message of `command` may change a great many pages inside its savepoint:

@@ -103,8 +103,9 @@ pub const PRUNE_AT_MOST: i64 = 5_000;
 
 /// The most messages one group commit stores on PostgreSQL. There every statement is a
 /// round trip, so a larger group saves little, and its transaction holds the lock that
-/// other processes wait for (see [`Store::group_commit_limit`]). 64 savepoints is also as
-/// many subtransactions as PostgreSQL keeps in a backend's shared cache: with more, every
+/// other processes wait for (see [`Store::group_commit_limit`]). 64 savepoints (a group
+/// stored again with one a message, after one of them failed) is also as many
+/// subtransactions as PostgreSQL keeps in a backend's shared cache: with more, every
 /// other connection's snapshot overflows to `pg_subtrans` while the group is open.
 /// Measured (BENCHMARKS.md, 2026-11-28 fourth session): three processes 970 → 1,070–1,120
 /// messages/s and p99 2.8 s → 0.6 s against 256; one process 1,055–1,063 → 1,066–1,102;
@@ -404,6 +405,12 @@ impl Tx {
         self.known.forget();
         query("RELEASE SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
+    }
+
+    /// Starts the next message of a group commit that sets no savepoints: only what is
+    /// known of the last message's sender is forgotten.
+    pub fn next_message(&mut self) {
+        self.known.forget();
     }
 
     /// Keeps the changes since [`Tx::savepoint`] and sets a new savepoint, in one round

@@ -315,8 +315,7 @@ pub trait Core: Send + Sync {
     async fn handle(&self, inbound: Inbound);
 
     /// Handles several inbound messages, in order, as one group commit: the core stores
-    /// them in one transaction (one savepoint each, so a message that fails rolls back
-    /// alone) and returns once that transaction is committed. An adapter acknowledges a
+    /// them in one transaction (a message that fails rolls back alone) and returns once that transaction is committed. An adapter acknowledges a
     /// message to its platform only after the call that handled it returns. Adapters pass
     /// what arrived while the previous call was busy, up to [`MAX_INBOUND_BATCH`].
     async fn handle_batch(&self, inbounds: Vec<Inbound>) {
