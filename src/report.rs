@@ -73,16 +73,18 @@ pub fn csv_without_formulas(csv_text: &str) -> String {
 }
 
 /// A report as written to a file: without the invisible characters participants may have
-/// typed (zero-width, bidi overrides, tag characters) and control characters other than line
-/// breaks and tabs, which could hide or reorder quoted text in every format. Chat answers
-/// drop them the same way (`engine::render::inert`).
+/// typed (zero-width spaces, bidi overrides, tag characters) and control characters other
+/// than line breaks and tabs, which could hide or reorder quoted text in every format; the
+/// joiners and selectors that shape emoji and scripts stay where they do only that
+/// (`moderation::normalise::without_invisible`). Chat answers drop them the same way
+/// (`engine::render::inert`).
 pub fn without_invisible(report: &str) -> Cow<'_, str> {
-    let dropped =
-        |c: char| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || moderation::normalise::is_invisible(c);
-    if report.chars().any(dropped) {
-        Cow::Owned(report.chars().filter(|&c| !dropped(c)).collect())
+    let controls = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
+    if report.contains(controls) {
+        let kept: String = report.chars().filter(|&c| !controls(c)).collect();
+        Cow::Owned(moderation::normalise::without_invisible(&kept).into_owned())
     } else {
-        Cow::Borrowed(report)
+        moderation::normalise::without_invisible(report)
     }
 }
 

@@ -323,3 +323,27 @@ fn direct_conversations_hide_addresses_in_debug() {
     let c = Conversation::Direct { address: "!secret:example.org".into() };
     assert!(!format!("{c:?}").contains("secret"));
 }
+
+// 17. Text reads as typed where joiners and selectors shape it: emoji sequences, the flags
+// of Scotland and Wales, Persian with its zero-width non-joiner, in a plain post and in a
+// `!post`, while a joiner between ASCII letters still breaks no mention and hides nothing.
+#[tokio::test]
+async fn emoji_flags_and_joined_scripts_are_published_as_typed() {
+    let bot = TestBot::sqlite().await;
+    joined(&bot, &["alice", "bob"]).await;
+    let nurse = "\u{1F469}\u{200D}\u{2695}\u{FE0F}";
+    let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+    let persian = "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}";
+    let plain = format!("The {nurse} at my practice in {scotland} was wonderful");
+    let out = bot.say("alice", &plain).await;
+    let thread = lines_for(&out, "thread gp-access");
+    assert_eq!(thread.len(), 1, "{out:?}");
+    assert!(thread[0].ends_with(&plain), "as typed: {thread:?}");
+    let out = bot.say("bob", &format!("!post gp-access {persian} appointments online")).await;
+    let thread = lines_for(&out, "thread gp-access");
+    assert_eq!(thread.len(), 1, "{out:?}");
+    assert!(thread[0].ends_with(&format!("{persian} appointments online")), "ZWNJ kept: {thread:?}");
+    let out = bot.say("alice", "Tell @\u{200D}everyone about the e\u{200D}vening clinic").await;
+    let thread = lines_for(&out, "thread gp-access");
+    assert!(thread[0].ends_with("Tell \u{FF20}everyone about the evening clinic"), "{thread:?}");
+}

@@ -7,6 +7,8 @@
 //! - [`one_line`]: a copy that is safe to publish on a single line (no line breaks of any
 //!   kind, no bidi overrides), so a post cannot forge a new `#N Name:` line.
 //! - [`is_invisible`]: the characters that render as nothing and are removed before matching.
+//! - [`without_invisible`]: a text without them, keeping the joiners and selectors that
+//!   shape emoji and scripts, for showing participants' text.
 //!
 //! The rest is used only for matching. The output is a *match stream*: lower-case words
 //! separated by single spaces, with a space at each end (`" you are a twat "`), so that list
@@ -78,6 +80,83 @@ pub fn is_invisible(c: char) -> bool {
             | '\u{1D173}'..='\u{1D17A}'
             | '\u{E0000}'..='\u{E0FFF}'
     ) || get_general_category(c) == GeneralCategory::Format
+}
+
+/// The tag characters (after U+1F3F4, the black flag) of the three RGI emoji tag
+/// sequences: the flags of England, Scotland and Wales. Any other run of tag characters
+/// can spell hidden text and is dropped.
+const FLAG_TAGS: [&str; 3] = ["gbeng", "gbsct", "gbwls"];
+
+/// The black flag that an emoji tag sequence follows.
+const BLACK_FLAG: char = '\u{1F3F4}';
+/// The tag that ends an emoji tag sequence.
+const CANCEL_TAG: char = '\u{E007F}';
+/// Zero-width joiner and non-joiner.
+const JOINERS: [char; 2] = ['\u{200D}', '\u{200C}'];
+/// Text and emoji presentation selectors (VS15, VS16).
+const PRESENTATION: [char; 2] = ['\u{FE0E}', '\u{FE0F}'];
+/// The combining enclosing keycap, which follows `0`–`9`, `#` or `*` and a VS16.
+const KEYCAP: char = '\u{20E3}';
+
+/// `text` without its invisible characters ([`is_invisible`]), except the few that shape
+/// what is shown and hide nothing: a zero-width joiner or non-joiner between two non-ASCII
+/// characters (emoji sequences such as 👩‍⚕️ and 🏳️‍🌈, Persian and Urdu words, Indic
+/// conjuncts), one presentation selector (VS15, VS16) after a non-ASCII character or
+/// before a keycap, and the tag characters of the flags of England, Scotland and Wales.
+/// A joiner between ASCII characters, and so anywhere in a mention, a command or a slug,
+/// is dropped; so are runs of more than one joiner or selector, other variation
+/// selectors, bidi controls, zero-width spaces and every other tag character, which could
+/// hide or reorder text.
+pub fn without_invisible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_invisible) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(is_invisible) {
+        out.push_str(&rest[..start]);
+        let run_len = rest[start..].find(|c: char| !is_invisible(c)).unwrap_or(rest.len() - start);
+        let run = &rest[start..start + run_len];
+        rest = &rest[start + run_len..];
+        let prev = out.chars().next_back();
+        let next = rest.chars().next();
+        shaping_marks(run, prev, next, &mut out);
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Appends to `out` what [`without_invisible`] keeps of `run`, a run of invisible
+/// characters between `prev` and `next`.
+fn shaping_marks(run: &str, prev: Option<char>, next: Option<char>, out: &mut String) {
+    let shaped = |c: Option<char>| c.is_some_and(|c| !c.is_ascii() && !c.is_whitespace() && !is_filler(c));
+    let mut run = run;
+    if prev == Some(BLACK_FLAG) {
+        for flag in FLAG_TAGS {
+            let tags: String =
+                flag.chars().filter_map(|c| char::from_u32(0xE0000 + c as u32)).chain([CANCEL_TAG]).collect();
+            if let Some(after) = run.strip_prefix(tags.as_str()) {
+                out.push_str(&tags);
+                run = after;
+                break;
+            }
+        }
+    }
+    let mut presentation = false;
+    let mut joiner = false;
+    for c in run.chars() {
+        if PRESENTATION.contains(&c) && !presentation && !joiner {
+            presentation = true;
+            if shaped(prev) || next == Some(KEYCAP) {
+                out.push(c);
+            }
+        } else if JOINERS.contains(&c) && !joiner {
+            joiner = true;
+            if shaped(prev) && shaped(next) {
+                out.push(c);
+            }
+        }
+    }
 }
 
 /// Whether `c` is a filler: a letter or symbol that renders as blank space (the Hangul
@@ -631,6 +710,54 @@ fn render(words: &[Cow<'_, str>], vocab: &dyn MaskVocabulary, alternate: bool, a
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joiners_and_selectors_that_shape_text_are_kept() {
+        for shaped in [
+            "\u{1F469}\u{200D}\u{2695}\u{FE0F} nurse",     // woman health worker
+            "\u{1F3F3}\u{FE0F}\u{200D}\u{1F308}",          // rainbow flag
+            "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}", // family
+            "\u{2764}\u{FE0F} thanks",                     // red heart
+            "1\u{FE0F}\u{20E3} first",                     // keycap one
+            "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}", // Persian, ZWNJ
+            "\u{915}\u{94D}\u{200D}\u{937}",               // Devanagari, ZWJ
+            "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F} Scotland",
+            "\u{1F3F4}\u{E0067}\u{E0062}\u{E0077}\u{E006C}\u{E0073}\u{E007F} Wales",
+            "\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F} England",
+        ] {
+            assert_eq!(without_invisible(shaped), shaped);
+        }
+    }
+
+    #[test]
+    fn invisible_characters_that_hide_or_split_are_dropped() {
+        for (raw, shown) in [
+            ("@\u{200D}everyone", "@everyone"),
+            ("every\u{200C}one", "everyone"),
+            ("!forget\u{200B}", "!forget"),
+            ("kill your\u{202E}self", "kill yourself"),
+            ("\u{200D}\u{1F600}", "\u{1F600}"),
+            ("\u{1F600}\u{200D}", "\u{1F600}"),
+            ("\u{1F600}\u{200D}\u{200D}\u{200D}\u{1F600}", "\u{1F600}\u{200D}\u{1F600}"),
+            ("\u{1F600}\u{FE0F}\u{FE0F}\u{FE0F}", "\u{1F600}\u{FE0F}"),
+            ("\u{1F600}\u{FE01}\u{E0100}\u{E0101}", "\u{1F600}"),
+            ("a\u{FE0F}b", "ab"),
+            ("\u{1F600} \u{200D} \u{1F600}", "\u{1F600}  \u{1F600}"),
+            // Tag characters spelling hidden text, with and without a flag before them.
+            ("hi\u{E0068}\u{E0069}\u{E007F}", "hi"),
+            ("\u{1F3F4}\u{E0068}\u{E0069}\u{E007F}", "\u{1F3F4}"),
+            (
+                "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}\u{E0068}\u{E0069}",
+                "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}",
+            ),
+        ] {
+            assert_eq!(without_invisible(raw), shown, "{raw:?}");
+        }
+        assert!(matches!(without_invisible("plain text"), Cow::Borrowed(_)));
+        // A long run costs one pass.
+        let long = format!("\u{1F600}{}\u{1F600}", "\u{200D}".repeat(100_000));
+        assert_eq!(without_invisible(&long), "\u{1F600}\u{200D}\u{1F600}");
+    }
 
     struct Vocab(&'static [&'static str]);
     impl MaskVocabulary for Vocab {

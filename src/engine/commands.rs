@@ -314,12 +314,14 @@ pub fn parse(text: &str, prefix: &str) -> Command {
     // Invisible characters (a zero-width space some keyboards add, bidi marks around a
     // pasted word) show nothing, so a command reads as it looks: `\u{200B}!forget` and
     // `!forget\u{200B}` are `!forget`, `!join \u{2066}gp-access\u{2069}` joins gp-access.
-    // Published text drops them anyway (`render::inert`).
+    // Those that shape emoji and scripts (a joiner between two non-ASCII characters, as in
+    // Persian or 👩‍⚕️) stay in a command's text as they do in published text
+    // (`render::inert`); none can stay inside a command word or a slug, which are ASCII.
     let shown = trimmed.trim_start_matches(|c: char| c.is_whitespace() || is_invisible(c));
     if !shown.starts_with(prefix) {
         return Command::Participant(P::Text(trimmed.to_string()));
     }
-    let shown: String = shown.chars().filter(|&c| !is_invisible(c)).collect();
+    let shown = moderation::normalise::without_invisible(shown);
     let rest = shown[prefix.len()..].trim_end();
     let (word, args) = match rest.find(char::is_whitespace) {
         Some(i) => (&rest[..i], rest[i..].trim()),

@@ -9,13 +9,21 @@ const ANGLE: char = '\u{2039}';
 
 /// Neutralises mentions: `@everyone`, `@here`, `@room`, `@user:server`, Discord's
 /// `<@123>`, `<@&123>`, `<#123>`, and drops what has no business in a post: control
-/// characters other than newlines and tabs, and every invisible format character (zero-width
-/// spaces and joiners, bidi controls, tag characters), which could hide or reorder text.
-/// The text reads the same to people, and contains no invisible character of its own.
+/// characters other than newlines and tabs, and the invisible format characters (zero-width
+/// spaces, bidi controls, tag characters), which could hide or reorder text. The joiners
+/// and selectors that shape emoji and scripts stay where they do that and nothing else
+/// (`moderation::normalise::without_invisible`: between non-ASCII characters, so never
+/// inside a mention). The text reads the same to people.
 pub fn inert(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    let dropped = |c: char| (c.is_control() && c != '\n' && c != '\t') || moderation::normalise::is_invisible(c);
-    let mut chars = text.chars().filter(|&c| !dropped(c)).peekable();
+    let controls = |c: char| c.is_control() && c != '\n' && c != '\t';
+    let text: std::borrow::Cow<'_, str> = if text.contains(controls) {
+        text.chars().filter(|&c| !controls(c)).collect::<String>().into()
+    } else {
+        text.into()
+    };
+    let shown = moderation::normalise::without_invisible(&text);
+    let mut chars = shown.chars().peekable();
     while let Some(c) = chars.next() {
         let next = chars.peek().copied();
         match (c, next) {
@@ -40,6 +48,18 @@ mod tests {
         }
         assert_eq!(inert("email me @ 5pm"), "email me @ 5pm");
         assert_eq!(inert("a\u{7}b\nc"), "ab\nc");
+    }
+
+    #[test]
+    fn emoji_sequences_flags_and_joined_scripts_read_as_typed() {
+        let nurse = "\u{1F469}\u{200D}\u{2695}\u{FE0F}";
+        let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+        let persian = "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}";
+        let text = format!("Thanks to the {nurse} in {scotland}: {persian}");
+        assert_eq!(inert(&text), text);
+        // Between ASCII characters a joiner only splits: it goes, and the mention is broken.
+        assert_eq!(inert("@\u{200D}everyone"), "\u{FF20}everyone");
+        assert_eq!(inert("<\u{200C}@123>"), "\u{2039}\u{FF20}123>");
     }
 
     #[test]
