@@ -37,6 +37,30 @@ async fn inbound_events_are_deduplicated(store: Store) {
     assert!(tx.record_inbound(Platform::Matrix, "$e2", 1).await.unwrap());
 }
 
+/// A group's events recorded at once: new ones are new once (the first of several with the
+/// same id in the group), ones seen before are not, per platform; odd ids are stored as
+/// given.
+async fn inbound_events_of_a_group_are_deduplicated_at_once(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.record_inbound(Platform::Matrix, "$seen", 1).await.unwrap());
+    let odd = "quote \" backslash \\ brace } é 😀 \u{200D}";
+    let events = [
+        (Platform::Matrix, "$a"),
+        (Platform::Matrix, "$seen"),
+        (Platform::Matrix, "$a"),
+        (Platform::Discord, "$a"),
+        (Platform::Matrix, odd),
+        (Platform::Matrix, "$b"),
+    ];
+    let new = tx.record_inbound_many(&events, 2).await.unwrap();
+    assert_eq!(new, vec![true, false, false, true, true, true]);
+    assert!(!tx.record_inbound(Platform::Matrix, odd, 3).await.unwrap(), "stored as given");
+    assert!(!tx.record_inbound(Platform::Discord, "$a", 3).await.unwrap());
+    assert_eq!(tx.record_inbound_many(&[], 4).await.unwrap(), Vec::<bool>::new());
+    assert_eq!(tx.record_inbound_many(&events[..2], 4).await.unwrap(), vec![false, false]);
+    tx.commit().await.unwrap();
+}
+
 async fn discussions_open_close_and_list(store: Store) {
     let mut tx = store.begin().await.unwrap();
     let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
@@ -648,6 +672,7 @@ async fn stored_posts_fall_in_monday_weeks(store: Store) {
 
 conformance!(sqlite:
     inbound_events_are_deduplicated,
+    inbound_events_of_a_group_are_deduplicated_at_once,
     posts_take_the_next_number,
     queued_outbox_rows,
     discussions_open_close_and_list,
@@ -662,6 +687,7 @@ conformance!(sqlite:
 
 conformance!(postgres:
     inbound_events_are_deduplicated,
+    inbound_events_of_a_group_are_deduplicated_at_once,
     posts_take_the_next_number,
     queued_outbox_rows,
     discussions_open_close_and_list,

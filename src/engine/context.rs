@@ -26,6 +26,9 @@ pub(super) struct Ctx {
     pub charges: Charges,
     /// What the message changed in the crisis alerts' counts, put back if it is not stored.
     pub crisis_counted: Vec<super::participant::CrisisUndo>,
+    /// Whether the message's inbound event is new, when the group commit recorded every
+    /// message's event at once (taken by the message; otherwise it records its own).
+    pub recorded: Option<bool>,
 }
 
 /// What a rate-limit check was of: an act, a discussion's slow mode, or both.

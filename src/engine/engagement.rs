@@ -147,6 +147,7 @@ impl Engine {
             ahead: Default::default(),
             charges: Default::default(),
             crisis_counted: Vec::new(),
+            recorded: None,
         };
         let Some(job) = cx.tx.next_push().await? else {
             // Under the lock, so a `!push` handled meanwhile cannot be missed.

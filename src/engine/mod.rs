@@ -188,6 +188,7 @@ impl Engine {
             ahead: ahead::Ahead::default(),
             charges: Charges::default(),
             crisis_counted: Vec::new(),
+            recorded: None,
         };
         for d in open {
             engine.ensure_threads(&mut cx, &d).await?;
@@ -408,6 +409,17 @@ impl Engine {
             ahead: ahead.clone(),
             charges: Charges::default(),
             crisis_counted: Vec::new(),
+            recorded: None,
+        };
+        // Without savepoints nothing of the group is kept unless all of it is: its inbound
+        // events are recorded together (one statement on PostgreSQL instead of one a message).
+        let mut recorded = match savepoints {
+            Savepoints::Off => {
+                let events: Vec<_> =
+                    batch.iter().map(|(inbound, _)| (inbound.platform, inbound.event_id.as_str())).collect();
+                Some(cx.tx.record_inbound_many(&events, cx.now).await?.into_iter())
+            }
+            Savepoints::On => None,
         };
         let mut handled = Vec::with_capacity(batch.len());
         // Crisis alert counts are put back unless the group commits, so that an alert
@@ -420,6 +432,7 @@ impl Engine {
                 cx.active_survey = None;
             }
             cx.charges = Charges::again(charged.take());
+            cx.recorded = recorded.as_mut().and_then(Iterator::next);
             // The message before keeps its changes as this one's savepoint is set (one
             // round trip for both on PostgreSQL).
             match savepoints {
@@ -514,6 +527,7 @@ impl Engine {
             ahead: ahead::Ahead::default(),
             charges: Charges::default(),
             crisis_counted: Vec::new(),
+            recorded: None,
         };
         let answered = match command {
             Some(command) => self.after_failure(&mut cx, command).await,
@@ -541,7 +555,11 @@ impl Engine {
 
     /// One message inside a group commit: its command's label, or `None` for a duplicate.
     async fn handle_one(&self, cx: &mut Ctx, inbound: &Inbound, command: Command) -> Result<Option<&'static str>> {
-        if !cx.tx.record_inbound(inbound.platform, &inbound.event_id, cx.now).await? {
+        let new = match cx.recorded.take() {
+            Some(new) => new,
+            None => cx.tx.record_inbound(inbound.platform, &inbound.event_id, cx.now).await?,
+        };
+        if !new {
             return Ok(None);
         }
         let label = command.label();
@@ -700,6 +718,7 @@ impl Engine {
             ahead: ahead::Ahead::default(),
             charges: Charges::default(),
             crisis_counted: Vec::new(),
+            recorded: None,
         };
         if !cx.tx.record_inbound(inbound.platform, &inbound.event_id, cx.now).await? {
             tracing::debug!(platform = %inbound.platform, "duplicate inbound event ignored");
