@@ -684,6 +684,10 @@ mod tests {
         assert_eq!(m.assess("please sign my petition about the  GP", &recent).action, Action::Hold);
         assert_eq!(m.assess("thanks", &["thanks".to_string()]).action, Action::Publish);
         assert_eq!(m.assess("see https://www.nhs.uk/conditions/", &[]).action, Action::Publish);
+        // Quoted, an allowed link is still allowed, and a held one is named without the quote.
+        assert_eq!(m.assess("see \"https://www.nhs.uk/conditions/\"", &[]).action, Action::Publish);
+        let quoted = m.assess("see \"www.example.com\"", &[]);
+        assert!(quoted.reasons.iter().any(|r| r.explanation == "Links to example.com need a moderator's approval."));
         let v = m.assess("see https://example.com/x", &[]);
         assert_eq!(v.action, Action::Hold);
         assert!(v.has_reason("spam.link"));

@@ -48,8 +48,13 @@ impl LinkFinder {
                 let s = m.as_str();
                 let lower = s.to_ascii_lowercase();
                 let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")).unwrap_or(&lower);
-                let host = rest.split(['/', '?', '#', ':']).next().unwrap_or(rest);
-                let host = host.trim_end_matches('.');
+                // The host ends where a character that cannot be in one starts: a quote or
+                // bracket around the link (`"www.nhs.uk"`), a possessive (`nhs.uk’s`), a path.
+                let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '-' || c == '.')).unwrap_or(rest.len());
+                let host = rest[..end].trim_end_matches('.');
+                if host.is_empty() {
+                    return None;
+                }
                 Some(host.strip_prefix("www.").unwrap_or(host).to_string())
             })
             .collect()
@@ -159,6 +164,13 @@ mod tests {
         assert_eq!(hosts("bit.ly/abc and win"), vec!["bit.ly"]);
         assert_eq!(hosts("I waited 3.5 hours, e.g. at A&E"), Vec::<String>::new());
         assert_eq!(hosts("email [email removed]"), Vec::<String>::new());
+        // Quotes, brackets and possessives around a link are not part of its host.
+        assert_eq!(hosts("see \"https://www.nhs.uk\" today"), vec!["nhs.uk"]);
+        assert_eq!(hosts("see \"www.nhs.uk\", then"), vec!["nhs.uk"]);
+        assert_eq!(hosts("the 111.nhs.uk’s page"), vec!["111.nhs.uk"]);
+        assert_eq!(hosts("(https://gov.uk/help)."), vec!["gov.uk"]);
+        assert_eq!(hosts("visit 'www.example.com'"), vec!["example.com"]);
+        assert_eq!(hosts("https://example.com:8080/x"), vec!["example.com"]);
     }
 
     #[test]
