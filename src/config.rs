@@ -349,7 +349,9 @@ impl Config {
         let prefix = &self.bot.command_prefix;
         if prefix.is_empty()
             || prefix.chars().count() > 3
-            || prefix.chars().any(|c| c.is_whitespace() || c.is_control() || c.is_alphanumeric())
+            || prefix.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || c.is_alphanumeric() || moderation::normalise::is_invisible(c)
+            })
         {
             return Err(fail(
                 "bot.command_prefix",
@@ -1069,6 +1071,7 @@ mod tests {
             ("[bot]\ncommand_prefix = \" !\"\n", "bot.command_prefix"),
             ("[bot]\ncommand_prefix = \"go\"\n", "bot.command_prefix"),
             ("[bot]\ncommand_prefix = \"\"\n", "bot.command_prefix"),
+            ("[bot]\ncommand_prefix = \"!\\u200B\"\n", "bot.command_prefix"),
         ] {
             let e = err(text);
             assert!(e.contains(&format!("`{key}`")) && e.contains("line "), "{text}: {e}");

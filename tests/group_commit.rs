@@ -625,3 +625,42 @@ async fn a_crisis_in_a_message_that_cannot_be_committed_is_still_answered_on_pos
     poison_commit_postgres(&db.url).await;
     a_crisis_in_a_message_that_cannot_be_committed_is_still_answered(&bot).await;
 }
+
+/// A group that cannot be committed is stored message by message straight after its
+/// first try, not tried again with savepoints first: each post is written twice at most.
+/// A PostgreSQL sequence, which no rollback takes back, counts the attempts to insert a
+/// post.
+#[tokio::test]
+async fn a_group_that_cannot_commit_is_stored_at_most_twice_on_postgres() {
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = TestBot::on(Config::load(None).unwrap(), vec![Platform::Console], dir, db.url.clone()).await;
+    poison_commit_postgres(&db.url).await;
+    {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE SEQUENCE post_attempts; \
+             CREATE FUNCTION count_attempt() RETURNS trigger AS $$ BEGIN PERFORM nextval('post_attempts'); RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER count_attempt BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION count_attempt();",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    for name in ["alice", "bob", "carol"] {
+        bot.say(name, "!join gp-access").await;
+    }
+    bot.drain().await;
+    let batch = vec![
+        bot.inbound("alice", "The phone queue at 8am is far too long"),
+        bot.inbound("bob", &format!("This one cannot be committed {POISON_AT_COMMIT}")),
+        bot.inbound("carol", "Evening appointments would help working people"),
+    ];
+    bot.engine.handle_batch(batch).await;
+    assert_eq!(bot.post_count().await, 2);
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let attempts: i64 = sqlx::query_scalar("SELECT last_value FROM post_attempts").fetch_one(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    assert!(attempts <= 2 * 3, "3 posts, each inserted {attempts} / 3 times: {attempts} inserts");
+}

@@ -347,3 +347,20 @@ async fn emoji_flags_and_joined_scripts_are_published_as_typed() {
     let thread = lines_for(&out, "thread gp-access");
     assert!(thread[0].ends_with("Tell \u{FF20}everyone about the evening clinic"), "{thread:?}");
 }
+
+// 18. A non-ASCII command prefix (the configuration accepts one to three punctuation
+// characters, emoji such as "‼" included) starts a command with or without the
+// presentation selector a phone keyboard types after it.
+#[test]
+fn a_non_ascii_prefix_with_its_presentation_selector_still_starts_a_command() {
+    let config = Config::parse("[bot]\ncommand_prefix = \"\u{203C}\"\n", "t.toml").unwrap();
+    let prefix = config.bot.command_prefix.as_str();
+    use parley::engine::commands::{parse, Command, ParticipantCommand};
+    for typed in ["\u{203C}\u{FE0F}forget", "\u{203C}\u{FE0F}join gp-access"] {
+        let command = parse(typed, prefix);
+        assert!(
+            matches!(command, Command::Participant(ParticipantCommand::Forget | ParticipantCommand::Join(_))),
+            "{typed:?} with prefix {prefix:?} parsed as {command:?}"
+        );
+    }
+}

@@ -136,3 +136,65 @@ proptest! {
         prop_assert!(line.starts_with(&prefix), "{:?}", line);
     }
 }
+
+/// Joiners and presentation selectors stay only where they shape what shows (emoji,
+/// joining scripts): between Cyrillic letters, which take no emoji presentation and join
+/// nothing, they would carry bits nobody sees, and a post that reads as an ordinary
+/// Russian sentence could smuggle "@everyone" (or any bytes) through `inert`.
+#[test]
+fn marks_that_shape_nothing_carry_no_hidden_payload() {
+    let cover = "Очередь в регистратуру по утрам слишком длинная и никто не берёт трубку вовремя";
+    let payload = b"@everyone";
+    // Two bits a gap: a VS16 for the high bit, a ZWJ for the low one.
+    let mut bits = payload.iter().flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1)).collect::<Vec<_>>();
+    bits.reverse();
+    let letters: Vec<char> = cover.chars().collect();
+    let mut stego = String::new();
+    for (i, &c) in letters.iter().enumerate() {
+        stego.push(c);
+        let joins = |c: char| !c.is_ascii() && !c.is_whitespace();
+        if joins(c) && letters.get(i + 1).is_some_and(|&n| joins(n)) && bits.len() >= 2 {
+            let (hi, lo) = (bits.pop().unwrap(), bits.pop().unwrap());
+            if hi {
+                stego.push('\u{FE0F}');
+            }
+            if lo {
+                stego.push('\u{200D}');
+            }
+        }
+    }
+    assert!(bits.is_empty(), "the cover text is long enough for the payload");
+    let published = inert(&stego);
+    // Read the payload back out of what was published.
+    let mut read = Vec::new();
+    let chars: Vec<char> = published.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        if !c.is_ascii() && !c.is_whitespace() && !matches!(c, '\u{FE0F}' | '\u{200D}') {
+            if chars.get(i).is_some_and(|&n| n.is_ascii() || n.is_whitespace()) || i >= chars.len() {
+                continue;
+            }
+            let hi = chars.get(i) == Some(&'\u{FE0F}');
+            if hi {
+                i += 1;
+            }
+            let lo = chars.get(i) == Some(&'\u{200D}');
+            if lo {
+                i += 1;
+            }
+            read.push(hi);
+            read.push(lo);
+        }
+    }
+    let recovered: Vec<u8> =
+        read.chunks(8).filter(|b| b.len() == 8).map(|b| b.iter().fold(0u8, |a, &bit| a << 1 | bit as u8)).collect();
+    let recovered = String::from_utf8_lossy(&recovered[..payload.len().min(recovered.len())]).into_owned();
+    assert_eq!(
+        published,
+        inert(cover),
+        "published text looks like the cover text but hides {recovered:?} in {} invisible marks",
+        published.chars().filter(|&c| matches!(c, '\u{FE0F}' | '\u{200D}')).count()
+    );
+}

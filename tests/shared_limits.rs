@@ -70,6 +70,22 @@ impl Processes {
     }
 }
 
+impl Processes {
+    /// Sends several DMs to process `p` in one group commit (whose senders' limiter rows
+    /// are read at once and written back as it commits) and returns what it prints.
+    async fn say_together(&self, p: usize, messages: &[(&str, &str)]) -> Vec<String> {
+        let batch = messages
+            .iter()
+            .map(|(name, text)| {
+                let event = format!("evt-{}", self.events.fetch_add(1, Ordering::SeqCst));
+                parley::console::inbound(&self.config.console, name, text, event)
+            })
+            .collect();
+        self.engines[p].handle_batch(batch).await;
+        self.drain(p).await
+    }
+}
+
 fn config(limits: LimitsConfig) -> Config {
     let mut config = Config::load(None).unwrap();
     config.limits = limits;
@@ -99,6 +115,34 @@ async fn a_burst_is_shared_by_two_processes() {
     assert_eq!(ps.post(1, "alice", "A minute later").await, Ok(()));
     assert!(ps.post(0, "alice", "And straight away again").await.unwrap_err().starts_with(SLOW_DOWN));
     assert!(ps.post(1, "alice", "Or through the other").await.unwrap_err().starts_with(SLOW_DOWN));
+}
+
+/// The same with group commits: each process reads the group's senders' rows at once and
+/// writes them back as the group commits, so the next group, in either process, sees them.
+#[tokio::test]
+async fn a_burst_is_shared_by_two_processes_in_group_commits() {
+    let db = common::fresh_postgres().await;
+    let ps = Processes::start(&db, config(Config::load(None).unwrap().limits)).await;
+    ps.say_together(0, &[("alice", "!join gp-access"), ("bob", "!join gp-access")]).await;
+    let published = |out: &[String]| lines_for(out, "thread gp-access").len();
+    let slowed = |out: &[String], name: &str| {
+        lines_for(out, &format!("dm {name}")).iter().filter(|l| l.starts_with(SLOW_DOWN)).count()
+    };
+    // Three of alice's five, with one of bob's between them, in process 0.
+    let out =
+        ps.say_together(0, &[("alice", "One"), ("alice", "Two"), ("bob", "Bob's first"), ("alice", "Three")]).await;
+    assert_eq!((published(&out), slowed(&out, "alice")), (4, 0), "{out:?}");
+    // Four more in process 1: two fit the burst, two are refused.
+    let out = ps.say_together(1, &[("alice", "Four"), ("alice", "Five"), ("alice", "Six"), ("alice", "Seven")]).await;
+    assert_eq!((published(&out), slowed(&out, "alice")), (2, 2), "{out:?}");
+    // And one at a time, back in process 0: still refused.
+    assert!(ps.post(0, "alice", "Eight").await.unwrap_err().starts_with(SLOW_DOWN));
+    // Bob's own allowance was untouched: four more of his fit.
+    let out = ps.say_together(1, &[("bob", "B2"), ("bob", "B3"), ("bob", "B4"), ("bob", "B5"), ("bob", "B6")]).await;
+    assert_eq!((published(&out), slowed(&out, "bob")), (4, 1), "{out:?}");
+    ps.clock.advance_ms(60_000);
+    let out = ps.say_together(1, &[("alice", "A minute later"), ("alice", "Too soon")]).await;
+    assert_eq!((published(&out), slowed(&out, "alice")), (1, 1), "{out:?}");
 }
 
 #[tokio::test]

@@ -99,14 +99,16 @@ const PRESENTATION: [char; 2] = ['\u{FE0E}', '\u{FE0F}'];
 const KEYCAP: char = '\u{20E3}';
 
 /// `text` without its invisible characters ([`is_invisible`]), except the few that shape
-/// what is shown and hide nothing: a zero-width joiner or non-joiner between two non-ASCII
-/// characters (emoji sequences such as 👩‍⚕️ and 🏳️‍🌈, Persian and Urdu words, Indic
-/// conjuncts), one presentation selector (VS15, VS16) after a non-ASCII character or
-/// before a keycap, and the tag characters of the flags of England, Scotland and Wales.
-/// A joiner between ASCII characters, and so anywhere in a mention, a command or a slug,
-/// is dropped; so are runs of more than one joiner or selector, other variation
-/// selectors, bidi controls, zero-width spaces and every other tag character, which could
-/// hide or reorder text.
+/// what is shown: a zero-width joiner between two emoji (sequences such as 👩‍⚕️ and 🏳️‍🌈),
+/// a zero-width joiner or non-joiner between two letters of a script whose letters join
+/// (Arabic script, as in Persian and Urdu; the Indic scripts' conjuncts; Syriac, Thaana,
+/// N'Ko, Myanmar, Khmer, Mongolian), one presentation selector (VS15, VS16) after an emoji
+/// or between a keycap's digit and the keycap, and the tag characters of the flags of
+/// England, Scotland and Wales. Anywhere else they would change nothing that shows, and
+/// could carry hidden bits; so a joiner in a mention, a command, a slug, or between Latin,
+/// Greek or Cyrillic letters is dropped, as are runs of more than one joiner or selector,
+/// other variation selectors, bidi controls, zero-width spaces and every other tag
+/// character, which could hide or reorder text.
 pub fn without_invisible(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_invisible) {
         return Cow::Borrowed(text);
@@ -129,7 +131,8 @@ pub fn without_invisible(text: &str) -> Cow<'_, str> {
 /// Appends to `out` what [`without_invisible`] keeps of `run`, a run of invisible
 /// characters between `prev` and `next`.
 fn shaping_marks(run: &str, prev: Option<char>, next: Option<char>, out: &mut String) {
-    let shaped = |c: Option<char>| c.is_some_and(|c| !c.is_ascii() && !c.is_whitespace() && !is_filler(c));
+    let (before, after) = (prev.and_then(joins), next.and_then(joins));
+    let keycap = prev.is_some_and(|c| c.is_ascii_digit() || c == '#' || c == '*') && next == Some(KEYCAP);
     let mut run = run;
     if prev == Some(BLACK_FLAG) {
         for flag in FLAG_TAGS {
@@ -147,16 +150,50 @@ fn shaping_marks(run: &str, prev: Option<char>, next: Option<char>, out: &mut St
     for c in run.chars() {
         if PRESENTATION.contains(&c) && !presentation && !joiner {
             presentation = true;
-            if shaped(prev) || next == Some(KEYCAP) {
+            if before == Some(Joins::Emoji) || keycap {
                 out.push(c);
             }
         } else if JOINERS.contains(&c) && !joiner {
             joiner = true;
-            if shaped(prev) && shaped(next) {
+            let kept = match (before, after) {
+                (Some(Joins::Emoji), Some(Joins::Emoji)) => c == '\u{200D}',
+                (Some(Joins::Letters), Some(Joins::Letters)) => true,
+                _ => false,
+            };
+            if kept {
                 out.push(c);
             }
         }
     }
+}
+
+/// What a character joins with, for [`without_invisible`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Joins {
+    /// An emoji (not an ASCII digit, `#` or `*`, which are emoji only as keycaps).
+    Emoji,
+    /// A letter or mark of a script whose letters join or form conjuncts.
+    Letters,
+}
+
+fn joins(c: char) -> Option<Joins> {
+    use unicode_properties::UnicodeEmoji as _;
+    if c.is_ascii() {
+        return None;
+    }
+    if c.is_emoji_char() {
+        return Some(Joins::Emoji);
+    }
+    matches!(c as u32,
+        0x0600..=0x08FF // Arabic, Syriac, Arabic Supplement, Thaana, N'Ko, Samaritan, Mandaic, Arabic Extended
+        | 0x0900..=0x0DFF // Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam, Sinhala
+        | 0x1000..=0x109F // Myanmar
+        | 0x1780..=0x18AF // Khmer, Mongolian
+        | 0xA8E0..=0xA8FF // Devanagari Extended
+        | 0xFB50..=0xFDFF // Arabic Presentation Forms-A
+        | 0xFE70..=0xFEFC // Arabic Presentation Forms-B
+    )
+    .then_some(Joins::Letters)
 }
 
 /// Whether `c` is a filler: a letter or symbol that renders as blank space (the Hangul
@@ -742,6 +779,16 @@ mod tests {
             ("\u{1F600}\u{FE0F}\u{FE0F}\u{FE0F}", "\u{1F600}\u{FE0F}"),
             ("\u{1F600}\u{FE01}\u{E0100}\u{E0101}", "\u{1F600}"),
             ("a\u{FE0F}b", "ab"),
+            // Between letters that join nothing, and after characters that are no emoji.
+            (
+                "\u{41E}\u{447}\u{200D}\u{435}\u{440}\u{435}\u{434}\u{44C}",
+                "\u{41E}\u{447}\u{435}\u{440}\u{435}\u{434}\u{44C}",
+            ),
+            ("\u{3B1}\u{200C}\u{3B2}", "\u{3B1}\u{3B2}"),
+            ("caf\u{E9}\u{FE0F}", "caf\u{E9}"),
+            ("\u{1F600}\u{200C}\u{1F600}", "\u{1F600}\u{1F600}"),
+            ("\u{1F600}\u{200D}\u{645}", "\u{1F600}\u{645}"),
+            ("a\u{FE0F}\u{20E3}", "a\u{20E3}"),
             ("\u{1F600} \u{200D} \u{1F600}", "\u{1F600}  \u{1F600}"),
             // Tag characters spelling hidden text, with and without a flag before them.
             ("hi\u{E0068}\u{E0069}\u{E007F}", "hi"),

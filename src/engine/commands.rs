@@ -322,7 +322,12 @@ pub fn parse(text: &str, prefix: &str) -> Command {
         return Command::Participant(P::Text(trimmed.to_string()));
     }
     let shown = moderation::normalise::without_invisible(shown);
-    let rest = shown[prefix.len()..].trim_end();
+    // An emoji prefix ("‼") may be followed by its presentation selector, as phone
+    // keyboards type it. (The configuration allows no invisible character in a prefix.)
+    let Some(rest) = shown.strip_prefix(prefix) else {
+        return Command::Participant(P::Text(trimmed.to_string()));
+    };
+    let rest = rest.trim_start_matches(['\u{FE0E}', '\u{FE0F}']).trim_end();
     let (word, args) = match rest.find(char::is_whitespace) {
         Some(i) => (&rest[..i], rest[i..].trim()),
         None => (rest, ""),

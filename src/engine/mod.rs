@@ -343,18 +343,18 @@ impl Engine {
         // A group of several messages is first stored without a savepoint each (on
         // PostgreSQL a round trip a message, on SQLite a copy of every page a message
         // changes): messages rarely fail, and when one does the group is stored again with
-        // them, so that it rolls back alone. At most twice the work, however the group
-        // fails.
+        // them, so that it rolls back alone. A group whose transaction fails (its commit)
+        // is stored message by message, as before: no try is made twice for one failure.
         let optimistic = batch.len() > 1;
         let savepoints = if optimistic { Savepoints::Off } else { Savepoints::On };
         let stored = match self.commit_together(&batch, &ahead, &mut charged, savepoints).await {
-            Err(e) if optimistic => {
-                tracing::warn!(messages = batch.len(), error = %e, "a group commit failed; storing it again with a savepoint a message");
+            Err(Failed::Message(e)) => {
+                tracing::warn!(messages = batch.len(), error = %e, "a message of a group commit failed; storing the group again with a savepoint a message");
                 self.commit_together(&batch, &ahead, &mut charged, Savepoints::On).await
             }
             other => other,
         };
-        let Err(e) = stored else { return };
+        let Err(Failed::Message(e) | Failed::Transaction(e)) = stored else { return };
         if batch.len() == 1 {
             let (inbound, command) = &batch[0];
             drop(_serial);
@@ -363,7 +363,9 @@ impl Engine {
         }
         tracing::warn!(messages = batch.len(), error = %e, "a group commit failed; storing its messages one by one");
         for (one, charged) in batch.chunks(1).zip(charged.chunks_mut(1)) {
-            if let Err(e) = self.commit_together(one, &ahead, charged, Savepoints::On).await {
+            if let Err(Failed::Message(e) | Failed::Transaction(e)) =
+                self.commit_together(one, &ahead, charged, Savepoints::On).await
+            {
                 tracing::error!(platform = %one[0].0.platform, error = %e, "storing an inbound message failed");
                 if let Err(e2) = self.apologise(&one[0].0, Some(&one[0].1)).await {
                     tracing::error!(platform = %one[0].0.platform, error = %e2, "could not queue the apology either");
@@ -389,14 +391,15 @@ impl Engine {
     /// (given again instead of charging the sender twice), and gets this try's.
     ///
     /// With [`Savepoints::Off`] a message that fails fails the whole transaction (its
-    /// error is returned and nothing is stored), for the caller to try again with them on.
+    /// error is returned as [`Failed::Message`] and nothing is stored), for the caller to
+    /// try again with them on.
     async fn commit_together(
         &self,
         batch: &[(Inbound, Command)],
         ahead: &ahead::Ahead,
         charged: &mut [Option<Vec<(context::Charged, Check)>>],
         savepoints: Savepoints,
-    ) -> Result<()> {
+    ) -> std::result::Result<(), Failed> {
         let Some((first, _)) = batch.first() else { return Ok(()) };
         // Such a group holds only that message (see `handle_batch`).
         let many = batch.iter().any(|(_, command)| changes_many_pages(command));
@@ -417,7 +420,18 @@ impl Engine {
             Savepoints::Off => {
                 let events: Vec<_> =
                     batch.iter().map(|(inbound, _)| (inbound.platform, inbound.event_id.as_str())).collect();
-                Some(cx.tx.record_inbound_many(&events, cx.now).await?.into_iter())
+                let recorded = cx.tx.record_inbound_many(&events, cx.now).await?;
+                // And its senders' rate-limiter rows read (PostgreSQL), to be written back
+                // as it commits.
+                if self.store.backend() == crate::store::Backend::Postgres {
+                    let keys: Vec<crate::ids::ParticipantKey> = batch
+                        .iter()
+                        .filter(|(inbound, _)| matches!(inbound.conversation, Conversation::Direct { .. }))
+                        .map(|(inbound, _)| self.identity.participant_key(inbound.platform, &inbound.sender.id))
+                        .collect();
+                    cx.tx.read_limits_of(&keys.iter().collect::<Vec<_>>()).await?;
+                }
+                Some(recorded.into_iter())
             }
             Savepoints::On => None,
         };
@@ -457,7 +471,7 @@ impl Engine {
                     // Nothing of the group is stored (the transaction rolls back as `cx`
                     // is dropped, and `counted` puts the crisis counts back).
                     self.crisis_alerts.undo(crisis_counted);
-                    return Err(e);
+                    return Err(Failed::Message(e));
                 }
                 Err(e) => {
                     cx.tx.undo_to_savepoint().await?;
@@ -493,7 +507,7 @@ impl Engine {
         let delivered = self.record_delivered_in(&mut cx.tx).await?;
         if let Err(e) = cx.tx.commit().await {
             self.return_delivered(delivered);
-            return Err(e);
+            return Err(Failed::Transaction(e));
         }
         counted.committed();
         for (platform, label) in handled {
@@ -635,6 +649,22 @@ impl Uncommitted<'_> {
 impl Drop for Uncommitted<'_> {
     fn drop(&mut self) {
         self.alerts.undo(std::mem::take(&mut self.counted));
+    }
+}
+
+/// Why a group commit stored nothing.
+#[derive(Debug)]
+enum Failed {
+    /// One of its messages failed, in a group stored without savepoints: stored again
+    /// with them, it keeps every other message.
+    Message(crate::error::Error),
+    /// Its transaction failed (beginning it, a savepoint, the commit).
+    Transaction(crate::error::Error),
+}
+
+impl From<crate::error::Error> for Failed {
+    fn from(e: crate::error::Error) -> Failed {
+        Failed::Transaction(e)
     }
 }
 

@@ -152,6 +152,8 @@ pub struct Tx {
     scan_file: Option<std::sync::Arc<std::path::Path>>,
     /// Rows of the message's sender read already in this message.
     known: known::Known,
+    /// The limiter rows of a group's senders, when read at once ([`Tx::read_limits_of`]).
+    limiter: Option<limits::LimiterRows>,
 }
 
 impl Store {
@@ -341,7 +343,7 @@ impl Store {
         if self.backend == Backend::Postgres {
             query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut conn).await?;
         }
-        Ok(Tx { conn, scan_file: None, known: Default::default() })
+        Ok(Tx { conn, scan_file: None, known: Default::default(), limiter: None })
     }
 
     /// Starts a transaction for reading only, on a connection of its own where the
@@ -354,7 +356,7 @@ impl Store {
             }
             (None, Writer::Pool(pool)) => Conn::tx(pool.begin().await?),
         };
-        Ok(Tx { conn, scan_file: self.sqlite_file.clone(), known: Default::default() })
+        Ok(Tx { conn, scan_file: self.sqlite_file.clone(), known: Default::default(), limiter: None })
     }
 
     /// A read transaction whose every read is a SQL query, even on a SQLite file, where
@@ -389,13 +391,15 @@ impl Store {
 
 impl Tx {
     /// Makes the transaction's changes permanent.
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        self.write_limits().await?;
         self.conn.commit().await
     }
 
     /// Marks where one message's changes start inside a group commit.
     pub async fn savepoint(&mut self) -> Result<()> {
         self.known.forget();
+        self.write_limits().await?;
         query("SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
     }
@@ -417,6 +421,7 @@ impl Tx {
     /// trip on PostgreSQL: the next message of a group commit begins where the last ended.
     pub async fn next_savepoint(&mut self) -> Result<()> {
         self.known.forget();
+        self.write_limits().await?;
         db::run_script(&mut self.conn, &["RELEASE SAVEPOINT message", "SAVEPOINT message"]).await
     }
 
@@ -425,6 +430,9 @@ impl Tx {
     pub async fn undo_to_savepoint(&mut self) -> Result<()> {
         self.known.forget();
         self.conn.discard_later();
+        // Read after the savepoint (not by the engine, which reads them only without one):
+        // what they changed is rolled back, and they are read again when needed.
+        self.limiter = None;
         query("ROLLBACK TO SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
     }
@@ -434,6 +442,9 @@ impl Tx {
     pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
         self.known.forget();
         self.conn.discard_later();
+        // Read after the savepoint (not by the engine, which reads them only without one):
+        // what they changed is rolled back, and they are read again when needed.
+        self.limiter = None;
         query("ROLLBACK TO SAVEPOINT message").execute(&mut self.conn).await?;
         query("RELEASE SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
