@@ -304,6 +304,78 @@ async fn posts_take_the_next_number(store: Store) {
         .is_err());
 }
 
+/// A sender's latest posts and survey invitations are the same whether the participant
+/// read brought them (PostgreSQL) or they are read on their own (SQLite), and stay true
+/// after the message changes them.
+async fn the_participant_read_gives_latest_posts_and_invitations(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    let (a, b) = (key("a"), key("b"));
+    let bodies = ["one", "two \"quoted\" \\ é 😀", "three", "four", "five", "six", "seven"];
+    for (who, body) in
+        [(&a, bodies[0]), (&b, "b's"), (&a, bodies[1])].into_iter().chain(bodies[2..].iter().map(|t| (&a, *t)))
+    {
+        tx.insert_next_post(&NewPost {
+            discussion: d.id,
+            number: PostNumber(0),
+            participant: who,
+            pseudonym: "Amber Otter",
+            parent: None,
+            body,
+            status: PostStatus::Published,
+            created_at: 5,
+            themes: "",
+            sentiment: 0,
+            platform: Platform::Matrix,
+        })
+        .await
+        .unwrap();
+    }
+    assert!(tx.invite("s2", &a, d.id, "first_post", 10).await.unwrap());
+    assert!(tx.invite("s1", &a, d.id, "push", 11).await.unwrap());
+    tx.start_survey("s1", &a, 12).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    tx.next_message();
+    tx.participant_on(&a, Platform::Matrix, 20).await.unwrap();
+    let latest: Vec<String> = bodies[2..].iter().map(|s| s.to_string()).collect();
+    assert_eq!(tx.recent_bodies(&a, 5).await.unwrap(), latest);
+    assert_eq!(tx.recent_bodies(&a, 2).await.unwrap(), latest[3..].to_vec());
+    let invitations = tx.invitations(&a).await.unwrap();
+    assert_eq!(invitations.iter().map(|i| i.survey_id.as_str()).collect::<Vec<_>>(), vec!["s2", "s1"]);
+    assert_eq!((invitations[0].started, invitations[1].started), (false, true));
+    assert_eq!(invitations[1].discussion, d.id);
+    assert!(tx.invitations(&b).await.unwrap().is_empty());
+    // What the message changes is read afresh.
+    tx.insert_next_post(&NewPost {
+        discussion: d.id,
+        number: PostNumber(0),
+        participant: &a,
+        pseudonym: "Amber Otter",
+        parent: None,
+        body: "eight",
+        status: PostStatus::Published,
+        created_at: 21,
+        themes: "",
+        sentiment: 0,
+        platform: Platform::Matrix,
+    })
+    .await
+    .unwrap();
+    assert_eq!(tx.recent_bodies(&a, 5).await.unwrap(), vec!["four", "five", "six", "seven", "eight"]);
+    tx.stop_survey("s1", &a, 22).await.unwrap();
+    assert!(tx.invitations(&a).await.unwrap()[1].stopped);
+    tx.answer("s2", &a, 0, Some(("yes", "", true)), 3, false, 23).await.unwrap();
+    assert_eq!(tx.invitations(&a).await.unwrap()[0].next_question, 3);
+    tx.forget_surveys(&a).await.unwrap();
+    assert!(tx.invitations(&a).await.unwrap().is_empty());
+    // Someone who has never posted.
+    tx.participant_on(&key("new"), Platform::Matrix, 24).await.unwrap();
+    assert!(tx.recent_bodies(&key("new"), 5).await.unwrap().is_empty());
+    assert!(tx.invitations(&key("new")).await.unwrap().is_empty());
+}
+
 /// Outbox rows are written with the transaction's next statement: every read of the outbox
 /// sees them, a rolled-back savepoint drops them, and an error in them surfaces at
 /// `flush`, where the savepoint can still take them back.
@@ -672,6 +744,7 @@ async fn stored_posts_fall_in_monday_weeks(store: Store) {
 
 conformance!(sqlite:
     inbound_events_are_deduplicated,
+    the_participant_read_gives_latest_posts_and_invitations,
     inbound_events_of_a_group_are_deduplicated_at_once,
     posts_take_the_next_number,
     queued_outbox_rows,
@@ -687,6 +760,7 @@ conformance!(sqlite:
 
 conformance!(postgres:
     inbound_events_are_deduplicated,
+    the_participant_read_gives_latest_posts_and_invitations,
     inbound_events_of_a_group_are_deduplicated_at_once,
     posts_take_the_next_number,
     queued_outbox_rows,

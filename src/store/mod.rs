@@ -156,6 +156,16 @@ pub struct Tx {
     limiter: Option<limits::LimiterRows>,
 }
 
+/// What the participant read adds on PostgreSQL: the sender's latest [`known::RECENT`] post
+/// bodies, newest first, and their survey invitations, oldest first, each as JSON text.
+const PARTICIPANT_MORE: &str = ", \
+    (SELECT CAST(COALESCE(json_agg(b.body ORDER BY b.id DESC), '[]') AS TEXT) FROM \
+     (SELECT id, body FROM posts WHERE participant_key = p.key ORDER BY id DESC LIMIT 5) b) AS recent, \
+    (SELECT CAST(COALESCE(json_agg(json_build_object('survey_id', i.survey_id, 'discussion_id', i.discussion_id, \
+       'started_at', i.started_at, 'stopped_at', i.stopped_at, 'completed_at', i.completed_at, \
+       'next_question', i.next_question) ORDER BY i.invited_at, i.survey_id), '[]') AS TEXT) \
+     FROM survey_invitations i WHERE i.participant_key = p.key) AS invitations";
+
 impl Store {
     /// Connects (creating a SQLite file when needed) and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Store> {
@@ -592,16 +602,23 @@ impl Tx {
     ) -> Result<(Participant, Option<String>)> {
         // Read first: someone who has written before (the usual case) costs one statement,
         // which also reads what the message is likely to ask next (`known`).
-        let read = "SELECT p.current_discussion, p.seen_notice, p.opted_out, c.sealed_address, \
+        // On PostgreSQL, where each statement is a round trip, also their latest post
+        // bodies (the spam check's) and their survey invitations, as JSON text.
+        let postgres = self.conn.is_postgres();
+        let more = if postgres { PARTICIPANT_MORE } else { "" };
+        let read = format!(
+            "SELECT p.current_discussion, p.seen_notice, p.opted_out, c.sealed_address, \
                     d.id, d.slug, d.title, d.prompt, d.status, d.premoderated, \
-                    s.muted_until, s.banned, ps.name AS pseudonym \
+                    s.muted_until, s.banned, ps.name AS pseudonym{more} \
                     FROM participants p \
                     LEFT JOIN contacts c ON c.participant_key = p.key AND c.platform = $2 \
                     LEFT JOIN discussions d ON d.id = p.current_discussion \
                     LEFT JOIN sanctions s ON s.participant_key = p.key \
                     LEFT JOIN pseudonyms ps ON ps.discussion_id = p.current_discussion AND ps.participant_key = p.key \
-                    WHERE p.key = $1";
-        let row = match query(read).bind(&key.0).bind(platform.as_str()).fetch_optional(&mut self.conn).await? {
+                    WHERE p.key = $1"
+        );
+        let row = match query(read.as_str()).bind(&key.0).bind(platform.as_str()).fetch_optional(&mut self.conn).await?
+        {
             Some(row) => row,
             None => {
                 query(
@@ -612,7 +629,7 @@ impl Tx {
                 .bind(now)
                 .execute(&mut self.conn)
                 .await?;
-                query(read).bind(&key.0).bind(platform.as_str()).fetch_one(&mut self.conn).await?
+                query(read.as_str()).bind(&key.0).bind(platform.as_str()).fetch_one(&mut self.conn).await?
             }
         };
         let participant = Participant {
@@ -628,6 +645,11 @@ impl Tx {
                 self.known.discussion = Some(Discussion::from_row(&row)?);
             }
             self.known.pseudonym = Some((current, key.clone(), row.try_get::<Option<String>, _>("pseudonym")?));
+        }
+        if postgres {
+            self.known.recent = Some((key.clone(), known::recent_from_json(&row.try_get::<String, _>("recent")?)?));
+            self.known.invitations =
+                Some((key.clone(), known::invitations_from_json(&row.try_get::<String, _>("invitations")?)?));
         }
         Ok((participant, row.try_get::<Option<String>, _>("sealed_address")?))
     }
@@ -756,6 +778,7 @@ impl Tx {
     /// post's own `number` is not read): one statement on PostgreSQL, two on SQLite, which
     /// has no `UPDATE` inside a `WITH`.
     pub async fn insert_next_post(&mut self, post: &NewPost<'_>) -> Result<(PostId, PostNumber)> {
+        self.known.recent = None;
         if !self.conn.is_postgres() {
             let number = self.next_post_number(post.discussion).await?;
             let id = self.insert_post(&NewPost { number, ..*post }).await?;
@@ -785,6 +808,7 @@ impl Tx {
 
     /// Stores a post.
     pub async fn insert_post(&mut self, post: &NewPost<'_>) -> Result<PostId> {
+        self.known.recent = None;
         let row = query(
             "INSERT INTO posts (discussion_id, number, participant_key, pseudonym, parent_number, body, status, created_at, \
              themes, sentiment, platform) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",

@@ -244,6 +244,9 @@ impl Tx {
 
     /// The author's latest post bodies (newest last), for repeated-text detection.
     pub async fn recent_bodies(&mut self, key: &ParticipantKey, limit: i64) -> Result<Vec<String>> {
+        if let Some(known) = self.known.recent(key, limit) {
+            return Ok(known);
+        }
         let rows = query("SELECT body FROM posts WHERE participant_key = $1 ORDER BY id DESC LIMIT $2")
             .bind(&key.0)
             .bind(limit)

@@ -126,6 +126,7 @@ impl Tx {
         via: &str,
         now: i64,
     ) -> Result<bool> {
+        self.known.invitations = None;
         let done = query(
             "INSERT INTO survey_invitations (survey_id, participant_key, discussion_id, via, invited_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (survey_id, participant_key) DO NOTHING",
@@ -142,6 +143,9 @@ impl Tx {
 
     /// The participant's invitations, oldest first.
     pub async fn invitations(&mut self, key: &ParticipantKey) -> Result<Vec<Invitation>> {
+        if let Some(known) = self.known.invitations(key) {
+            return Ok(known);
+        }
         let rows = query(format!(
             "SELECT {INVITATION_COLUMNS} FROM survey_invitations WHERE participant_key = $1 ORDER BY invited_at, survey_id"
         ))
@@ -153,6 +157,7 @@ impl Tx {
 
     /// Marks a survey started (again, after `!survey stop`).
     pub async fn start_survey(&mut self, survey: &str, key: &ParticipantKey, now: i64) -> Result<()> {
+        self.known.invitations = None;
         query(
             "UPDATE survey_invitations SET started_at = COALESCE(started_at, $1), stopped_at = NULL \
              WHERE survey_id = $2 AND participant_key = $3",
@@ -167,6 +172,7 @@ impl Tx {
 
     /// `!survey stop`.
     pub async fn stop_survey(&mut self, survey: &str, key: &ParticipantKey, now: i64) -> Result<()> {
+        self.known.invitations = None;
         query("UPDATE survey_invitations SET stopped_at = $1 WHERE survey_id = $2 AND participant_key = $3")
             .bind(now)
             .bind(survey)
@@ -189,6 +195,7 @@ impl Tx {
         done: bool,
         now: i64,
     ) -> Result<()> {
+        self.known.invitations = None;
         if let Some((answer, themes, quotable)) = answer {
             query(
                 "INSERT INTO survey_answers (survey_id, participant_key, question, answer, themes, quotable, answered_at) \
@@ -222,6 +229,7 @@ impl Tx {
     /// The `!forget` part for surveys: answers and invitations deleted. Returns how many
     /// answers were deleted.
     pub async fn forget_surveys(&mut self, key: &ParticipantKey) -> Result<u64> {
+        self.known.invitations = None;
         let answers =
             query("DELETE FROM survey_answers WHERE participant_key = $1").bind(&key.0).execute(&mut self.conn).await?;
         query("DELETE FROM survey_invitations WHERE participant_key = $1").bind(&key.0).execute(&mut self.conn).await?;
