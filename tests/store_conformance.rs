@@ -432,6 +432,22 @@ async fn queued_outbox_rows(store: Store) {
     tx.enqueue(&row(d.id, "dropped")).await.unwrap();
     drop(tx);
     assert_eq!(store.pending_count().await.unwrap(), 12);
+
+    // More rows than are ever queued at once, with other writes and reads between them
+    // (which neither see them nor could make them fail): all written, in order, once.
+    let mut tx = store.begin().await.unwrap();
+    let bodies: Vec<String> = (0..150).map(|i| format!("r{i}")).collect();
+    for (i, body) in bodies.iter().enumerate() {
+        tx.enqueue(&NewOutbox { platform: Platform::Discord, dest: OutboxDest::Moderators, ..row(d.id, body) })
+            .await
+            .unwrap();
+        if i % 7 == 0 {
+            tx.participant(&key(&format!("p{i}")), 1).await.unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    let due = store.due(Platform::Discord, 200, 1000).await.unwrap();
+    assert_eq!(due.iter().map(|r| r.body.clone()).collect::<Vec<_>>(), bodies);
 }
 
 async fn moderation_records(store: Store) {

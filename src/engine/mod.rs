@@ -454,11 +454,12 @@ impl Engine {
                 Savepoints::On => cx.tx.next_savepoint().await?,
                 Savepoints::Off => cx.tx.next_message(),
             }
-            // The message's queued outbox rows are written before its savepoint is
-            // released: an error in them is its own.
+            // With savepoints, the message's queued outbox rows are written before its
+            // savepoint is released: an error in them is its own. Without, an error fails
+            // the group anyway, and the rows of several messages go in one `INSERT`.
             let handled_one = match self.handle_one(&mut cx, inbound, command.clone()).await {
-                Ok(label) => cx.tx.flush().await.map(|()| label),
-                Err(e) => Err(e),
+                Ok(label) if savepoints == Savepoints::On => cx.tx.flush().await.map(|()| label),
+                other => other,
             };
             *charged = Some(std::mem::take(&mut cx.charges).into_made());
             let crisis_counted = std::mem::take(&mut cx.crisis_counted);

@@ -51,9 +51,10 @@ impl Later {
     }
 }
 
-/// The most rows one deferred `INSERT` writes: a message queues two or three outbox rows,
-/// and each number of rows is a statement of its own to prepare and keep.
-const LATER_ROWS: usize = 4;
+/// The most rows queued at once: a group commit without savepoints writes the outbox rows of
+/// about 25 messages in one `INSERT`. Each `INSERT` writes a power of two of them (1, 2, 4,
+/// … 64), since each number of rows is a statement of its own to prepare and keep.
+const LATER_ROWS: usize = 64;
 
 /// What a statement runs on, under a [`Conn`].
 enum Target<'c> {
@@ -113,10 +114,10 @@ impl Conn {
 
     /// Inserts a row whose result nobody reads, together with the rows queued before it
     /// and with as few statements as their number allows: in a transaction it is queued
-    /// and written just before the next statement on this connection (any statement, so
-    /// that everything after it sees it), or by [`Conn::flush`], or at the commit; outside
-    /// one it is written at once. On PostgreSQL, where every statement is a round trip,
-    /// the two or three outbox rows of a message cost one.
+    /// and written just before the next statement on this connection that could see it
+    /// ([`Conn::flush_before`]), or by [`Conn::flush`], or at the commit; outside one it is
+    /// written at once. On PostgreSQL, where every statement is a round trip, the two or
+    /// three outbox rows of a message cost one, and a group commit's many fewer.
     ///
     /// `into` and `row` are as in [`Later`]; `args` bind the row's `$n` in order.
     pub(crate) async fn insert_later(
@@ -140,12 +141,10 @@ impl Conn {
         let later = std::mem::take(&mut self.later);
         let mut rest = &later[..];
         while let Some(first) = rest.first() {
-            // Consecutive rows of the same table and shape, at most LATER_ROWS of them.
-            let n = rest
-                .iter()
-                .take(LATER_ROWS)
-                .take_while(|l| std::ptr::eq(l.into, first.into) && std::ptr::eq(l.row, first.row))
-                .count();
+            // Consecutive rows of the same table and shape, as many as the largest power of
+            // two allows.
+            let same = rest.iter().take(LATER_ROWS).take_while(|l| l.into == first.into && l.row == first.row).count();
+            let n = 1 << same.ilog2();
             let (these, next) = rest.split_at(n);
             let mut sql = String::with_capacity(first.into.len() + n * (first.row.len() + 8));
             sql.push_str(first.into);
@@ -164,15 +163,21 @@ impl Conn {
         Ok(())
     }
 
-    /// Writes the rows queued by [`Conn::insert_later`] unless `sql` cannot see them nor
-    /// depend on them: a `SELECT` that does not name their tables (no view or trigger
-    /// reads a table behind a statement's back here).
+    /// Writes the rows queued by [`Conn::insert_later`] unless `sql` can neither see them
+    /// nor make them fail: a `SELECT`, `INSERT`, `UPDATE` or `WITH` that does not name
+    /// their tables and deletes nothing (a deleted row could be one they refer to; no view
+    /// or trigger reads a table behind a statement's back here). Anything else (a
+    /// savepoint, a `PRAGMA`) writes them first.
     async fn flush_before(&mut self, sql: &str) -> Result<()> {
         if self.later.is_empty() {
             return Ok(());
         }
-        let head = sql.trim_start().get(..6).unwrap_or("");
-        if head.eq_ignore_ascii_case("SELECT") && !self.later.iter().any(|l| sql.contains(l.table())) {
+        let sql = sql.trim_start();
+        let head = sql.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+        let harmless = ["SELECT", "INSERT", "UPDATE", "WITH"].iter().any(|h| head.eq_ignore_ascii_case(h))
+            && !sql.contains("DELETE")
+            && !self.later.iter().any(|l| sql.contains(l.table()));
+        if harmless {
             return Ok(());
         }
         self.flush().await
