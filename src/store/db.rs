@@ -23,6 +23,8 @@ use crate::error::{Error, Result};
 pub(crate) struct Conn {
     link: Link,
     later: Vec<Later>,
+    /// The tables of the queued rows, each once.
+    later_tables: Vec<&'static str>,
 }
 
 /// The connection under a [`Conn`].
@@ -65,17 +67,17 @@ enum Target<'c> {
 impl Conn {
     /// A sqlx transaction.
     pub(crate) fn tx(tx: sqlx::Transaction<'static, Any>) -> Conn {
-        Conn { link: Link::Tx(tx), later: Vec::new() }
+        Conn { link: Link::Tx(tx), later: Vec::new(), later_tables: Vec::new() }
     }
 
     /// A sqlx connection outside a transaction.
     pub(crate) fn pooled(conn: sqlx::pool::PoolConnection<Any>) -> Conn {
-        Conn { link: Link::Pooled(conn), later: Vec::new() }
+        Conn { link: Link::Pooled(conn), later: Vec::new(), later_tables: Vec::new() }
     }
 
     /// The SQLite writer.
     pub(crate) fn direct(direct: Direct) -> Conn {
-        Conn { link: Link::Direct(direct), later: Vec::new() }
+        Conn { link: Link::Direct(direct), later: Vec::new(), later_tables: Vec::new() }
     }
 
     /// Whether this is the SQLite writer.
@@ -126,7 +128,11 @@ impl Conn {
         row: &'static str,
         args: Vec<Arg<'static>>,
     ) -> Result<()> {
-        self.later.push(Later { into, row, args });
+        let later = Later { into, row, args };
+        if !self.later_tables.contains(&later.table()) {
+            self.later_tables.push(later.table());
+        }
+        self.later.push(later);
         if !self.in_transaction() || self.later.len() >= LATER_ROWS {
             self.flush().await?;
         }
@@ -139,6 +145,7 @@ impl Conn {
             return Ok(());
         }
         let later = std::mem::take(&mut self.later);
+        self.later_tables.clear();
         let mut rest = &later[..];
         while let Some(first) = rest.first() {
             // Consecutive rows of the same table and shape, as many as the largest power of
@@ -176,7 +183,7 @@ impl Conn {
         let head = sql.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
         let harmless = ["SELECT", "INSERT", "UPDATE", "WITH"].iter().any(|h| head.eq_ignore_ascii_case(h))
             && !sql.contains("DELETE")
-            && !self.later.iter().any(|l| sql.contains(l.table()));
+            && !self.later_tables.iter().any(|table| sql.contains(table));
         if harmless {
             return Ok(());
         }
@@ -187,6 +194,7 @@ impl Conn {
     /// rolled back).
     pub(crate) fn discard_later(&mut self) {
         self.later.clear();
+        self.later_tables.clear();
     }
 
     /// Commits the transaction (nothing to do outside one), with the rows queued on it.
