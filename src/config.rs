@@ -347,10 +347,17 @@ impl Config {
     fn validate(&self) -> Result<()> {
         let fail = |key: &str, problem: String| self.key_error(key, problem);
         let prefix = &self.bot.command_prefix;
-        if prefix.is_empty()
-            || prefix.chars().count() > 3
+        // Presentation selectors come with an emoji pasted from a picker ("‼️"): allowed,
+        // and read as optional (`commands::parse`). No other invisible character is.
+        let selector = |c: char| matches!(c, '\u{FE0E}' | '\u{FE0F}');
+        let shown = prefix.chars().filter(|&c| !selector(c)).count();
+        if shown == 0
+            || shown > 3
             || prefix.chars().any(|c| {
-                c.is_whitespace() || c.is_control() || c.is_alphanumeric() || moderation::normalise::is_invisible(c)
+                c.is_whitespace()
+                    || c.is_control()
+                    || c.is_alphanumeric()
+                    || (moderation::normalise::is_invisible(c) && !selector(c))
             })
         {
             return Err(fail(
@@ -1072,6 +1079,7 @@ mod tests {
             ("[bot]\ncommand_prefix = \"go\"\n", "bot.command_prefix"),
             ("[bot]\ncommand_prefix = \"\"\n", "bot.command_prefix"),
             ("[bot]\ncommand_prefix = \"!\\u200B\"\n", "bot.command_prefix"),
+            ("[bot]\ncommand_prefix = \"\\uFE0F\"\n", "bot.command_prefix"),
         ] {
             let e = err(text);
             assert!(e.contains(&format!("`{key}`")) && e.contains("line "), "{text}: {e}");
@@ -1079,6 +1087,7 @@ mod tests {
         let ok = Config::parse("[limits]\npost_every_secs = 604800\nflood_mute_mins = 525600\n", "t").unwrap();
         assert_eq!(ok.limits.flood_mute_mins, MAX_FLOOD_MUTE_MINS);
         assert!(Config::parse("[bot]\ncommand_prefix = \"/\"\n", "t").is_ok());
+        assert!(Config::parse("[bot]\ncommand_prefix = \"\\u203C\\uFE0F\"\n", "t").is_ok(), "‼️ as pasted");
     }
 
     #[test]

@@ -259,17 +259,19 @@ fn two_posts_an_hour() -> Config {
     config
 }
 
-/// A group commit whose COMMIT fails is stored again message by message: the messages
-/// that can be stored are, the one that cannot gets an apology, and nobody's rate limit is
-/// used up twice (alice's two posts use up exactly her burst of two).
-async fn a_failed_commit_charges_each_message_once(bot: &TestBot) {
+/// Bob's message in the middle of a group fails (`poison` makes it fail in its statement,
+/// or at COMMIT): the messages that can be stored are, bob gets one apology, and nobody's
+/// rate limit is used up twice (alice's two posts use up exactly her burst of two). A group
+/// whose COMMIT fails is stored again message by message; one whose message fails is
+/// stored again with a savepoint a message (it was first tried without).
+async fn each_message_is_charged_once_around_a_failure(bot: &TestBot, poison: &str) {
     for name in ["alice", "bob"] {
         bot.say(name, "!join gp-access").await;
     }
     bot.drain().await;
     let batch = vec![
         bot.inbound("alice", "The phone queue at 8am is far too long"),
-        bot.inbound("bob", &format!("This one cannot be committed {POISON_AT_COMMIT}")),
+        bot.inbound("bob", &format!("This one fails {poison}")),
         bot.inbound("alice", "Evening appointments would help working people"),
     ];
     bot.engine.handle_batch(batch).await;
@@ -278,13 +280,19 @@ async fn a_failed_commit_charges_each_message_once(bot: &TestBot) {
     assert_eq!(thread.len(), 2, "both of alice's posts, and not bob's: {lines:?}");
     assert!(thread[0].starts_with("#1 ") && thread[0].contains("phone queue"), "{thread:?}");
     assert!(thread[1].starts_with("#2 ") && thread[1].contains("Evening appointments"), "{thread:?}");
-    assert!(lines_for(&lines, "dm bob").iter().any(|l| l.contains("went wrong")), "bob is told: {lines:?}");
+    let bob = lines_for(&lines, "dm bob");
+    assert_eq!(bob.iter().filter(|l| l.contains("went wrong")).count(), 1, "bob is told once: {lines:?}");
     let alice = lines_for(&lines, "dm alice");
     assert!(!alice.iter().any(|l| l.contains("quickly") || l.contains("wait")), "not limited: {lines:?}");
+    assert_eq!(alice.iter().filter(|l| l.contains("#1")).count(), 1, "one answer a post: {lines:?}");
     // Her burst is used up now, exactly.
     let out = bot.say("alice", "And the car park is always full").await;
     assert!(lines_for(&out, "thread gp-access").is_empty(), "{out:?}");
     assert!(lines_for(&out, "dm alice").iter().any(|l| l.contains("wait")), "{out:?}");
+}
+
+async fn a_failed_commit_charges_each_message_once(bot: &TestBot) {
+    each_message_is_charged_once_around_a_failure(bot, POISON_AT_COMMIT).await;
 }
 
 #[tokio::test]
@@ -303,34 +311,8 @@ async fn a_failed_group_commit_charges_each_message_once_on_postgres() {
     a_failed_commit_charges_each_message_once(&bot).await;
 }
 
-/// A group is first stored without a savepoint a message; a message that fails there
-/// fails that try, and the group is stored again with savepoints: the failing message
-/// rolls back alone, and nobody's rate limit is used up twice (alice's two posts use up
-/// exactly her burst of two, around bob's failing one).
 async fn a_failing_message_charges_each_message_once(bot: &TestBot) {
-    for name in ["alice", "bob"] {
-        bot.say(name, "!join gp-access").await;
-    }
-    bot.drain().await;
-    let batch = vec![
-        bot.inbound("alice", "The phone queue at 8am is far too long"),
-        bot.inbound("bob", &format!("This one breaks the database {POISON}")),
-        bot.inbound("alice", "Evening appointments would help working people"),
-    ];
-    bot.engine.handle_batch(batch).await;
-    let lines = bot.drain().await;
-    let thread: Vec<&str> = lines_for(&lines, "thread gp-access").into_iter().filter(|l| l.starts_with('#')).collect();
-    assert_eq!(thread.len(), 2, "both of alice's posts, and not bob's: {lines:?}");
-    assert!(thread[0].starts_with("#1 ") && thread[0].contains("phone queue"), "{thread:?}");
-    assert!(thread[1].starts_with("#2 ") && thread[1].contains("Evening appointments"), "{thread:?}");
-    let bob = lines_for(&lines, "dm bob");
-    assert_eq!(bob.iter().filter(|l| l.contains("went wrong")).count(), 1, "bob is told once: {lines:?}");
-    let alice = lines_for(&lines, "dm alice");
-    assert!(!alice.iter().any(|l| l.contains("quickly") || l.contains("wait")), "not limited: {lines:?}");
-    assert_eq!(alice.iter().filter(|l| l.contains("#1")).count(), 1, "one answer a post: {lines:?}");
-    let out = bot.say("alice", "And the car park is always full").await;
-    assert!(lines_for(&out, "thread gp-access").is_empty(), "{out:?}");
-    assert!(lines_for(&out, "dm alice").iter().any(|l| l.contains("wait")), "{out:?}");
+    each_message_is_charged_once_around_a_failure(bot, POISON).await;
 }
 
 #[tokio::test]

@@ -364,3 +364,31 @@ fn a_non_ascii_prefix_with_its_presentation_selector_still_starts_a_command() {
         );
     }
 }
+
+// 19. A prefix of two emoji typed on a phone keyboard carries a VS16 after each emoji, and
+// one pasted from a picker into the configuration carries its own: either way, typed with
+// or without them, it starts a command.
+#[test]
+fn a_two_emoji_prefix_typed_with_its_selectors_starts_a_command() {
+    let config = Config::parse("[bot]\ncommand_prefix = \"\u{203C}\u{203C}\"\n", "t.toml").unwrap();
+    let prefix = config.bot.command_prefix.as_str();
+    use parley::engine::commands::{parse, Command, ParticipantCommand};
+    let typed = "\u{203C}\u{FE0F}\u{203C}\u{FE0F}forget";
+    let command = parse(typed, prefix);
+    assert!(
+        matches!(command, Command::Participant(ParticipantCommand::Forget)),
+        "{typed:?} with prefix {prefix:?} parsed as {command:?}"
+    );
+}
+
+#[test]
+fn a_prefix_configured_with_its_selector_starts_a_command_typed_with_or_without() {
+    let config = Config::parse("[bot]\ncommand_prefix = \"\u{203C}\u{FE0F}\"\n", "t.toml").unwrap();
+    let prefix = config.bot.command_prefix.as_str();
+    use parley::engine::commands::{parse, Command, ParticipantCommand};
+    for typed in ["\u{203C}\u{FE0F}forget", "\u{203C}forget", "\u{203C}\u{FE0E}forget"] {
+        let command = parse(typed, prefix);
+        assert!(matches!(command, Command::Participant(ParticipantCommand::Forget)), "{typed:?}: {command:?}");
+    }
+    assert!(matches!(parse("forget \u{203C}", prefix), Command::Participant(ParticipantCommand::Text(_))));
+}

@@ -198,3 +198,35 @@ fn marks_that_shape_nothing_carry_no_hidden_payload() {
         published.chars().filter(|&c| matches!(c, '\u{FE0F}' | '\u{200D}')).count()
     );
 }
+
+/// The same hidden payload in a row of emoji that form no sequence (and are shown as emoji
+/// without a selector), or in an Arabic word whose letters join anyway: a VS16 after 😀 and
+/// a zero-width joiner between 😀 and 🎉 change nothing that shows, so they go.
+#[test]
+fn marks_between_emoji_that_form_no_sequence_carry_no_hidden_payload() {
+    let payload = b"@everyone";
+    let mut bits = payload.iter().flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1)).collect::<Vec<_>>();
+    bits.reverse();
+    let cover: String = "\u{1F600}\u{1F389}\u{1F44D}\u{1F31F}\u{1F340}\u{1F388}\u{1F525}\u{1F4A1}".repeat(5);
+    let letters: Vec<char> = cover.chars().collect();
+    let mut stego = String::new();
+    for (i, &c) in letters.iter().enumerate() {
+        stego.push(c);
+        if i + 1 < letters.len() && bits.len() >= 2 {
+            let (hi, lo) = (bits.pop().unwrap(), bits.pop().unwrap());
+            if hi {
+                stego.push('\u{FE0F}');
+            }
+            if lo {
+                stego.push('\u{200D}');
+            }
+        }
+    }
+    assert!(bits.is_empty(), "the cover text is long enough for the payload");
+    let published = inert(&stego);
+    let marks = published.chars().filter(|&c| matches!(c, '\u{FE0F}' | '\u{200D}')).count();
+    assert_eq!(published, inert(&cover), "{marks} invisible marks that shape nothing were published");
+    // Persian/Arabic: ZWJ between two dual-joining letters (س and ل join anyway).
+    let arabic = inert("\u{633}\u{200D}\u{644}\u{200D}\u{627}\u{645}");
+    assert_eq!(arabic, inert("\u{633}\u{644}\u{627}\u{645}"), "ZWJ between letters that join anyway was kept");
+}

@@ -806,3 +806,61 @@ async fn engine_runs_on_postgres() {
     let out = bot.say("alice", "!reply #1 and replied").await;
     assert!(common::lines_for(&out, "thread gp-access")[0].starts_with("#2 "));
 }
+
+/// The limiter rows held by a group commit (`read_limits_of`) give the same outcomes, and
+/// leave the same rows, as the statements, over a long random sequence of checks (the clock
+/// now and then going back), refusals counted and cleared.
+#[tokio::test]
+async fn held_limiter_rows_agree_with_the_statements_on_postgres() {
+    let db = common::fresh_postgres().await;
+    let store = Store::connect(&db).await.unwrap();
+    let (held, plain) = (key("held"), key("plain"));
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let mut now = 1_000_000i64;
+    for round in 0..40 {
+        let mut tx = store.begin().await.unwrap();
+        tx.read_limits_of(&[&held]).await.unwrap();
+        for step in 0..25 {
+            now += next(4000) as i64 - 500;
+            let op = next(6);
+            let (a, b) = match op {
+                0..=2 => {
+                    let name = ["post", "reply", "slow:1"][next(3) as usize];
+                    let every = [1000, 3000, 60_000][next(3) as usize];
+                    let tolerance = every * next(4) as i64;
+                    (
+                        tx.take_limit(&held, name, now, every, tolerance).await.unwrap(),
+                        tx.take_limit(&plain, name, now, every, tolerance).await.unwrap(),
+                    )
+                }
+                3 | 4 => {
+                    let window = [2000, 10_000][next(2) as usize];
+                    (
+                        Some(tx.count_refusal(&held, now, window).await.unwrap()),
+                        Some(tx.count_refusal(&plain, now, window).await.unwrap()),
+                    )
+                }
+                _ => {
+                    tx.clear_refusals(&held).await.unwrap();
+                    tx.clear_refusals(&plain).await.unwrap();
+                    (None, None)
+                }
+            };
+            assert_eq!(a, b, "round {round} step {step} op {op} at {now}");
+        }
+        tx.commit().await.unwrap();
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
+        let rows = |k: &ParticipantKey| {
+            format!("SELECT name, tat, refusals FROM limiter_state WHERE participant_key = '{}' ORDER BY name", k.0)
+        };
+        let a: Vec<(String, i64, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(rows(&held))).fetch_all(&mut conn).await.unwrap();
+        let b: Vec<(String, i64, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(rows(&plain))).fetch_all(&mut conn).await.unwrap();
+        assert_eq!(a, b, "rows after round {round}");
+    }
+}

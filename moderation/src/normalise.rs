@@ -99,12 +99,13 @@ const PRESENTATION: [char; 2] = ['\u{FE0E}', '\u{FE0F}'];
 const KEYCAP: char = '\u{20E3}';
 
 /// `text` without its invisible characters ([`is_invisible`]), except the few that shape
-/// what is shown: a zero-width joiner between two emoji (sequences such as 👩‍⚕️ and 🏳️‍🌈),
-/// a zero-width joiner or non-joiner between two letters of a script whose letters join
-/// (Arabic script, as in Persian and Urdu; the Indic scripts' conjuncts; Syriac, Thaana,
-/// N'Ko, Myanmar, Khmer, Mongolian), one presentation selector (VS15, VS16) after an emoji
-/// or between a keycap's digit and the keycap, and the tag characters of the flags of
-/// England, Scotland and Wales. Anywhere else they would change nothing that shows, and
+/// what is shown: the zero-width joiners, presentation selectors (VS15, VS16) and tag
+/// characters inside a recommended (RGI) emoji or emoji sequence, as typed (👩‍⚕️, 🏳️‍🌈,
+/// ❤️, 1️⃣, the flags of England, Scotland and Wales; the `emojis` crate's list); a
+/// zero-width non-joiner between two letters of a cursive script (Arabic script, as in
+/// Persian and Urdu; Syriac, Thaana, N'Ko, Mongolian); and a zero-width joiner or
+/// non-joiner between two letters or marks of a script that forms conjuncts (the Indic
+/// scripts, Myanmar, Khmer). Anywhere else they would change nothing that shows, and
 /// could carry hidden bits; so a joiner in a mention, a command, a slug, or between Latin,
 /// Greek or Cyrillic letters is dropped, as are runs of more than one joiner or selector,
 /// other variation selectors, bidi controls, zero-width spaces and every other tag
@@ -125,7 +126,106 @@ pub fn without_invisible(text: &str) -> Cow<'_, str> {
         shaping_marks(run, prev, next, &mut out);
     }
     out.push_str(rest);
+    if out.contains(|c: char| c == ZWJ || PRESENTATION.contains(&c) || is_tag(c)) {
+        out = emoji_sequences(&out);
+    }
     Cow::Owned(out)
+}
+
+const ZWJ: char = '\u{200D}';
+
+fn is_tag(c: char) -> bool {
+    ('\u{E0020}'..='\u{E007F}').contains(&c)
+}
+
+/// The most emoji one RGI sequence joins (a family, a kiss).
+const MOST_JOINED: usize = 4;
+
+/// Whether one emoji's presentation selector, if it has one, changes how it shows: VS16
+/// after a character shown as text by default (❤, ☺, the keycaps' digits), VS15 after one
+/// shown as an emoji by default.
+fn selector_shows(element: &[char]) -> bool {
+    use unicode_properties::emoji::EmojiStatus as S;
+    use unicode_properties::UnicodeEmoji as _;
+    let Some((&base, marks)) = element.split_first() else { return true };
+    let emoji_by_default = matches!(
+        base.emoji_status(),
+        S::EmojiPresentation
+            | S::EmojiPresentationAndModifierBase
+            | S::EmojiPresentationAndEmojiComponent
+            | S::EmojiPresentationAndModifierAndEmojiComponent
+    );
+    marks.iter().all(|&c| match c {
+        '\u{FE0F}' => !emoji_by_default,
+        '\u{FE0E}' => emoji_by_default,
+        _ => true,
+    })
+}
+
+/// `text` with the joiners, selectors and tags kept only inside RGI emoji and sequences:
+/// each run of emoji joined by zero-width joiners is read from the left, the longest RGI
+/// sequence of at most [`MOST_JOINED`] emoji at a time; an emoji that begins none keeps
+/// its visible characters (a skin tone too) without its selectors and tags, and the joiner
+/// after it goes.
+fn emoji_sequences(text: &str) -> String {
+    use unicode_properties::UnicodeEmoji as _;
+    let chars: Vec<char> = text.chars().collect();
+    let n = chars.len();
+    let tail =
+        |c: char| PRESENTATION.contains(&c) || is_tag(c) || c == KEYCAP || ('\u{1F3FB}'..='\u{1F3FF}').contains(&c);
+    let starts = |i: usize| {
+        let c = chars[i];
+        (!c.is_ascii() && c.is_emoji_char())
+            || ((c.is_ascii_digit() || c == '#' || c == '*') && chars.get(i + 1).is_some_and(|&d| tail(d)))
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < n {
+        if !starts(i) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // The emoji of the run, each with its selectors, skin tone, tags or keycap.
+        let mut elements: Vec<(usize, usize)> = Vec::new();
+        let mut j = i;
+        loop {
+            let start = j;
+            j += 1;
+            while j < n && tail(chars[j]) {
+                j += 1;
+            }
+            elements.push((start, j));
+            if j + 1 < n && chars[j] == ZWJ && starts(j + 1) {
+                j += 1;
+                continue;
+            }
+            break;
+        }
+        let mut k = 0;
+        while k < elements.len() {
+            let longest = (k + 1..=elements.len().min(k + MOST_JOINED)).rev().find_map(|m| {
+                let sequence: String = chars[elements[k].0..elements[m - 1].1].iter().collect();
+                // One emoji with a selector that changes nothing (VS16 after an emoji shown
+                // as one anyway) is listed too, as a variation sequence: not kept.
+                let single = m == k + 1 && !selector_shows(&chars[elements[k].0..elements[k].1]);
+                (emojis::get(&sequence).is_some() && !single).then_some((m, sequence))
+            });
+            match longest {
+                Some((m, sequence)) => {
+                    out.push_str(&sequence);
+                    k = m;
+                }
+                None => {
+                    let (start, end) = elements[k];
+                    out.extend(chars[start..end].iter().filter(|&&c| !PRESENTATION.contains(&c) && !is_tag(c)));
+                    k += 1;
+                }
+            }
+        }
+        i = j;
+    }
+    out
 }
 
 /// Appends to `out` what [`without_invisible`] keeps of `run`, a run of invisible
@@ -156,8 +256,9 @@ fn shaping_marks(run: &str, prev: Option<char>, next: Option<char>, out: &mut St
         } else if JOINERS.contains(&c) && !joiner {
             joiner = true;
             let kept = match (before, after) {
-                (Some(Joins::Emoji), Some(Joins::Emoji)) => c == '\u{200D}',
-                (Some(Joins::Letters), Some(Joins::Letters)) => true,
+                (Some(Joins::Emoji), Some(Joins::Emoji)) => c == ZWJ,
+                (Some(Joins::Cursive), Some(Joins::Cursive)) => c == '\u{200C}',
+                (Some(Joins::Conjunct), Some(Joins::Conjunct)) => true,
                 _ => false,
             };
             if kept {
@@ -170,10 +271,14 @@ fn shaping_marks(run: &str, prev: Option<char>, next: Option<char>, out: &mut St
 /// What a character joins with, for [`without_invisible`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Joins {
-    /// An emoji (not an ASCII digit, `#` or `*`, which are emoji only as keycaps).
+    /// An emoji (not an ASCII digit, `#` or `*`, which are emoji only as keycaps); what is
+    /// kept between emoji is checked against the RGI sequences afterwards.
     Emoji,
-    /// A letter or mark of a script whose letters join or form conjuncts.
-    Letters,
+    /// A letter or mark of a cursive script, whose letters join unless a non-joiner
+    /// parts them (the joiner changes nothing between letters that join anyway).
+    Cursive,
+    /// A letter or mark of a script whose joiner and non-joiner choose a conjunct's form.
+    Conjunct,
 }
 
 fn joins(c: char) -> Option<Joins> {
@@ -184,16 +289,34 @@ fn joins(c: char) -> Option<Joins> {
     if c.is_emoji_char() {
         return Some(Joins::Emoji);
     }
-    matches!(c as u32,
+    use GeneralCategory as G;
+    let letter_or_mark = matches!(
+        get_general_category(c),
+        G::UppercaseLetter
+            | G::LowercaseLetter
+            | G::TitlecaseLetter
+            | G::ModifierLetter
+            | G::OtherLetter
+            | G::NonspacingMark
+            | G::SpacingMark
+            | G::EnclosingMark
+    );
+    if !letter_or_mark {
+        return None;
+    }
+    match c as u32 {
         0x0600..=0x08FF // Arabic, Syriac, Arabic Supplement, Thaana, N'Ko, Samaritan, Mandaic, Arabic Extended
-        | 0x0900..=0x0DFF // Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam, Sinhala
-        | 0x1000..=0x109F // Myanmar
-        | 0x1780..=0x18AF // Khmer, Mongolian
-        | 0xA8E0..=0xA8FF // Devanagari Extended
+        | 0x1800..=0x18AF // Mongolian
         | 0xFB50..=0xFDFF // Arabic Presentation Forms-A
         | 0xFE70..=0xFEFC // Arabic Presentation Forms-B
-    )
-    .then_some(Joins::Letters)
+        => Some(Joins::Cursive),
+        0x0900..=0x0DFF // Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam, Sinhala
+        | 0x1000..=0x109F // Myanmar
+        | 0x1780..=0x17FF // Khmer
+        | 0xA8E0..=0xA8FF // Devanagari Extended
+        => Some(Joins::Conjunct),
+        _ => None,
+    }
 }
 
 /// Whether `c` is a filler: a letter or symbol that renders as blank space (the Hangul
@@ -754,6 +877,9 @@ mod tests {
             "\u{1F469}\u{200D}\u{2695}\u{FE0F} nurse",     // woman health worker
             "\u{1F3F3}\u{FE0F}\u{200D}\u{1F308}",          // rainbow flag
             "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}", // family
+            "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}", // family of four
+            "\u{1F469}\u{1F3FD}\u{200D}\u{2695}\u{FE0F}",  // with a skin tone
+            "\u{2764}\u{FE0F}\u{1F600}\u{2764}\u{FE0F}",   // hearts around a face
             "\u{2764}\u{FE0F} thanks",                     // red heart
             "1\u{FE0F}\u{20E3} first",                     // keycap one
             "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}", // Persian, ZWNJ
@@ -775,8 +901,17 @@ mod tests {
             ("kill your\u{202E}self", "kill yourself"),
             ("\u{200D}\u{1F600}", "\u{1F600}"),
             ("\u{1F600}\u{200D}", "\u{1F600}"),
-            ("\u{1F600}\u{200D}\u{200D}\u{200D}\u{1F600}", "\u{1F600}\u{200D}\u{1F600}"),
-            ("\u{1F600}\u{FE0F}\u{FE0F}\u{FE0F}", "\u{1F600}\u{FE0F}"),
+            // Between emoji that form no RGI sequence, and after an emoji shown as one anyway.
+            ("\u{1F600}\u{200D}\u{200D}\u{200D}\u{1F600}", "\u{1F600}\u{1F600}"),
+            ("\u{1F600}\u{200D}\u{1F389}", "\u{1F600}\u{1F389}"),
+            ("\u{1F600}\u{FE0F}\u{FE0F}\u{FE0F}", "\u{1F600}"),
+            ("\u{2764}\u{FE0F}\u{FE0F}", "\u{2764}\u{FE0F}"),
+            // A sequence, then an emoji joined to it that makes none.
+            ("\u{1F469}\u{200D}\u{2695}\u{FE0F}\u{200D}\u{1F389}", "\u{1F469}\u{200D}\u{2695}\u{FE0F}\u{1F389}"),
+            // Arabic letters join anyway: a joiner between them changes nothing.
+            ("\u{633}\u{200D}\u{644}\u{200D}\u{627}\u{645}", "\u{633}\u{644}\u{627}\u{645}"),
+            // Arabic-Indic digits join nothing.
+            ("\u{661}\u{200C}\u{662}", "\u{661}\u{662}"),
             ("\u{1F600}\u{FE01}\u{E0100}\u{E0101}", "\u{1F600}"),
             ("a\u{FE0F}b", "ab"),
             // Between letters that join nothing, and after characters that are no emoji.
@@ -803,7 +938,10 @@ mod tests {
         assert!(matches!(without_invisible("plain text"), Cow::Borrowed(_)));
         // A long run costs one pass.
         let long = format!("\u{1F600}{}\u{1F600}", "\u{200D}".repeat(100_000));
-        assert_eq!(without_invisible(&long), "\u{1F600}\u{200D}\u{1F600}");
+        assert_eq!(without_invisible(&long), "\u{1F600}\u{1F600}");
+        // So do a hundred thousand emoji joined in one run.
+        let joined = vec!["\u{1F469}"; 100_000].join("\u{200D}");
+        assert_eq!(without_invisible(&joined), "\u{1F469}".repeat(100_000));
     }
 
     struct Vocab(&'static [&'static str]);

@@ -305,6 +305,20 @@ pub mod usage {
     pub const UNBAN: &str = "!unban PSEUDONYM@SLUG — for example: !unban Amber Otter@gp-access";
 }
 
+/// Presentation selectors (VS15, VS16), which a phone keyboard types after an emoji such
+/// as ‼ and an emoji picker pastes with it.
+const PRESENTATION: [char; 2] = ['\u{FE0E}', '\u{FE0F}'];
+
+/// `text` after the command prefix, when it starts with it: each of the prefix's characters
+/// may be followed by a presentation selector, typed or not, as the prefix's own are.
+fn after_prefix<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
+    let mut rest = text;
+    for p in prefix.chars().filter(|c| !PRESENTATION.contains(c)) {
+        rest = rest.strip_prefix(p)?.trim_start_matches(PRESENTATION);
+    }
+    Some(rest)
+}
+
 /// Parses one message. `prefix` is the command prefix, usually `!`.
 pub fn parse(text: &str, prefix: &str) -> Command {
     use CommissionerCommand as C;
@@ -314,20 +328,18 @@ pub fn parse(text: &str, prefix: &str) -> Command {
     // Invisible characters (a zero-width space some keyboards add, bidi marks around a
     // pasted word) show nothing, so a command reads as it looks: `\u{200B}!forget` and
     // `!forget\u{200B}` are `!forget`, `!join \u{2066}gp-access\u{2069}` joins gp-access.
-    // Those that shape emoji and scripts (a joiner between two non-ASCII characters, as in
-    // Persian or 👩‍⚕️) stay in a command's text as they do in published text
+    // Those that shape emoji and scripts (inside an emoji sequence, as in 👩‍⚕️; between
+    // Persian letters) stay in a command's text as they do in published text
     // (`render::inert`); none can stay inside a command word or a slug, which are ASCII.
     let shown = trimmed.trim_start_matches(|c: char| c.is_whitespace() || is_invisible(c));
-    if !shown.starts_with(prefix) {
+    if after_prefix(shown, prefix).is_none() {
         return Command::Participant(P::Text(trimmed.to_string()));
     }
     let shown = moderation::normalise::without_invisible(shown);
-    // An emoji prefix ("‼") may be followed by its presentation selector, as phone
-    // keyboards type it. (The configuration allows no invisible character in a prefix.)
-    let Some(rest) = shown.strip_prefix(prefix) else {
+    let Some(rest) = after_prefix(&shown, prefix) else {
         return Command::Participant(P::Text(trimmed.to_string()));
     };
-    let rest = rest.trim_start_matches(['\u{FE0E}', '\u{FE0F}']).trim_end();
+    let rest = rest.trim_end();
     let (word, args) = match rest.find(char::is_whitespace) {
         Some(i) => (&rest[..i], rest[i..].trim()),
         None => (rest, ""),

@@ -156,6 +156,24 @@ pub struct Tx {
     limiter: Option<limits::LimiterRows>,
 }
 
+/// The columns a new post is stored with, bound by [`bind_post`] as `$1` to `$10`.
+const POST_COLUMNS: &str =
+    "discussion_id, participant_key, pseudonym, parent_number, body, status, created_at, themes, sentiment, platform";
+
+/// Binds a new post's [`POST_COLUMNS`] as the next ten parameters.
+fn bind_post<'q>(q: db::Query<'q>, post: &'q NewPost<'_>) -> db::Query<'q> {
+    q.bind(post.discussion.0)
+        .bind(&post.participant.0)
+        .bind(post.pseudonym)
+        .bind(post.parent.map(|p| p.0))
+        .bind(post.body)
+        .bind(post.status.as_str())
+        .bind(post.created_at)
+        .bind(post.themes)
+        .bind(post.sentiment)
+        .bind(post.platform.as_str())
+}
+
 /// What the participant read adds on PostgreSQL: the sender's latest [`known::RECENT`] post
 /// bodies, newest first, and their survey invitations, oldest first, each as JSON text.
 const PARTICIPANT_MORE: &str = ", \
@@ -784,23 +802,15 @@ impl Tx {
             let id = self.insert_post(&NewPost { number, ..*post }).await?;
             return Ok((id, number));
         }
-        let row = query(
-            "WITH n AS (UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 \
-             RETURNING next_number - 1 AS number) \
-             INSERT INTO posts (discussion_id, number, participant_key, pseudonym, parent_number, body, status, \
-             created_at, themes, sentiment, platform) \
-             SELECT $1, n.number, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM n RETURNING id, number",
+        let row = bind_post(
+            query(format!(
+                "WITH n AS (UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 \
+                 RETURNING next_number - 1 AS number) \
+                 INSERT INTO posts ({POST_COLUMNS}, number) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, n.number FROM n RETURNING id, number"
+            )),
+            post,
         )
-        .bind(post.discussion.0)
-        .bind(&post.participant.0)
-        .bind(post.pseudonym)
-        .bind(post.parent.map(|p| p.0))
-        .bind(post.body)
-        .bind(post.status.as_str())
-        .bind(post.created_at)
-        .bind(post.themes)
-        .bind(post.sentiment)
-        .bind(post.platform.as_str())
         .fetch_one(&mut self.conn)
         .await?;
         Ok((PostId(row.try_get::<i64, _>("id")?), PostNumber(row.try_get::<i64, _>("number")?)))
@@ -809,21 +819,14 @@ impl Tx {
     /// Stores a post.
     pub async fn insert_post(&mut self, post: &NewPost<'_>) -> Result<PostId> {
         self.known.recent = None;
-        let row = query(
-            "INSERT INTO posts (discussion_id, number, participant_key, pseudonym, parent_number, body, status, created_at, \
-             themes, sentiment, platform) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        let row = bind_post(
+            query(format!(
+                "INSERT INTO posts ({POST_COLUMNS}, number) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
+            )),
+            post,
         )
-        .bind(post.discussion.0)
         .bind(post.number.0)
-        .bind(&post.participant.0)
-        .bind(post.pseudonym)
-        .bind(post.parent.map(|p| p.0))
-        .bind(post.body)
-        .bind(post.status.as_str())
-        .bind(post.created_at)
-        .bind(post.themes)
-        .bind(post.sentiment)
-        .bind(post.platform.as_str())
         .fetch_one(&mut self.conn)
         .await?;
         Ok(PostId(row.try_get::<i64, _>(0)?))
