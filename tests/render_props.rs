@@ -137,6 +137,34 @@ proptest! {
     }
 }
 
+/// `cover` with "@everyone" hidden in it, two bits in each gap between two characters
+/// that `gap` accepts: a VS16 for the high bit, a ZWJ for the low one.
+fn hide_everyone(cover: &str, gap: impl Fn(char, char) -> bool) -> String {
+    let mut bits = b"@everyone".iter().flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1)).collect::<Vec<_>>();
+    bits.reverse();
+    let letters: Vec<char> = cover.chars().collect();
+    let mut stego = String::new();
+    for (i, &c) in letters.iter().enumerate() {
+        stego.push(c);
+        if letters.get(i + 1).is_some_and(|&n| gap(c, n)) && bits.len() >= 2 {
+            let (hi, lo) = (bits.pop().unwrap(), bits.pop().unwrap());
+            if hi {
+                stego.push('\u{FE0F}');
+            }
+            if lo {
+                stego.push('\u{200D}');
+            }
+        }
+    }
+    assert!(bits.is_empty(), "the cover text is long enough for the payload");
+    stego
+}
+
+/// How many VS16 and ZWJ marks `text` holds.
+fn marks(text: &str) -> usize {
+    text.chars().filter(|&c| matches!(c, '\u{FE0F}' | '\u{200D}')).count()
+}
+
 /// Joiners and presentation selectors stay only where they shape what shows (emoji,
 /// joining scripts): between Cyrillic letters, which take no emoji presentation and join
 /// nothing, they would carry bits nobody sees, and a post that reads as an ordinary
@@ -144,59 +172,9 @@ proptest! {
 #[test]
 fn marks_that_shape_nothing_carry_no_hidden_payload() {
     let cover = "Очередь в регистратуру по утрам слишком длинная и никто не берёт трубку вовремя";
-    let payload = b"@everyone";
-    // Two bits a gap: a VS16 for the high bit, a ZWJ for the low one.
-    let mut bits = payload.iter().flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1)).collect::<Vec<_>>();
-    bits.reverse();
-    let letters: Vec<char> = cover.chars().collect();
-    let mut stego = String::new();
-    for (i, &c) in letters.iter().enumerate() {
-        stego.push(c);
-        let joins = |c: char| !c.is_ascii() && !c.is_whitespace();
-        if joins(c) && letters.get(i + 1).is_some_and(|&n| joins(n)) && bits.len() >= 2 {
-            let (hi, lo) = (bits.pop().unwrap(), bits.pop().unwrap());
-            if hi {
-                stego.push('\u{FE0F}');
-            }
-            if lo {
-                stego.push('\u{200D}');
-            }
-        }
-    }
-    assert!(bits.is_empty(), "the cover text is long enough for the payload");
-    let published = inert(&stego);
-    // Read the payload back out of what was published.
-    let mut read = Vec::new();
-    let chars: Vec<char> = published.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
-        if !c.is_ascii() && !c.is_whitespace() && !matches!(c, '\u{FE0F}' | '\u{200D}') {
-            if chars.get(i).is_some_and(|&n| n.is_ascii() || n.is_whitespace()) || i >= chars.len() {
-                continue;
-            }
-            let hi = chars.get(i) == Some(&'\u{FE0F}');
-            if hi {
-                i += 1;
-            }
-            let lo = chars.get(i) == Some(&'\u{200D}');
-            if lo {
-                i += 1;
-            }
-            read.push(hi);
-            read.push(lo);
-        }
-    }
-    let recovered: Vec<u8> =
-        read.chunks(8).filter(|b| b.len() == 8).map(|b| b.iter().fold(0u8, |a, &bit| a << 1 | bit as u8)).collect();
-    let recovered = String::from_utf8_lossy(&recovered[..payload.len().min(recovered.len())]).into_owned();
-    assert_eq!(
-        published,
-        inert(cover),
-        "published text looks like the cover text but hides {recovered:?} in {} invisible marks",
-        published.chars().filter(|&c| matches!(c, '\u{FE0F}' | '\u{200D}')).count()
-    );
+    let joins = |c: char| !c.is_ascii() && !c.is_whitespace();
+    let published = inert(&hide_everyone(cover, |c, n| joins(c) && joins(n)));
+    assert_eq!(published, inert(cover), "{} invisible marks that shape nothing were published", marks(&published));
 }
 
 /// The same hidden payload in a row of emoji that form no sequence (and are shown as emoji
@@ -204,28 +182,9 @@ fn marks_that_shape_nothing_carry_no_hidden_payload() {
 /// a zero-width joiner between 😀 and 🎉 change nothing that shows, so they go.
 #[test]
 fn marks_between_emoji_that_form_no_sequence_carry_no_hidden_payload() {
-    let payload = b"@everyone";
-    let mut bits = payload.iter().flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1)).collect::<Vec<_>>();
-    bits.reverse();
     let cover: String = "\u{1F600}\u{1F389}\u{1F44D}\u{1F31F}\u{1F340}\u{1F388}\u{1F525}\u{1F4A1}".repeat(5);
-    let letters: Vec<char> = cover.chars().collect();
-    let mut stego = String::new();
-    for (i, &c) in letters.iter().enumerate() {
-        stego.push(c);
-        if i + 1 < letters.len() && bits.len() >= 2 {
-            let (hi, lo) = (bits.pop().unwrap(), bits.pop().unwrap());
-            if hi {
-                stego.push('\u{FE0F}');
-            }
-            if lo {
-                stego.push('\u{200D}');
-            }
-        }
-    }
-    assert!(bits.is_empty(), "the cover text is long enough for the payload");
-    let published = inert(&stego);
-    let marks = published.chars().filter(|&c| matches!(c, '\u{FE0F}' | '\u{200D}')).count();
-    assert_eq!(published, inert(&cover), "{marks} invisible marks that shape nothing were published");
+    let published = inert(&hide_everyone(&cover, |_, _| true));
+    assert_eq!(published, inert(&cover), "{} invisible marks that shape nothing were published", marks(&published));
     // Persian/Arabic: ZWJ between two dual-joining letters (س and ل join anyway).
     let arabic = inert("\u{633}\u{200D}\u{644}\u{200D}\u{627}\u{645}");
     assert_eq!(arabic, inert("\u{633}\u{644}\u{627}\u{645}"), "ZWJ between letters that join anyway was kept");

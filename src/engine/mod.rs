@@ -354,7 +354,8 @@ impl Engine {
             }
             other => other,
         };
-        let Err(Failed::Message(e) | Failed::Transaction(e)) = stored else { return };
+        let Err(failed) = stored else { return };
+        let e = failed.error();
         if batch.len() == 1 {
             let (inbound, command) = &batch[0];
             drop(_serial);
@@ -363,9 +364,7 @@ impl Engine {
         }
         tracing::warn!(messages = batch.len(), error = %e, "a group commit failed; storing its messages one by one");
         for (one, charged) in batch.chunks(1).zip(charged.chunks_mut(1)) {
-            if let Err(Failed::Message(e) | Failed::Transaction(e)) =
-                self.commit_together(one, &ahead, charged, Savepoints::On).await
-            {
+            if let Err(e) = self.commit_together(one, &ahead, charged, Savepoints::On).await.map_err(Failed::error) {
                 tracing::error!(platform = %one[0].0.platform, error = %e, "storing an inbound message failed");
                 if let Err(e2) = self.apologise(&one[0].0, Some(&one[0].1)).await {
                     tracing::error!(platform = %one[0].0.platform, error = %e2, "could not queue the apology either");
@@ -478,20 +477,22 @@ impl Engine {
                     cx.tx.undo_to_savepoint().await?;
                     self.crisis_alerts.undo(crisis_counted);
                     tracing::error!(platform = %inbound.platform, error = %e, "handling an inbound message failed; nothing of it was stored");
-                    let answered = match self.after_failure(&mut cx, command).await {
-                        Ok(()) => cx.tx.flush().await,
-                        Err(e) => Err(e),
-                    };
+                    let answered = async {
+                        self.after_failure(&mut cx, command).await?;
+                        cx.tx.flush().await
+                    }
+                    .await;
                     match answered {
                         Ok(()) => counted.counted.append(&mut cx.crisis_counted),
                         Err(e2) => {
                             cx.tx.undo_to_savepoint().await?;
                             self.crisis_alerts.undo(std::mem::take(&mut cx.crisis_counted));
                             tracing::error!(platform = %inbound.platform, error = %e2, "answering a failed message failed; trying the apology alone");
-                            let apologised = match self.say(&mut cx, &Reply::InternalError).await {
-                                Ok(()) => cx.tx.flush().await,
-                                Err(e) => Err(e),
-                            };
+                            let apologised = async {
+                                self.say(&mut cx, &Reply::InternalError).await?;
+                                cx.tx.flush().await
+                            }
+                            .await;
                             if let Err(e3) = apologised {
                                 cx.tx.undo_to_savepoint().await?;
                                 tracing::error!(platform = %inbound.platform, error = %e3, "could not queue the apology either");
@@ -661,6 +662,15 @@ enum Failed {
     Message(crate::error::Error),
     /// Its transaction failed (beginning it, a savepoint, the commit).
     Transaction(crate::error::Error),
+}
+
+impl Failed {
+    /// What failed.
+    fn error(self) -> crate::error::Error {
+        match self {
+            Failed::Message(e) | Failed::Transaction(e) => e,
+        }
+    }
 }
 
 impl From<crate::error::Error> for Failed {

@@ -1,12 +1,12 @@
 //! Rows read together with the sender's participant row at the start of a message
 //! ([`Tx::participant_on`](super::Tx::participant_on)): their sanctions, whether they
 //! opted out of surveys, their current discussion and their pseudonym in it, and on
-//! PostgreSQL their latest post bodies and their survey invitations. A plain post
-//! asks for each of them again a few statements later; they are given from here instead
-//! of a statement each (on PostgreSQL, a round trip each). Everything known is forgotten whenever a savepoint is set, released or
-//! rolled back to (and by `!forget`), and each kind of row as soon as one of its kind is
-//! written, so what is given is never older than the message reading it and never
-//! outlives a change.
+//! PostgreSQL their latest post bodies and their survey invitations. A plain post asks for
+//! each of them again a few statements later; they are given from here instead of a
+//! statement each (on PostgreSQL, a round trip each). Everything known is forgotten at
+//! each message of a group and whenever a savepoint is set, released or rolled back to (and
+//! by `!forget`), and each kind of row as soon as one of its kind is written, so what is
+//! given is never older than the message reading it and never outlives a change.
 
 use super::moderation::Sanctions;
 use super::rows::Discussion;
@@ -31,8 +31,8 @@ pub(super) struct Known {
     pub invitations: Option<(ParticipantKey, Vec<Invitation>)>,
 }
 
-/// How many of a sender's latest post bodies are read with their participant row: the
-/// spam check's repeated-text window.
+/// How many of a sender's latest post bodies the spam check compares a post with (its
+/// repeated-text window), read with their participant row on PostgreSQL.
 pub const RECENT: i64 = 5;
 
 impl Known {

@@ -20,6 +20,7 @@ mod surveys;
 
 pub use analysis::AnalysedPost;
 pub use bench::{BenchCounts, RawPost, BASELINE_PLATFORM};
+pub use known::RECENT as RECENT_POSTS;
 pub use moderation::{AuditEntry, QueuedPost, Sanctions};
 
 pub use outbox::{DestKind, DueRow, NewOutbox, OutboxAction, OutboxDest};
@@ -174,15 +175,33 @@ fn bind_post<'q>(q: db::Query<'q>, post: &'q NewPost<'_>) -> db::Query<'q> {
         .bind(post.platform.as_str())
 }
 
-/// What the participant read adds on PostgreSQL: the sender's latest [`known::RECENT`] post
-/// bodies, newest first, and their survey invitations, oldest first, each as JSON text.
-const PARTICIPANT_MORE: &str = ", \
-    (SELECT CAST(COALESCE(json_agg(b.body ORDER BY b.id DESC), '[]') AS TEXT) FROM \
-     (SELECT id, body FROM posts WHERE participant_key = p.key ORDER BY id DESC LIMIT 5) b) AS recent, \
-    (SELECT CAST(COALESCE(json_agg(json_build_object('survey_id', i.survey_id, 'discussion_id', i.discussion_id, \
-       'started_at', i.started_at, 'stopped_at', i.stopped_at, 'completed_at', i.completed_at, \
-       'next_question', i.next_question) ORDER BY i.invited_at, i.survey_id), '[]') AS TEXT) \
-     FROM survey_invitations i WHERE i.participant_key = p.key) AS invitations";
+/// The participant read ([`Tx::participant_on`]): on SQLite (`[0]`) the sender's row with
+/// their address, current discussion, sanctions and pseudonym there; on PostgreSQL (`[1]`),
+/// where each statement is a round trip, also their latest [`RECENT_POSTS`] post bodies,
+/// newest first, and their survey invitations, oldest first, each as JSON text.
+static PARTICIPANT_READ: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+    let more = format!(
+        ", (SELECT CAST(COALESCE(json_agg(b.body ORDER BY b.id DESC), '[]') AS TEXT) FROM \
+         (SELECT id, body FROM posts WHERE participant_key = p.key ORDER BY id DESC LIMIT {RECENT_POSTS}) b) AS recent, \
+         (SELECT CAST(COALESCE(json_agg(json_build_object('survey_id', i.survey_id, 'discussion_id', i.discussion_id, \
+           'started_at', i.started_at, 'stopped_at', i.stopped_at, 'completed_at', i.completed_at, \
+           'next_question', i.next_question) ORDER BY i.invited_at, i.survey_id), '[]') AS TEXT) \
+         FROM survey_invitations i WHERE i.participant_key = p.key) AS invitations"
+    );
+    [String::new(), more].map(|more| {
+        format!(
+            "SELECT p.current_discussion, p.seen_notice, p.opted_out, c.sealed_address, \
+             d.id, d.slug, d.title, d.prompt, d.status, d.premoderated, \
+             s.muted_until, s.banned, ps.name AS pseudonym{more} \
+             FROM participants p \
+             LEFT JOIN contacts c ON c.participant_key = p.key AND c.platform = $2 \
+             LEFT JOIN discussions d ON d.id = p.current_discussion \
+             LEFT JOIN sanctions s ON s.participant_key = p.key \
+             LEFT JOIN pseudonyms ps ON ps.discussion_id = p.current_discussion AND ps.participant_key = p.key \
+             WHERE p.key = $1"
+        )
+    })
+});
 
 impl Store {
     /// Connects (creating a SQLite file when needed) and applies pending migrations.
@@ -620,21 +639,8 @@ impl Tx {
     ) -> Result<(Participant, Option<String>)> {
         // Read first: someone who has written before (the usual case) costs one statement,
         // which also reads what the message is likely to ask next (`known`).
-        // On PostgreSQL, where each statement is a round trip, also their latest post
-        // bodies (the spam check's) and their survey invitations, as JSON text.
         let postgres = self.conn.is_postgres();
-        let more = if postgres { PARTICIPANT_MORE } else { "" };
-        let read = format!(
-            "SELECT p.current_discussion, p.seen_notice, p.opted_out, c.sealed_address, \
-                    d.id, d.slug, d.title, d.prompt, d.status, d.premoderated, \
-                    s.muted_until, s.banned, ps.name AS pseudonym{more} \
-                    FROM participants p \
-                    LEFT JOIN contacts c ON c.participant_key = p.key AND c.platform = $2 \
-                    LEFT JOIN discussions d ON d.id = p.current_discussion \
-                    LEFT JOIN sanctions s ON s.participant_key = p.key \
-                    LEFT JOIN pseudonyms ps ON ps.discussion_id = p.current_discussion AND ps.participant_key = p.key \
-                    WHERE p.key = $1"
-        );
+        let read = &PARTICIPANT_READ[usize::from(postgres)];
         let row = match query(read.as_str()).bind(&key.0).bind(platform.as_str()).fetch_optional(&mut self.conn).await?
         {
             Some(row) => row,
