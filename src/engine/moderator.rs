@@ -87,7 +87,7 @@ impl Engine {
             id: post.id,
             number: post.number,
             pseudonym: &post.pseudonym,
-            parent: post.parent,
+            parent: post.parent.map(|n| (n, None)),
             body: &post.body,
         };
         self.publish(cx, &d, &publication).await?;

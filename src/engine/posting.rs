@@ -21,8 +21,9 @@ pub(super) struct Publication<'a> {
     pub number: PostNumber,
     /// The author's made-up name.
     pub pseudonym: &'a str,
-    /// The post it answers.
-    pub parent: Option<PostNumber>,
+    /// The post it answers, and that post's id when the caller has read it already
+    /// (`None`: read here).
+    pub parent: Option<(PostNumber, Option<PostId>)>,
     /// The redacted text.
     pub body: &'a str,
 }
@@ -65,16 +66,17 @@ impl Engine {
         if len > self.post_limit {
             return Ok(Err(Refusal::TooLong { len, max: self.post_limit }));
         }
-        if let Some(n) = parent {
-            match cx.tx.post_by_number(d.id, n).await? {
-                Some(post) if post.status == PostStatus::Published => {}
+        let parent = match parent {
+            Some(n) => match cx.tx.post_by_number(d.id, n).await? {
+                Some(post) if post.status == PostStatus::Published => Some((n, Some(post.id))),
                 _ => return Ok(Err(Refusal::NoSuchPost { number: n, slug: d.slug.clone(), purpose: Purpose::Reply })),
-            }
-        }
+            },
+            None => None,
+        };
 
         // Moderate. The author of a crisis post was signposted already (see `crisis_first`);
         // here the post itself is never rejected.
-        let recent = cx.tx.recent_bodies(key, crate::store::RECENT_POSTS).await?;
+        let recent = cx.tx.recent_bodies(key).await?;
         let (verdict, analysis) = match cx.ahead.reading(text) {
             Some(read) => (self.moderator.with_recent(read.verdict, text, &recent), read.analysis),
             None => (self.moderator.assess(text, &recent), None),
@@ -119,7 +121,7 @@ impl Engine {
                 number: PostNumber(0),
                 participant: key,
                 pseudonym: &pseudonym,
-                parent,
+                parent: parent.map(|(n, _)| n),
                 body,
                 status,
                 created_at: cx.now,
@@ -161,13 +163,14 @@ impl Engine {
     /// Queues a post into every mirror, as an in-thread reply to its parent when it has one.
     pub(super) async fn publish(&self, cx: &mut Ctx, d: &Discussion, p: &Publication<'_>) -> Result<()> {
         let parent_id = match p.parent {
-            Some(n) => cx.tx.post_by_number(d.id, n).await?.map(|parent| parent.id),
+            Some((_, Some(id))) => Some(id),
+            Some((n, None)) => cx.tx.post_by_number(d.id, n).await?.map(|parent| parent.id),
             None => None,
         };
         let line = self.voice().thread(&ThreadMessage::Post {
             number: p.number,
             pseudonym: p.pseudonym.to_string(),
-            parent: p.parent,
+            parent: p.parent.map(|(n, _)| n),
             body: p.body.to_string(),
         });
         self.to_every_platform(cx, |platform, now| NewOutbox {

@@ -24,9 +24,11 @@ type HmacSha256 = Hmac<Sha256>;
 /// Keys derived from the deployment's secret.
 #[derive(Clone)]
 pub struct Identity {
-    participant: [u8; 32],
-    pseudonym: [u8; 32],
-    stores: [u8; 32],
+    /// Each MAC keyed once: a clone starts from the key's padded blocks already hashed,
+    /// which halves the hashing of a short input.
+    participant: HmacSha256,
+    pseudonym: HmacSha256,
+    stores: HmacSha256,
     cipher: XChaCha20Poly1305,
 }
 
@@ -36,9 +38,17 @@ impl std::fmt::Debug for Identity {
     }
 }
 
-fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+fn keyed(key: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    mac(&keyed(key), parts)
+}
+
+fn mac(keyed: &HmacSha256, parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = keyed.clone();
     for part in parts {
         mac.update(part);
     }
@@ -50,23 +60,23 @@ impl Identity {
     pub fn new(secret: &[u8]) -> Identity {
         let enc = hmac(secret, &[b"parley/contact-encryption/v1"]);
         Identity {
-            participant: hmac(secret, &[b"parley/participant-key/v1"]),
-            pseudonym: hmac(secret, &[b"parley/pseudonym/v1"]),
-            stores: hmac(secret, &[b"parley/adapter-stores/v1"]),
+            participant: keyed(&hmac(secret, &[b"parley/participant-key/v1"])),
+            pseudonym: keyed(&hmac(secret, &[b"parley/pseudonym/v1"])),
+            stores: keyed(&hmac(secret, &[b"parley/adapter-stores/v1"])),
             cipher: XChaCha20Poly1305::new(&enc.into()),
         }
     }
 
     /// The participant key for a platform user: `HMAC(secret, platform ":" user_id)`.
     pub fn participant_key(&self, platform: chat::Platform, user_id: &str) -> ParticipantKey {
-        let mac = hmac(&self.participant, &[platform.as_str().as_bytes(), b":", user_id.as_bytes()]);
+        let mac = mac(&self.participant, &[platform.as_str().as_bytes(), b":", user_id.as_bytes()]);
         ParticipantKey(hex::encode(mac))
     }
 
     /// The `attempt`-th candidate pseudonym of `key` in discussion `slug`. Attempt 0 is the
     /// usual name; later attempts resolve collisions inside the discussion.
     pub fn pseudonym(&self, key: &ParticipantKey, slug: &str, attempt: u32) -> String {
-        let mac = hmac(&self.pseudonym, &[key.0.as_bytes(), b":", slug.as_bytes(), b":", &attempt.to_be_bytes()]);
+        let mac = mac(&self.pseudonym, &[key.0.as_bytes(), b":", slug.as_bytes(), b":", &attempt.to_be_bytes()]);
         let a = u32::from_be_bytes([mac[0], mac[1], mac[2], mac[3]]) as usize;
         let b = u32::from_be_bytes([mac[4], mac[5], mac[6], mac[7]]) as usize;
         let adjective = words::ADJECTIVES[a % words::ADJECTIVES.len()];
@@ -100,7 +110,7 @@ impl Identity {
     /// stores, which hold member lists), derived from the secret so that nothing else has
     /// to be kept safe.
     pub fn adapter_store_passphrase(&self, adapter: &str) -> String {
-        hex::encode(hmac(&self.stores, &[adapter.as_bytes()]))
+        hex::encode(mac(&self.stores, &[adapter.as_bytes()]))
     }
 
     /// Encrypts a contact address for storage (hex of nonce ‖ ciphertext).
@@ -141,6 +151,21 @@ mod tests {
         assert!(!a.0.contains("alice"));
         let other = Identity::new(b"another secret another secret!!!");
         assert_ne!(a, other.participant_key(Platform::Matrix, "@alice:example.org"));
+    }
+
+    /// Stored keys must keep matching: the derivation is HMAC-SHA256 as documented
+    /// (the expected values computed with Python's `hmac` module).
+    #[test]
+    fn keys_are_the_documented_hmac() {
+        let id = Identity::new(b"0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            id.participant_key(Platform::Matrix, "@alice:example.org").0,
+            "41923557fc0cb0361f98ab1b7717ad86f5e73ef6c1b17ee0fcf84f5b857c2e80"
+        );
+        assert_eq!(
+            id.adapter_store_passphrase("matrix"),
+            "5800187b1b7776a4d82c19fc565deb3af2e7742381d67e9ba0b041d75451e395"
+        );
     }
 
     #[test]

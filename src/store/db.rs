@@ -10,6 +10,7 @@
 //! which SQLite reads as named parameters and which are bound here by their number).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use sqlx::any::AnyRow;
@@ -153,17 +154,13 @@ impl Conn {
             let same = rest.iter().take(LATER_ROWS).take_while(|l| l.into == first.into && l.row == first.row).count();
             let n = 1 << same.ilog2();
             let (these, next) = rest.split_at(n);
-            let mut sql = String::with_capacity(first.into.len() + n * (first.row.len() + 8));
-            sql.push_str(first.into);
+            let direct = matches!(self.link, Link::Direct(_));
+            let sql = many_rows(first.into, first.row, first.args.len(), n, direct);
             let mut args = Vec::with_capacity(n * first.args.len());
-            for (i, l) in these.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                renumbered(&mut sql, l.row, args.len());
+            for l in these {
                 args.extend(l.args.iter().cloned());
             }
-            let q = Query { sql: Cow::Owned(sql), args };
+            let q = Query { sql: Cow::Borrowed(sql), args };
             q.run(self).await?;
             rest = next;
         }
@@ -209,26 +206,47 @@ impl Conn {
     }
 }
 
-/// Appends `row` to `sql` with each `$n` written `$(n + offset)`.
-fn renumbered(sql: &mut String, row: &str, offset: usize) {
-    let mut chars = row.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        sql.push(c);
-        if c != '$' {
-            continue;
+/// The `INSERT` of `n` rows shaped `row` (`$1` … `$per_row` numbered for the row alone) into
+/// `into`, its parameters numbered on from row to row: `?n` for the SQLite writer, which
+/// binds them by number as written, `$n` for sqlx. Built once for each shape and size (a
+/// few dozen in all, since `into` and `row` are the code's own text) and kept.
+fn many_rows(into: &'static str, row: &'static str, per_row: usize, n: usize, direct: bool) -> &'static str {
+    type Shape = (usize, usize, usize, usize, usize, bool);
+    static BUILT: std::sync::LazyLock<std::sync::Mutex<HashMap<Shape, &'static str>>> =
+        std::sync::LazyLock::new(Default::default);
+    // The texts are `'static`, so where they are tells them apart for good.
+    let shape = (into.as_ptr() as usize, into.len(), row.as_ptr() as usize, row.len(), n, direct);
+    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    built.entry(shape).or_insert_with(|| {
+        let mut sql = String::with_capacity(into.len() + n * (row.len() + 8));
+        sql.push_str(into);
+        for i in 0..n {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            renumbered(&mut sql, row, i * per_row, if direct { '?' } else { '$' });
         }
-        let mut n = 0usize;
-        let mut digits = false;
-        while let Some(&(_, d)) = chars.peek() {
-            let Some(v) = d.to_digit(10) else { break };
-            n = n * 10 + v as usize;
-            digits = true;
-            chars.next();
+        Box::leak(sql.into_boxed_str())
+    })
+}
+
+/// Appends `row` to `sql` with each `$n` written `{marker}(n + offset)`.
+fn renumbered(sql: &mut String, row: &str, offset: usize, marker: char) {
+    let mut rest = row;
+    while let Some(at) = rest.find('$') {
+        sql.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        match after[..digits].parse::<usize>() {
+            Ok(n) => {
+                sql.push(marker);
+                sql.push_str(&(n + offset).to_string());
+            }
+            Err(_) => sql.push('$'),
         }
-        if digits {
-            sql.push_str(&(n + offset).to_string());
-        }
+        rest = &after[digits..];
     }
+    sql.push_str(rest);
 }
 
 /// The SQLite writer connection, held for as long as this lives. A transaction begun on it
@@ -618,10 +636,7 @@ fn run_direct(
     args: &[Arg<'_>],
     mut on_row: impl FnMut(DbRow) -> Result<()>,
 ) -> Result<u64> {
-    // `$n` is a named parameter to SQLite, and looking a name up costs a walk of the
-    // statement's list: as `?n` it is bound by its number directly.
-    let numbered = numbered_parameters(sql);
-    let mut stmt = conn.prepare_cached(&numbered)?;
+    let mut stmt = prepare_direct(conn, sql)?;
     let count = stmt.parameter_count();
     if count != args.len() {
         return Err(Error::Inconsistent(format!("a statement takes {count} parameters but {} were given", args.len())));
@@ -648,6 +663,43 @@ fn run_direct(
     }
     drop(rows);
     Ok(if readonly { 0 } else { conn.changes() })
+}
+
+/// `sql` prepared (or found prepared) on the SQLite writer, its `$n` parameters bound by
+/// number. `$n` is a named parameter to SQLite, numbered in the order names first appear;
+/// most statements name `$1`, `$2`, … in that order, so they are taken as written (no copy
+/// of the text a statement). The rest are prepared with `$n` written `?n`.
+fn prepare_direct<'c>(conn: &'c rusqlite::Connection, sql: &str) -> Result<rusqlite::CachedStatement<'c>> {
+    if in_number_order(sql) {
+        return Ok(conn.prepare_cached(sql)?);
+    }
+    Ok(conn.prepare_cached(&numbered_parameters(sql))?)
+}
+
+/// Whether the parameters of `sql` are `$n` only, each first named after `$1` … `$(n-1)`,
+/// so that SQLite numbers `$n` as `n`. A scan of the text: asking SQLite for a parameter's
+/// name walks a list, which for a many-row `INSERT` cost more than the copy it saves.
+fn in_number_order(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    let (mut quoted, mut highest, mut i) = (false, 0usize, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => quoted = !quoted,
+            b'?' | b':' | b'@' if !quoted => return false,
+            b'$' if !quoted => {
+                let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                let Ok(n) = sql[i + 1..i + 1 + digits].parse::<usize>() else { return false };
+                if n > highest + 1 {
+                    return false;
+                }
+                highest = highest.max(n);
+                i += digits;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    true
 }
 
 /// The statement with `$n` written `?n` (outside quoted text), which SQLite binds by
@@ -777,7 +829,58 @@ impl DbRow {
 
 #[cfg(test)]
 mod tests {
-    use super::numbered_parameters;
+    #![allow(clippy::unwrap_used)]
+    use super::{in_number_order, many_rows, numbered_parameters, run_direct, Arg};
+    use std::borrow::Cow;
+
+    /// Parameters bound by number whatever order their names first appear in, taken as
+    /// written or numbered.
+    #[test]
+    fn parameters_bind_by_number_in_any_order() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let args = [Arg::Text(Some(Cow::Borrowed("a"))), Arg::Text(Some(Cow::Borrowed("b")))];
+        for (sql, want) in [
+            ("SELECT $1 || $2 || $1", "aba"),
+            ("SELECT $2 || $1 || $2", "bab"),
+            ("SELECT '$2' || $1 || $2", "$2ab"),
+            ("SELECT ?2 || ?1", "ba"),
+            ("SELECT $1 || $3 || $2", "error"),
+        ] {
+            if want == "error" {
+                assert!(run_direct(&conn, sql, &args, |_| Ok(())).is_err(), "{sql}");
+                continue;
+            }
+            for _ in 0..2 {
+                let mut got = String::new();
+                run_direct(&conn, sql, &args, |row| {
+                    got = row.try_get::<String, _>(0)?;
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(got, want, "{sql}");
+            }
+        }
+    }
+
+    #[test]
+    fn many_rows_are_numbered_on() {
+        let (into, row) = ("INSERT INTO t (a, b, c) VALUES ", "($1, '$x', $2, $1)");
+        assert_eq!(many_rows(into, row, 2, 1, true), "INSERT INTO t (a, b, c) VALUES (?1, '$x', ?2, ?1)");
+        let three = "INSERT INTO t (a, b, c) VALUES ($1, '$x', $2, $1), ($3, '$x', $4, $3), ($5, '$x', $6, $5)";
+        assert_eq!(many_rows(into, row, 2, 3, false), three);
+        assert_eq!(many_rows(into, row, 2, 3, false), three);
+        assert_eq!(many_rows(into, row, 2, 3, true), three.replace('$', "?").replace("'?x'", "'$x'"));
+    }
+
+    #[test]
+    fn parameters_in_number_order() {
+        assert!(in_number_order("SELECT 1"));
+        assert!(in_number_order("SELECT $1, $2, $1, '$9', $3"));
+        assert!(!in_number_order("SELECT $2, $1"));
+        assert!(!in_number_order("SELECT $1, ?2"));
+        assert!(!in_number_order("SELECT $a"));
+        assert!(in_number_order("SELECT 'it''s $5', $1"));
+    }
 
     #[test]
     fn dollar_parameters_become_numbered_outside_quotes() {

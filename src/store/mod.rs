@@ -808,43 +808,37 @@ impl Tx {
             let id = self.insert_post(&NewPost { number, ..*post }).await?;
             return Ok((id, number));
         }
-        let row = bind_post(
-            query(format!(
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
                 "WITH n AS (UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 \
                  RETURNING next_number - 1 AS number) \
                  INSERT INTO posts ({POST_COLUMNS}, number) \
                  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, n.number FROM n RETURNING id, number"
-            )),
-            post,
-        )
-        .fetch_one(&mut self.conn)
-        .await?;
+            )
+        });
+        let row = bind_post(query(SQL.as_str()), post).fetch_one(&mut self.conn).await?;
         Ok((PostId(row.try_get::<i64, _>("id")?), PostNumber(row.try_get::<i64, _>("number")?)))
     }
 
     /// Stores a post.
     pub async fn insert_post(&mut self, post: &NewPost<'_>) -> Result<PostId> {
         self.known.recent = None;
-        let row = bind_post(
-            query(format!(
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
                 "INSERT INTO posts ({POST_COLUMNS}, number) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
-            )),
-            post,
-        )
-        .bind(post.number.0)
-        .fetch_one(&mut self.conn)
-        .await?;
+            )
+        });
+        let row = bind_post(query(SQL.as_str()), post).bind(post.number.0).fetch_one(&mut self.conn).await?;
         Ok(PostId(row.try_get::<i64, _>(0)?))
     }
 
     /// A post by its `#N` in a discussion.
     pub async fn post_by_number(&mut self, discussion: DiscussionId, number: PostNumber) -> Result<Option<Post>> {
-        let row = query(format!("SELECT {} FROM posts WHERE discussion_id = $1 AND number = $2", Post::COLUMNS))
-            .bind(discussion.0)
-            .bind(number.0)
-            .fetch_optional(&mut self.conn)
-            .await?;
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("SELECT {} FROM posts WHERE discussion_id = $1 AND number = $2", Post::COLUMNS)
+        });
+        let row = query(SQL.as_str()).bind(discussion.0).bind(number.0).fetch_optional(&mut self.conn).await?;
         row.map(|r| Post::from_row(&r)).transpose()
     }
 
