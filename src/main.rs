@@ -11,11 +11,6 @@ use parley::app::{self, Options};
 mod adapters;
 mod bench;
 
-/// mimalloc rather than glibc's allocator: the engine allocates small strings and rows
-/// for every message (BENCHMARKS.md, fifth session).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// parley: anonymous public participation in NHS discussions, on Matrix and Discord.
 #[derive(Debug, Parser)]
 #[command(name = "parley", version, about)]

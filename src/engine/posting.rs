@@ -76,7 +76,7 @@ impl Engine {
 
         // Moderate. The author of a crisis post was signposted already (see `crisis_first`);
         // here the post itself is never rejected.
-        let recent = cx.tx.recent_bodies(key).await?;
+        let recent = cx.tx.recent_bodies(key, crate::store::RECENT_POSTS).await?;
         let (verdict, analysis) = match cx.ahead.reading(text) {
             Some(read) => (self.moderator.with_recent(read.verdict, text, &recent), read.analysis),
             None => (self.moderator.assess(text, &recent), None),

@@ -155,7 +155,7 @@ impl Conn {
             let n = 1 << same.ilog2();
             let (these, next) = rest.split_at(n);
             let direct = matches!(self.link, Link::Direct(_));
-            let sql = many_rows(first.into, first.row, first.args.len(), n, direct);
+            let sql = many_rows(first.into, first.row, "", first.args.len(), n, direct);
             let mut args = Vec::with_capacity(n * first.args.len());
             for l in these {
                 args.extend(l.args.iter().cloned());
@@ -207,15 +207,23 @@ impl Conn {
 }
 
 /// The `INSERT` of `n` rows shaped `row` (`$1` … `$per_row` numbered for the row alone) into
-/// `into`, its parameters numbered on from row to row: `?n` for the SQLite writer, which
+/// `into`, then `tail` (`ON CONFLICT …`, `RETURNING …`), its parameters numbered on from row to row: `?n` for the SQLite writer, which
 /// binds them by number as written, `$n` for sqlx. Built once for each shape and size (a
 /// few dozen in all, since `into` and `row` are the code's own text) and kept.
-fn many_rows(into: &'static str, row: &'static str, per_row: usize, n: usize, direct: bool) -> &'static str {
-    type Shape = (usize, usize, usize, usize, usize, bool);
+fn many_rows(
+    into: &'static str,
+    row: &'static str,
+    tail: &'static str,
+    per_row: usize,
+    n: usize,
+    direct: bool,
+) -> &'static str {
+    type Shape = ([(usize, usize); 3], usize, bool);
     static BUILT: std::sync::LazyLock<std::sync::Mutex<HashMap<Shape, &'static str>>> =
         std::sync::LazyLock::new(Default::default);
     // The texts are `'static`, so where they are tells them apart for good.
-    let shape = (into.as_ptr() as usize, into.len(), row.as_ptr() as usize, row.len(), n, direct);
+    let at = |text: &str| (text.as_ptr() as usize, text.len());
+    let shape = ([at(into), at(row), at(tail)], n, direct);
     let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     built.entry(shape).or_insert_with(|| {
         let mut sql = String::with_capacity(into.len() + n * (row.len() + 8));
@@ -226,8 +234,39 @@ fn many_rows(into: &'static str, row: &'static str, per_row: usize, n: usize, di
             }
             renumbered(&mut sql, row, i * per_row, if direct { '?' } else { '$' });
         }
+        sql.push_str(tail);
         Box::leak(sql.into_boxed_str())
     })
+}
+
+/// Inserts `rows` (each the arguments of one `row`) into `into`, `tail` after each
+/// statement's last row, in as few statements as their number allows (a power of two of
+/// rows each, at most [`LATER_ROWS`]); returns the rows the statements return, in order.
+pub(crate) async fn insert_many<'q>(
+    conn: &mut Conn,
+    into: &'static str,
+    row: &'static str,
+    tail: &'static str,
+    rows: Vec<Vec<Arg<'q>>>,
+) -> Result<Vec<DbRow>> {
+    let mut out = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while let Some(first) = rows.next() {
+        let per_row = first.len();
+        let left = 1 + rows.len();
+        let n = 1 << left.min(LATER_ROWS).ilog2();
+        let mut args = first;
+        for more in rows.by_ref().take(n - 1) {
+            if more.len() != per_row {
+                return Err(Error::Inconsistent(format!("rows of {per_row} and {} values in one INSERT", more.len())));
+            }
+            args.extend(more);
+        }
+        let direct = matches!(conn.link, Link::Direct(_));
+        let q = Query { sql: Cow::Borrowed(many_rows(into, row, tail, per_row, n, direct)), args };
+        out.extend(q.fetch_all(conn).await?);
+    }
+    Ok(out)
 }
 
 /// Appends `row` to `sql` with each `$n` written `{marker}(n + offset)`.
@@ -865,11 +904,12 @@ mod tests {
     #[test]
     fn many_rows_are_numbered_on() {
         let (into, row) = ("INSERT INTO t (a, b, c) VALUES ", "($1, '$x', $2, $1)");
-        assert_eq!(many_rows(into, row, 2, 1, true), "INSERT INTO t (a, b, c) VALUES (?1, '$x', ?2, ?1)");
+        assert_eq!(many_rows(into, row, "", 2, 1, true), "INSERT INTO t (a, b, c) VALUES (?1, '$x', ?2, ?1)");
         let three = "INSERT INTO t (a, b, c) VALUES ($1, '$x', $2, $1), ($3, '$x', $4, $3), ($5, '$x', $6, $5)";
-        assert_eq!(many_rows(into, row, 2, 3, false), three);
-        assert_eq!(many_rows(into, row, 2, 3, false), three);
-        assert_eq!(many_rows(into, row, 2, 3, true), three.replace('$', "?").replace("'?x'", "'$x'"));
+        assert_eq!(many_rows(into, row, "", 2, 3, false), three);
+        assert_eq!(many_rows(into, row, "", 2, 3, false), three);
+        assert_eq!(many_rows(into, row, "", 2, 3, true), three.replace('$', "?").replace("'?x'", "'$x'"));
+        assert_eq!(many_rows(into, row, " RETURNING a", 2, 1, false), format!("{into}($1, '$x', $2, $1) RETURNING a"));
     }
 
     #[test]

@@ -57,8 +57,8 @@ impl Known {
     }
 
     /// `key`'s latest `limit` post bodies, oldest first, when known.
-    pub fn recent(&self, key: &ParticipantKey) -> Option<Vec<String>> {
-        self.recent.as_ref().filter(|(k, _)| k == key).map(|(_, bodies)| bodies.clone())
+    pub fn recent(&self, key: &ParticipantKey, limit: i64) -> Option<Vec<String>> {
+        self.recent.as_ref().filter(|(k, _)| k == key && limit == RECENT).map(|(_, bodies)| bodies.clone())
     }
 
     /// `key`'s survey invitations, when known.

@@ -511,30 +511,32 @@ impl Tx {
         Ok(done == 1)
     }
 
-    /// Records a group's inbound events, in one statement on PostgreSQL (one each on
-    /// SQLite, where a statement is no round trip); for each, whether it is new. Of several
-    /// with the same id, the first is.
+    /// Records a group's inbound events, in one statement on PostgreSQL (on SQLite in
+    /// many-row `INSERT`s of up to 64); for each, whether it is new. Of several with the
+    /// same id, the first is.
     pub async fn record_inbound_many(&mut self, events: &[(chat::Platform, &str)], now: i64) -> Result<Vec<bool>> {
-        if !self.conn.is_postgres() {
-            let mut new = Vec::with_capacity(events.len());
-            for &(platform, event_id) in events {
-                new.push(self.record_inbound(platform, event_id, now).await?);
-            }
-            return Ok(new);
-        }
-        let list: Vec<serde_json::Value> = events
-            .iter()
-            .map(|(platform, event_id)| serde_json::json!({ "platform": platform.as_str(), "event_id": event_id }))
-            .collect();
-        let rows = query(
-            "INSERT INTO inbound_events (platform, event_id, received_at) \
-             SELECT e.platform, e.event_id, $2 FROM json_to_recordset(CAST($1 AS json)) AS e(platform text, event_id text) \
-             ON CONFLICT (platform, event_id) DO NOTHING RETURNING platform, event_id",
-        )
-        .bind(serde_json::Value::Array(list).to_string())
-        .bind(now)
-        .fetch_all(&mut self.conn)
-        .await?;
+        let rows = if self.conn.is_postgres() {
+            self.record_inbound_json(events, now).await?
+        } else {
+            let rows = events
+                .iter()
+                .map(|&(platform, event_id)| {
+                    vec![
+                        db::Arg::Text(Some(platform.as_str().into())),
+                        db::Arg::Text(Some(event_id.into())),
+                        db::Arg::Int(Some(now)),
+                    ]
+                })
+                .collect();
+            db::insert_many(
+                &mut self.conn,
+                "INSERT INTO inbound_events (platform, event_id, received_at) VALUES ",
+                "($1, $2, $3)",
+                " ON CONFLICT (platform, event_id) DO NOTHING RETURNING platform, event_id",
+                rows,
+            )
+            .await?
+        };
         let mut inserted = std::collections::HashSet::with_capacity(rows.len());
         for row in rows {
             inserted.insert((row.try_get::<String, _>("platform")?, row.try_get::<String, _>("event_id")?));
@@ -543,6 +545,23 @@ impl Tx {
             .iter()
             .map(|(platform, event_id)| inserted.remove(&(platform.as_str().to_string(), event_id.to_string())))
             .collect())
+    }
+
+    /// PostgreSQL's [`Tx::record_inbound_many`]: the events as one JSON parameter.
+    async fn record_inbound_json(&mut self, events: &[(chat::Platform, &str)], now: i64) -> Result<Vec<db::DbRow>> {
+        let list: Vec<serde_json::Value> = events
+            .iter()
+            .map(|(platform, event_id)| serde_json::json!({ "platform": platform.as_str(), "event_id": event_id }))
+            .collect();
+        query(
+            "INSERT INTO inbound_events (platform, event_id, received_at) \
+             SELECT e.platform, e.event_id, $2 FROM json_to_recordset(CAST($1 AS json)) AS e(platform text, event_id text) \
+             ON CONFLICT (platform, event_id) DO NOTHING RETURNING platform, event_id",
+        )
+        .bind(serde_json::Value::Array(list).to_string())
+        .bind(now)
+        .fetch_all(&mut self.conn)
+        .await
     }
 
     // ----- discussions -----

@@ -6,12 +6,14 @@ use super::{Post, PostStatus, Tx};
 use crate::error::Result;
 use crate::ids::{DiscussionId, ParticipantKey, PostId, PostNumber};
 
-/// The latest post bodies of a participant. The limit is written into the statement: bound
+/// The latest post bodies of a participant. The limit (an integer) is written into the statement: bound
 /// as a parameter, SQLite takes its value into account when it plans the statement, so it
 /// prepared the statement again at every use (about 37,000 instructions a post).
-static RECENT_BODIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!("SELECT body FROM posts WHERE participant_key = $1 ORDER BY id DESC LIMIT {}", super::RECENT_POSTS)
-});
+static RECENT_BODIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| recent_bodies_sql(super::RECENT_POSTS));
+
+fn recent_bodies_sql(limit: i64) -> String {
+    format!("SELECT body FROM posts WHERE participant_key = $1 ORDER BY id DESC LIMIT {limit}")
+}
 
 /// A participant's sanctions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -249,13 +251,14 @@ impl Tx {
         Ok(row.map(|r| r.try_get::<Option<String>, _>(0)).transpose()?.flatten().map(ParticipantKey))
     }
 
-    /// The author's latest [`RECENT_POSTS`](super::RECENT_POSTS) post bodies (newest last),
-    /// for repeated-text detection.
-    pub async fn recent_bodies(&mut self, key: &ParticipantKey) -> Result<Vec<String>> {
-        if let Some(known) = self.known.recent(key) {
+    /// The author's latest `limit` post bodies (newest last), for repeated-text detection.
+    pub async fn recent_bodies(&mut self, key: &ParticipantKey, limit: i64) -> Result<Vec<String>> {
+        if let Some(known) = self.known.recent(key, limit) {
             return Ok(known);
         }
-        let rows = query(RECENT_BODIES.as_str()).bind(&key.0).fetch_all(&mut self.conn).await?;
+        let sql: std::borrow::Cow<'static, str> =
+            if limit == super::RECENT_POSTS { RECENT_BODIES.as_str().into() } else { recent_bodies_sql(limit).into() };
+        let rows = query(sql).bind(&key.0).fetch_all(&mut self.conn).await?;
         let mut out = rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?;
         out.reverse();
         Ok(out)
