@@ -379,6 +379,25 @@ async fn each_message_sees_the_ones_before_it(bot: &TestBot) {
     let invited = |who: &str| lines_for(&lines, &format!("dm {who}")).iter().any(|l| l.contains("short survey"));
     assert!(!invited("carol"), "{lines:?}");
     assert!(invited("dave"), "{lines:?}");
+
+    // A ban just before someone's first message in the group: on PostgreSQL the group's
+    // senders are read at its start, and a staff message must make them read again.
+    bot.say("erin", "!join gp-access").await;
+    let lines = bot.say("erin", "Erin's post before her ban").await;
+    let thread = lines_for(&lines, "thread gp-access");
+    let before = thread.iter().find(|l| l.contains("Erin's post before")).unwrap_or_else(|| panic!("{lines:?}"));
+    let number: String = before.trim_start_matches('#').chars().take_while(char::is_ascii_digit).collect();
+    let batch = vec![
+        bot.inbound("dave", "Dave's post before erin's ban"),
+        bot.inbound("mod1", &format!("!ban gp-access#{number}")),
+        bot.inbound("erin", "Erin's post after her ban"),
+    ];
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    let gp = lines_for(&lines, "thread gp-access");
+    assert!(gp.iter().any(|l| l.contains("Dave's post before")), "{lines:?}");
+    assert!(!gp.iter().any(|l| l.contains("Erin's post after")), "{lines:?}");
+    assert!(lines_for(&lines, "dm erin").iter().any(|l| l.contains("stopped you from posting")), "{lines:?}");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod common;
 
 use chat::Platform;
 use parley::ids::{ParticipantKey, PostNumber};
-use parley::store::{DiscussionStatus, NewOutbox, NewPost, OutboxAction, OutboxDest, PostStatus, Store};
+use parley::store::{DiscussionStatus, NewOutbox, NewPost, OutboxAction, OutboxDest, PostStatus, Sanctions, Store};
 
 async fn sqlite() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -374,6 +374,96 @@ async fn the_participant_read_gives_latest_posts_and_invitations(store: Store) {
     tx.participant_on(&key("new"), Platform::Matrix, 24).await.unwrap();
     assert!(tx.recent_bodies(&key("new"), 5).await.unwrap().is_empty());
     assert!(tx.invitations(&key("new")).await.unwrap().is_empty());
+}
+
+/// A group's senders read at once (PostgreSQL; nothing on SQLite) give each message what
+/// its own participant read gives: the participant, their address on that platform, their
+/// sanctions, opt-out, discussion, pseudonym, latest posts and invitations. Someone with no
+/// participant row yet gets one, and a second message from a sender reads again.
+async fn a_group_reads_its_senders_at_once(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    let (a, b) = (key("a"), key("b"));
+    for who in [&a, &b] {
+        tx.participant_on(who, Platform::Matrix, 1).await.unwrap();
+    }
+    tx.join(&a, d.id).await.unwrap();
+    tx.save_contact(&a, Platform::Matrix, "sealed-a", 2).await.unwrap();
+    assert!(tx.claim_pseudonym(d.id, "Amber Otter", &a, 3).await.unwrap());
+    tx.set_sanctions(&b, Sanctions { muted_until: 99, banned: false }, "Blue Heron@gp-access", 4).await.unwrap();
+    tx.set_opted_out(&b, true).await.unwrap();
+    for body in ["one", "two"] {
+        tx.insert_next_post(&NewPost {
+            discussion: d.id,
+            number: PostNumber(0),
+            participant: &a,
+            pseudonym: "Amber Otter",
+            parent: None,
+            body,
+            status: PostStatus::Published,
+            created_at: 5,
+            themes: "",
+            sentiment: 0,
+            platform: Platform::Matrix,
+        })
+        .await
+        .unwrap();
+    }
+    assert!(tx.invite("s1", &a, d.id, "join", 6).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let senders = [
+        (a.clone(), Platform::Matrix),
+        (b.clone(), Platform::Discord),
+        (key("new"), Platform::Matrix),
+        (a.clone(), Platform::Discord),
+        (a.clone(), Platform::Matrix),
+    ];
+    // What each message sees: the prefetched group first (rolled back), then each alone.
+    let mut seen = Vec::new();
+    for at_once in [true, false] {
+        let mut tx = store.begin().await.unwrap();
+        if at_once {
+            tx.read_participants_of(&senders).await.unwrap();
+        }
+        let mut these = Vec::new();
+        for (who, platform) in &senders {
+            tx.next_message();
+            let (participant, sealed) = tx.participant_on(who, *platform, 10).await.unwrap();
+            let discussion = match participant.current_discussion {
+                Some(id) => Some((tx.discussion(id).await.unwrap(), tx.pseudonym(id, who).await.unwrap())),
+                None => None,
+            };
+            these.push(format!(
+                "{participant:?} {sealed:?} {:?} {} {discussion:?} {:?} {:?}",
+                tx.sanctions(who).await.unwrap(),
+                tx.opted_out(who).await.unwrap(),
+                tx.recent_bodies(who, 5).await.unwrap(),
+                tx.invitations(who).await.unwrap(),
+            ));
+            // The message changes the sender: a second message of theirs must see it.
+            tx.insert_next_post(&NewPost {
+                discussion: d.id,
+                number: PostNumber(0),
+                participant: who,
+                pseudonym: "Amber Otter",
+                parent: None,
+                body: "later",
+                status: PostStatus::Published,
+                created_at: 11,
+                themes: "",
+                sentiment: 0,
+                platform: *platform,
+            })
+            .await
+            .unwrap();
+        }
+        seen.push(these);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(seen[0][0].contains("sealed-a") && seen[0][0].contains("Amber Otter"), "{}", seen[0][0]);
+    assert!(seen[0][1].contains("muted_until: 99"), "{}", seen[0][1]);
+    assert!(seen[0][4].contains("\"later\""), "{}", seen[0][4]);
 }
 
 /// Outbox rows are written with the transaction's next statement: every read of the outbox
@@ -761,6 +851,7 @@ async fn stored_posts_fall_in_monday_weeks(store: Store) {
 conformance!(sqlite:
     inbound_events_are_deduplicated,
     the_participant_read_gives_latest_posts_and_invitations,
+    a_group_reads_its_senders_at_once,
     inbound_events_of_a_group_are_deduplicated_at_once,
     posts_take_the_next_number,
     queued_outbox_rows,
@@ -777,6 +868,7 @@ conformance!(sqlite:
 conformance!(postgres:
     inbound_events_are_deduplicated,
     the_participant_read_gives_latest_posts_and_invitations,
+    a_group_reads_its_senders_at_once,
     inbound_events_of_a_group_are_deduplicated_at_once,
     posts_take_the_next_number,
     queued_outbox_rows,

@@ -420,15 +420,18 @@ impl Engine {
                 let events: Vec<_> =
                     batch.iter().map(|(inbound, _)| (inbound.platform, inbound.event_id.as_str())).collect();
                 let recorded = cx.tx.record_inbound_many(&events, cx.now).await?;
-                // And its senders' rate-limiter rows read (PostgreSQL), to be written back
-                // as it commits.
+                // And its senders' rate-limiter rows and participant rows read (PostgreSQL),
+                // the limiter rows to be written back as it commits.
                 if self.store.backend() == crate::store::Backend::Postgres {
-                    let keys: Vec<crate::ids::ParticipantKey> = batch
+                    let senders: Vec<(crate::ids::ParticipantKey, chat::Platform)> = batch
                         .iter()
                         .filter(|(inbound, _)| matches!(inbound.conversation, Conversation::Direct { .. }))
-                        .map(|(inbound, _)| self.identity.participant_key(inbound.platform, &inbound.sender.id))
+                        .map(|(inbound, _)| {
+                            (self.identity.participant_key(inbound.platform, &inbound.sender.id), inbound.platform)
+                        })
                         .collect();
-                    cx.tx.read_limits_of(&keys.iter().collect::<Vec<_>>()).await?;
+                    cx.tx.read_limits_of(&senders.iter().map(|(key, _)| key).collect::<Vec<_>>()).await?;
+                    cx.tx.read_participants_of(&senders).await?;
                 }
                 Some(recorded.into_iter())
             }
@@ -446,6 +449,11 @@ impl Engine {
             }
             cx.charges = Charges::again(charged.take());
             cx.recorded = recorded.as_mut().and_then(Iterator::next);
+            // Only a participant's own message leaves the other senders' rows as they were
+            // read (staff act on participants).
+            if !matches!(inbound.conversation, Conversation::Direct { .. }) {
+                cx.tx.forget_participants_read();
+            }
             // The message before keeps its changes as this one's savepoint is set (one
             // round trip for both on PostgreSQL).
             match savepoints {

@@ -38,9 +38,15 @@ impl Engine {
         d: &Discussion,
         posted: std::result::Result<Posted, Refusal>,
     ) -> Result<Reply> {
-        // Only a discussion with a survey that invites after a first post needs the count.
-        let invites = self.surveys_inviting(d, Trigger::FirstPost).next().is_some();
-        if posted.is_err() || !invites || cx.tx.count_posts_in(d.id, key).await? != 1 {
+        // Only a survey that invites after a first post, and has not invited them yet (known
+        // with the participant row, or read once in the message), needs the count.
+        if posted.is_err() || self.surveys_inviting(d, Trigger::FirstPost).next().is_none() {
+            return Ok(posted.into());
+        }
+        let invitations = cx.tx.invitations(key).await?;
+        let uninvited =
+            self.surveys_inviting(d, Trigger::FirstPost).any(|s| invitations.iter().all(|i| i.survey_id != s.id));
+        if !uninvited || cx.tx.count_posts_in(d.id, key).await? != 1 {
             return Ok(posted.into());
         }
         match self.invite_for(cx, key, d, Trigger::FirstPost).await? {

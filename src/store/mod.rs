@@ -155,6 +155,10 @@ pub struct Tx {
     known: known::Known,
     /// The limiter rows of a group's senders, when read at once ([`Tx::read_limits_of`]).
     limiter: Option<limits::LimiterRows>,
+    /// The participant reads of a group's senders, when read at once
+    /// ([`Tx::read_participants_of`]): by key, the platform of their first message and the
+    /// row read for it (`None`: no participant row), given once.
+    prefetched: std::collections::HashMap<ParticipantKey, (chat::Platform, Option<db::DbRow>)>,
 }
 
 /// The columns a new post is stored with, bound by [`bind_post`] as `$1` to `$10`.
@@ -178,8 +182,10 @@ fn bind_post<'q>(q: db::Query<'q>, post: &'q NewPost<'_>) -> db::Query<'q> {
 /// The participant read ([`Tx::participant_on`]): on SQLite (`[0]`) the sender's row with
 /// their address, current discussion, sanctions and pseudonym there; on PostgreSQL (`[1]`),
 /// where each statement is a round trip, also their latest [`RECENT_POSTS`] post bodies,
-/// newest first, and their survey invitations, oldest first, each as JSON text.
-static PARTICIPANT_READ: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+/// newest first, and their survey invitations, oldest first, each as JSON text. `[2]`: the
+/// PostgreSQL read for a group's senders at once ([`Tx::read_participants_of`]), each row
+/// with the key and platform it was asked for (`wanted_key`, `wanted_platform`).
+static PARTICIPANT_READ: std::sync::LazyLock<[String; 3]> = std::sync::LazyLock::new(|| {
     let more = format!(
         ", (SELECT CAST(COALESCE(json_agg(b.body ORDER BY b.id DESC), '[]') AS TEXT) FROM \
          (SELECT id, body FROM posts WHERE participant_key = p.key ORDER BY id DESC LIMIT {RECENT_POSTS}) b) AS recent, \
@@ -188,19 +194,30 @@ static PARTICIPANT_READ: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock:
            'next_question', i.next_question) ORDER BY i.invited_at, i.survey_id), '[]') AS TEXT) \
          FROM survey_invitations i WHERE i.participant_key = p.key) AS invitations"
     );
-    [String::new(), more].map(|more| {
+    let read = |wanted: &str, more: &str, from: &str, platform: &str, filter: &str| {
         format!(
-            "SELECT p.current_discussion, p.seen_notice, p.opted_out, c.sealed_address, \
+            "SELECT {wanted}p.current_discussion, p.seen_notice, p.opted_out, c.sealed_address, \
              d.id, d.slug, d.title, d.prompt, d.status, d.premoderated, \
              s.muted_until, s.banned, ps.name AS pseudonym{more} \
-             FROM participants p \
-             LEFT JOIN contacts c ON c.participant_key = p.key AND c.platform = $2 \
+             FROM {from} \
+             LEFT JOIN contacts c ON c.participant_key = p.key AND c.platform = {platform} \
              LEFT JOIN discussions d ON d.id = p.current_discussion \
              LEFT JOIN sanctions s ON s.participant_key = p.key \
-             LEFT JOIN pseudonyms ps ON ps.discussion_id = p.current_discussion AND ps.participant_key = p.key \
-             WHERE p.key = $1"
+             LEFT JOIN pseudonyms ps ON ps.discussion_id = p.current_discussion AND ps.participant_key = p.key\
+             {filter}"
         )
-    })
+    };
+    [
+        read("", "", "participants p", "$2", " WHERE p.key = $1"),
+        read("", &more, "participants p", "$2", " WHERE p.key = $1"),
+        read(
+            "w.key AS wanted_key, w.platform AS wanted_platform, ",
+            &more,
+            "json_to_recordset(CAST($1 AS json)) AS w(key text, platform text) JOIN participants p ON p.key = w.key",
+            "w.platform",
+            "",
+        ),
+    ]
 });
 
 impl Store {
@@ -390,7 +407,7 @@ impl Store {
         if self.backend == Backend::Postgres {
             query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut conn).await?;
         }
-        Ok(Tx { conn, scan_file: None, known: Default::default(), limiter: None })
+        Ok(Tx { conn, scan_file: None, known: Default::default(), limiter: None, prefetched: Default::default() })
     }
 
     /// Starts a transaction for reading only, on a connection of its own where the
@@ -403,7 +420,13 @@ impl Store {
             }
             (None, Writer::Pool(pool)) => Conn::tx(pool.begin().await?),
         };
-        Ok(Tx { conn, scan_file: self.sqlite_file.clone(), known: Default::default(), limiter: None })
+        Ok(Tx {
+            conn,
+            scan_file: self.sqlite_file.clone(),
+            known: Default::default(),
+            limiter: None,
+            prefetched: Default::default(),
+        })
     }
 
     /// A read transaction whose every read is a SQL query, even on a SQLite file, where
@@ -657,11 +680,15 @@ impl Tx {
         now: i64,
     ) -> Result<(Participant, Option<String>)> {
         // Read first: someone who has written before (the usual case) costs one statement,
-        // which also reads what the message is likely to ask next (`known`).
+        // which also reads what the message is likely to ask next (`known`); none when the
+        // group's senders were read at once.
         let postgres = self.conn.is_postgres();
         let read = &PARTICIPANT_READ[usize::from(postgres)];
-        let row = match query(read.as_str()).bind(&key.0).bind(platform.as_str()).fetch_optional(&mut self.conn).await?
-        {
+        let found = match self.prefetched.remove(key) {
+            Some((read_for, found)) if read_for == platform => found,
+            _ => query(read.as_str()).bind(&key.0).bind(platform.as_str()).fetch_optional(&mut self.conn).await?,
+        };
+        let row = match found {
             Some(row) => row,
             None => {
                 query(
@@ -695,6 +722,52 @@ impl Tx {
                 Some((key.clone(), known::invitations_from_json(&row.try_get::<String, _>("invitations")?)?));
         }
         Ok((participant, row.try_get::<Option<String>, _>("sealed_address")?))
+    }
+
+    /// Reads the participant rows of a group's senders (`key`, the platform they write on)
+    /// in one statement, for [`Tx::participant_on`] to take instead of reading each
+    /// (PostgreSQL, where each statement is a round trip; nothing on SQLite). A sender's
+    /// read is taken once, by their first message: a second one from them (on any
+    /// platform) reads again what the first changed.
+    ///
+    /// Sound only while nothing else in the transaction writes a sender's rows: every write
+    /// transaction holds the fleet's lock, so no other one commits meanwhile, and a
+    /// participant's message writes only their own; the engine calls
+    /// [`Tx::forget_participants_read`] before any other message.
+    pub async fn read_participants_of(&mut self, senders: &[(ParticipantKey, chat::Platform)]) -> Result<()> {
+        self.prefetched.clear();
+        if !self.conn.is_postgres() || senders.is_empty() {
+            return Ok(());
+        }
+        let wanted: Vec<serde_json::Value> = senders
+            .iter()
+            .map(|(key, platform)| serde_json::json!({ "key": key.0, "platform": platform.as_str() }))
+            .collect();
+        let rows = query(PARTICIPANT_READ[2].as_str())
+            .bind(serde_json::Value::Array(wanted).to_string())
+            .fetch_all(&mut self.conn)
+            .await?;
+        // A sender's first message takes the read; the rest read again (on any platform:
+        // the first may have changed their rows).
+        for (key, platform) in senders {
+            self.prefetched.entry(key.clone()).or_insert((*platform, None));
+        }
+        for row in rows {
+            let key = ParticipantKey(row.try_get::<String, _>("wanted_key")?);
+            let platform = chat::Platform::parse(&row.try_get::<String, _>("wanted_platform")?)
+                .ok_or_else(|| Error::Inconsistent("a participant read for an unknown platform".into()))?;
+            if let Some((first, found)) = self.prefetched.get_mut(&key) {
+                if *first == platform {
+                    *found = Some(row);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the participant reads of [`Tx::read_participants_of`] not taken yet.
+    pub fn forget_participants_read(&mut self) {
+        self.prefetched.clear();
     }
 
     /// Sets the participant's current discussion and marks the privacy notice as seen.

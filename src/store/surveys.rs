@@ -152,7 +152,11 @@ impl Tx {
         .bind(&key.0)
         .fetch_all(&mut self.conn)
         .await?;
-        rows.iter().map(invitation).collect()
+        let list: Vec<Invitation> = rows.iter().map(invitation).collect::<Result<_>>()?;
+        // Given again within the message, until they change (as when PostgreSQL reads them
+        // with the participant row).
+        self.known.invitations = Some((key.clone(), list.clone()));
+        Ok(list)
     }
 
     /// Marks a survey started (again, after `!survey stop`).
