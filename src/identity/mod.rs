@@ -38,6 +38,17 @@ impl std::fmt::Debug for Identity {
     }
 }
 
+/// Lower-case hex of `bytes`, written into one buffer (`hex::encode` collects characters
+/// one by one, and this runs for every message).
+fn to_hex(bytes: &[u8]) -> String {
+    let mut out = vec![0u8; bytes.len() * 2];
+    // The buffer is exactly twice as long, so this cannot fail; hex digits are ASCII.
+    if hex::encode_to_slice(bytes, &mut out).is_err() {
+        return hex::encode(bytes);
+    }
+    String::from_utf8(out).unwrap_or_else(|_| hex::encode(bytes))
+}
+
 fn keyed(key: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail.
     <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
@@ -70,7 +81,7 @@ impl Identity {
     /// The participant key for a platform user: `HMAC(secret, platform ":" user_id)`.
     pub fn participant_key(&self, platform: chat::Platform, user_id: &str) -> ParticipantKey {
         let mac = mac(&self.participant, &[platform.as_str().as_bytes(), b":", user_id.as_bytes()]);
-        ParticipantKey(hex::encode(mac))
+        ParticipantKey(to_hex(&mac))
     }
 
     /// The `attempt`-th candidate pseudonym of `key` in discussion `slug`. Attempt 0 is the
@@ -121,7 +132,7 @@ impl Identity {
         let ct = self.cipher.encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes()).unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
-        hex::encode(out)
+        to_hex(&out)
     }
 
     /// Decrypts what [`Identity::seal`] produced.
