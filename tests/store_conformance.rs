@@ -302,6 +302,31 @@ async fn posts_take_the_next_number(store: Store) {
         .insert_next_post(&NewPost { discussion: parley::ids::DiscussionId(999_999), ..post(None) })
         .await
         .is_err());
+    drop(tx);
+
+    // Numbers held in memory for a group (SQLite): the same numbers, written back at the
+    // commit; a transaction rolled back takes none.
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("two", "2", "?", 1).await.unwrap().unwrap();
+    let e = tx.insert_discussion("three", "3", "?", 1).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    let post_in = |d: parley::ids::DiscussionId| NewPost { discussion: d, ..post(None) };
+    for commit in [false, true] {
+        let mut tx = store.begin().await.unwrap();
+        tx.hold_post_numbers();
+        let mut numbers = Vec::new();
+        for d in [d.id, e.id, d.id, d.id, e.id] {
+            numbers.push(tx.insert_next_post(&post_in(d)).await.unwrap().1 .0);
+        }
+        assert_eq!(numbers, vec![1, 1, 2, 3, 2]);
+        assert!(tx.insert_next_post(&post_in(parley::ids::DiscussionId(999_999))).await.is_err());
+        if commit {
+            tx.commit().await.unwrap();
+        }
+    }
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.insert_next_post(&post_in(d.id)).await.unwrap().1, PostNumber(4));
+    assert_eq!(tx.insert_next_post(&post_in(e.id)).await.unwrap().1, PostNumber(3));
 }
 
 /// A sender's latest posts and survey invitations are the same whether the participant

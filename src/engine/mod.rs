@@ -420,6 +420,8 @@ impl Engine {
                 let events: Vec<_> =
                     batch.iter().map(|(inbound, _)| (inbound.platform, inbound.event_id.as_str())).collect();
                 let recorded = cx.tx.record_inbound_many(&events, cx.now).await?;
+                // Its posts' numbers counted in memory (SQLite), written back as it commits.
+                cx.tx.hold_post_numbers();
                 // And its senders' rate-limiter rows and participant rows read (PostgreSQL),
                 // the limiter rows to be written back as it commits.
                 if self.store.backend() == crate::store::Backend::Postgres {

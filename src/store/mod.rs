@@ -159,6 +159,9 @@ pub struct Tx {
     /// ([`Tx::read_participants_of`]): by key, the platform of their first message and the
     /// row read for it (`None`: no participant row), given once.
     prefetched: std::collections::HashMap<ParticipantKey, (chat::Platform, Option<db::DbRow>)>,
+    /// Discussions' next `#N`, when held for a group without savepoints on SQLite
+    /// ([`Tx::hold_post_numbers`]): read once, counted here, written back at commit.
+    numbers: Option<std::collections::HashMap<DiscussionId, i64>>,
 }
 
 /// The columns a new post is stored with, bound by [`bind_post`] as `$1` to `$10`.
@@ -407,7 +410,14 @@ impl Store {
         if self.backend == Backend::Postgres {
             query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut conn).await?;
         }
-        Ok(Tx { conn, scan_file: None, known: Default::default(), limiter: None, prefetched: Default::default() })
+        Ok(Tx {
+            conn,
+            scan_file: None,
+            known: Default::default(),
+            limiter: None,
+            prefetched: Default::default(),
+            numbers: None,
+        })
     }
 
     /// Starts a transaction for reading only, on a connection of its own where the
@@ -426,6 +436,7 @@ impl Store {
             known: Default::default(),
             limiter: None,
             prefetched: Default::default(),
+            numbers: None,
         })
     }
 
@@ -463,13 +474,40 @@ impl Tx {
     /// Makes the transaction's changes permanent.
     pub async fn commit(mut self) -> Result<()> {
         self.write_limits().await?;
+        self.write_post_numbers().await?;
         self.conn.commit().await
+    }
+
+    /// From now on, and until the transaction ends, counts the discussions' next `#N` in
+    /// memory on SQLite: each discussion's is read once and written back at commit,
+    /// instead of an `UPDATE` a post. Only for a group stored without savepoints (a
+    /// savepoint rolled back would not take a number back), and only while this is the one
+    /// writer (SQLite's `BEGIN IMMEDIATE`); nothing on PostgreSQL, where the number is taken
+    /// in the statement that stores the post.
+    pub fn hold_post_numbers(&mut self) {
+        if !self.conn.is_postgres() {
+            self.numbers = Some(Default::default());
+        }
+    }
+
+    /// Writes back the numbers held by [`Tx::hold_post_numbers`] (and holds them no more).
+    async fn write_post_numbers(&mut self) -> Result<()> {
+        let Some(numbers) = self.numbers.take() else { return Ok(()) };
+        for (discussion, next) in numbers {
+            query("UPDATE discussions SET next_number = $1 WHERE id = $2")
+                .bind(next)
+                .bind(discussion.0)
+                .execute(&mut self.conn)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Marks where one message's changes start inside a group commit.
     pub async fn savepoint(&mut self) -> Result<()> {
         self.known.forget();
         self.write_limits().await?;
+        self.write_post_numbers().await?;
         query("SAVEPOINT message").execute(&mut self.conn).await?;
         Ok(())
     }
@@ -492,6 +530,7 @@ impl Tx {
     pub async fn next_savepoint(&mut self) -> Result<()> {
         self.known.forget();
         self.write_limits().await?;
+        self.write_post_numbers().await?;
         db::run_script(&mut self.conn, &["RELEASE SAVEPOINT message", "SAVEPOINT message"]).await
     }
 
@@ -883,6 +922,18 @@ impl Tx {
 
     /// Allocates the next `#N` of a discussion.
     pub async fn next_post_number(&mut self, discussion: DiscussionId) -> Result<PostNumber> {
+        if let Some(numbers) = &mut self.numbers {
+            let next = match numbers.get(&discussion) {
+                Some(&next) => next,
+                None => query("SELECT next_number FROM discussions WHERE id = $1")
+                    .bind(discussion.0)
+                    .fetch_one(&mut self.conn)
+                    .await?
+                    .try_get::<i64, _>(0)?,
+            };
+            numbers.insert(discussion, next + 1);
+            return Ok(PostNumber(next));
+        }
         let row = query("UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1")
             .bind(discussion.0)
             .fetch_one(&mut self.conn)
