@@ -7,15 +7,20 @@
 //! only for one being worked out). The writer looks a reading up by exactly the text it
 //! would have assessed, and adds the one check that needs the database (repeated text,
 //! [`moderation::Moderator::with_recent`]), so what is stored is the same either way; a
-//! text not read ahead is assessed in line as before.
+//! text not read ahead is assessed in line as before. Each direct message's sender is
+//! worked out there too, just before their texts: the participant key (an HMAC) and the
+//! address sealed afresh, which the writer otherwise computes for every message.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
+use chat::{Conversation, Inbound, Platform};
 use moderation::{Moderator, Verdict};
 use themes::{Analysis, Analyzer};
 
 use super::commands::{Command, ParticipantCommand};
+use crate::identity::Identity;
+use crate::ids::ParticipantKey;
 
 /// What the text alone says of a post.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +42,9 @@ pub(super) struct Ahead {
 struct Shared {
     /// Every text to be read.
     wanted: HashSet<String>,
+    /// Each direct message's sender, by platform and event id: their participant key and
+    /// address sealed afresh, set by whichever of the thread and the writer comes first.
+    senders: HashMap<Platform, HashMap<String, OnceLock<(ParticipantKey, String)>>>,
     state: Mutex<State>,
     ready: Condvar,
 }
@@ -53,6 +61,19 @@ struct State {
     finished: bool,
 }
 
+/// What the thread works out, in the order the writer will need it.
+enum Job {
+    /// A direct message's sender: [`sender`].
+    Sender { platform: Platform, event_id: String, user: String, address: String },
+    /// A text, and whether it may be posted (and so needs its themes).
+    Text(String, bool),
+}
+
+/// A sender's participant key and their address sealed afresh.
+fn sender(identity: &Identity, platform: Platform, user: &str, address: &str) -> (ParticipantKey, String) {
+    (identity.participant_key(platform, user), identity.seal(address))
+}
+
 /// Marks the work finished however the thread ends, so that the writer never waits for a
 /// thread that is gone.
 struct Finish(Arc<Shared>);
@@ -65,31 +86,54 @@ impl Drop for Finish {
 }
 
 impl Ahead {
-    /// Starts reading the texts of `commands` (the participants' messages of a group
-    /// commit), in their order, on one of tokio's blocking threads. Texts longer than
-    /// `longest` characters are refused before any post is made of them, so they are left
-    /// to the writer's crisis check: worked out ahead, their analysis cost as much again
-    /// for nothing (about 73 MB of memory for a 1 MB line). Without a runtime, or with
-    /// nothing to read, nothing is worked out ahead.
+    /// Starts reading the texts of `messages` (the participants' messages of a group
+    /// commit), in their order, on one of tokio's blocking threads, and working out each
+    /// sender's participant key and freshly sealed address just before their texts. Texts
+    /// longer than `longest` characters are refused before any post is made of them, so
+    /// they are left to the writer's crisis check: worked out ahead, their analysis cost as
+    /// much again for nothing (about 73 MB of memory for a 1 MB line). Without a runtime,
+    /// or with nothing to read, nothing is worked out ahead.
     pub(super) fn start<'c>(
         moderator: &Arc<Moderator>,
         analyzer: &Arc<Analyzer>,
+        identity: &Identity,
         longest: usize,
-        commands: impl Iterator<Item = &'c Command>,
+        messages: impl Iterator<Item = (&'c Inbound, &'c Command)>,
     ) -> Ahead {
-        let mut order: Vec<(String, bool)> = Vec::new();
-        let mut wanted = HashSet::new();
-        for command in commands {
+        let mut order: Vec<Job> = Vec::new();
+        // Each text to read, and where it is in `order`.
+        let mut wanted: HashMap<String, usize> = HashMap::new();
+        let mut senders: HashMap<Platform, HashMap<String, OnceLock<(ParticipantKey, String)>>> = HashMap::new();
+        for (inbound, command) in messages {
+            if let Conversation::Direct { address } = &inbound.conversation {
+                let of_platform = senders.entry(inbound.platform).or_default();
+                if let std::collections::hash_map::Entry::Vacant(vacant) = of_platform.entry(inbound.event_id.clone()) {
+                    vacant.insert(OnceLock::new());
+                    order.push(Job::Sender {
+                        platform: inbound.platform,
+                        event_id: inbound.event_id.clone(),
+                        user: inbound.sender.id.clone(),
+                        address: address.clone(),
+                    });
+                }
+            }
             let posted = may_post(command);
             for text in texts(command) {
                 if text.trim().is_empty() || text.chars().nth(longest).is_some() {
                     continue;
                 }
-                if wanted.insert(text.to_string()) {
-                    order.push((text.to_string(), posted));
-                } else if posted {
+                match wanted.get(text) {
+                    None => {
+                        wanted.insert(text.to_string(), order.len());
+                        order.push(Job::Text(text.to_string(), posted));
+                    }
                     // Asked for again, as a post this time: analyse it too.
-                    order.iter_mut().filter(|(t, _)| t == text).for_each(|(_, p)| *p = true);
+                    Some(&at) if posted => {
+                        if let Some(Job::Text(_, p)) = order.get_mut(at) {
+                            *p = true;
+                        }
+                    }
+                    Some(_) => {}
                 }
             }
         }
@@ -97,10 +141,21 @@ impl Ahead {
         if order.is_empty() {
             return Ahead::default();
         }
-        let shared = Arc::new(Shared { wanted, state: Mutex::new(State::default()), ready: Condvar::new() });
-        let (work, moderator, analyzer) = (Finish(shared.clone()), moderator.clone(), analyzer.clone());
+        let wanted = wanted.into_keys().collect();
+        let shared = Arc::new(Shared { wanted, senders, state: Mutex::new(State::default()), ready: Condvar::new() });
+        let (work, moderator, analyzer, identity) =
+            (Finish(shared.clone()), moderator.clone(), analyzer.clone(), identity.clone());
         let read = move || {
-            for (text, posted) in order {
+            for job in order {
+                let (text, posted) = match job {
+                    Job::Sender { platform, event_id, user, address } => {
+                        if let Some(slot) = work.0.senders.get(&platform).and_then(|of| of.get(&event_id)) {
+                            slot.get_or_init(|| sender(&identity, platform, &user, &address));
+                        }
+                        continue;
+                    }
+                    Job::Text(text, posted) => (text, posted),
+                };
                 {
                     let mut state = work.0.state.lock().unwrap_or_else(PoisonError::into_inner);
                     if state.taken.contains(&text) {
@@ -122,6 +177,16 @@ impl Ahead {
             return Ahead::default();
         }
         Ahead { shared: Some(shared) }
+    }
+
+    /// The participant key and a freshly sealed address of a direct message's sender:
+    /// worked out ahead, or here (once: the thread then skips it). `None` for a message
+    /// that was not given to [`Ahead::start`] (worked out by the caller).
+    pub(super) fn sender(&self, identity: &Identity, inbound: &Inbound) -> Option<(ParticipantKey, String)> {
+        let Conversation::Direct { address } = &inbound.conversation else { return None };
+        let shared = self.shared.as_ref()?;
+        let slot = shared.senders.get(&inbound.platform)?.get(&inbound.event_id)?;
+        Some(slot.get_or_init(|| sender(identity, inbound.platform, &inbound.sender.id, address)).clone())
     }
 
     /// The reading of `text`: at once when it is done, after a wait when the thread is
@@ -180,6 +245,33 @@ mod tests {
         Command::Participant(ParticipantCommand::Text(t.into()))
     }
 
+    fn identity() -> Identity {
+        Identity::new(b"0123456789abcdef0123456789abcdef")
+    }
+
+    /// Each command as a direct message of its own, from `user-<i>`.
+    fn dms(commands: &[Command]) -> Vec<(Inbound, Command)> {
+        commands
+            .iter()
+            .enumerate()
+            .map(|(i, command)| {
+                let inbound = Inbound {
+                    platform: Platform::Console,
+                    event_id: format!("event-{i}"),
+                    sender: chat::Sender { id: format!("user-{i}"), roles: Default::default() },
+                    conversation: Conversation::Direct { address: format!("dm-{i}") },
+                    text: String::new(),
+                    reply_to: None,
+                };
+                (inbound, command.clone())
+            })
+            .collect()
+    }
+
+    fn start(moderator: &Arc<Moderator>, analyzer: &Arc<Analyzer>, messages: &[(Inbound, Command)]) -> Ahead {
+        Ahead::start(moderator, analyzer, &identity(), 1_000, messages.iter().map(|(i, c)| (i, c)))
+    }
+
     fn reading(moderator: &Moderator, analyzer: &Analyzer, text: &str) -> Reading {
         let verdict = moderator.assess(text, &[]);
         let analysis = Some(analyzer.analyse(&verdict.text));
@@ -204,7 +296,7 @@ mod tests {
             text("The wait at my GP was three weeks"),
             Command::Participant(ParticipantCommand::Join("gp-access".into())),
         ];
-        let ahead = Ahead::start(&moderator, &analyzer, 1_000, commands.iter());
+        let ahead = start(&moderator, &analyzer, &dms(&commands));
         settle(&ahead);
         for t in [
             "  The wait at my GP was three weeks  ",
@@ -224,15 +316,16 @@ mod tests {
             number: crate::ids::PostNumber(1),
             reason: "they posted my phone number".into(),
         });
-        let ahead = Ahead::start(&moderator, &analyzer, 1_000, [report].iter());
+        let ahead = start(&moderator, &analyzer, &dms(&[report]));
         settle(&ahead);
         let read = ahead.reading("they posted my phone number").unwrap();
         assert_eq!(read.verdict, moderator.assess("they posted my phone number", &[]));
         assert_eq!(read.analysis, None);
         // A text too long to be posted is left to the writer.
         let long = "a".repeat(1_001);
-        let ahead = Ahead::start(&moderator, &analyzer, 1_000, [text(&long)].iter());
+        let ahead = Ahead::start(&moderator, &analyzer, &identity(), 1_000, std::iter::empty());
         assert!(ahead.shared.is_none());
+        let ahead = start(&moderator, &analyzer, &dms(&[text(&long)]));
         assert_eq!(ahead.reading(&long), None);
     }
 
@@ -241,7 +334,7 @@ mod tests {
         let (moderator, analyzer) = (Arc::new(Moderator::standard()), Arc::new(Analyzer::default()));
         let texts: Vec<String> = (0..200).map(|i| format!("The wait at my GP was {i} weeks")).collect();
         let commands: Vec<Command> = texts.iter().map(|t| text(t)).collect();
-        let ahead = Ahead::start(&moderator, &analyzer, 1_000, commands.iter());
+        let ahead = start(&moderator, &analyzer, &dms(&commands));
         // The last text is almost surely not begun yet: the writer takes it, and is told
         // so again when it asks a second time (it never waits for a text nobody reads).
         let last = texts.last().unwrap();
@@ -256,11 +349,37 @@ mod tests {
         }
     }
 
+    /// Senders worked out ahead are what the writer would work out: the same key, and an
+    /// address sealed afresh that opens to theirs; asked twice, the same answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn senders_are_worked_out_ahead() {
+        let (moderator, analyzer) = (Arc::new(Moderator::standard()), Arc::new(Analyzer::default()));
+        let messages = dms(&(0..50).map(|i| text(&format!("Post {i}"))).collect::<Vec<_>>());
+        let ahead = start(&moderator, &analyzer, &messages);
+        let id = identity();
+        // The writer may reach the last sender first: it works it out then, once.
+        let last = ahead.sender(&id, &messages[49].0).unwrap();
+        settle(&ahead);
+        for (i, (inbound, _)) in messages.iter().enumerate() {
+            let (key, sealed) = ahead.sender(&id, inbound).unwrap();
+            assert_eq!(key, id.participant_key(Platform::Console, &format!("user-{i}")));
+            assert_eq!(id.open(&sealed).unwrap(), format!("dm-{i}"));
+            assert_eq!(ahead.sender(&id, inbound), Some((key, sealed)));
+        }
+        assert_eq!(ahead.sender(&id, &messages[49].0), Some(last));
+        // A message it was not given, or not a direct message: none.
+        let mut other = messages[0].0.clone();
+        other.event_id = "elsewhere".into();
+        assert_eq!(ahead.sender(&id, &other), None);
+        other.conversation = Conversation::Moderators;
+        assert_eq!(ahead.sender(&id, &other), None);
+    }
+
     #[test]
     fn without_a_runtime_nothing_is_worked_out_ahead() {
         let (moderator, analyzer) = (Arc::new(Moderator::standard()), Arc::new(Analyzer::default()));
         let commands = [text("The wait at my GP was three weeks")];
-        let ahead = Ahead::start(&moderator, &analyzer, 1_000, commands.iter());
+        let ahead = start(&moderator, &analyzer, &dms(&commands));
         assert_eq!(ahead.reading("The wait at my GP was three weeks"), None);
     }
 }

@@ -325,8 +325,9 @@ impl Engine {
         let ahead = ahead::Ahead::start(
             &self.moderator,
             &self.analyzer,
+            &self.identity,
             self.post_limit,
-            from_participants.map(|(_, command)| command),
+            from_participants.map(|(inbound, command)| (inbound, command)),
         );
         let _serial = self.serial.lock().await;
         let n = batch.len() as u64;
@@ -406,7 +407,7 @@ impl Engine {
         let mut cx = Ctx {
             tx: self.store.begin_with(journal).await?,
             now: self.clock.now_ms(),
-            origin: self.origin(first),
+            origin: self.origin_ahead(first, ahead),
             active_survey: None,
             ahead: ahead.clone(),
             charges: Charges::default(),
@@ -446,7 +447,7 @@ impl Engine {
         for (i, ((inbound, command), charged)) in batch.iter().zip(charged.iter_mut()).enumerate() {
             if i > 0 {
                 cx.now = self.clock.now_ms();
-                cx.origin = self.origin(inbound);
+                cx.origin = self.origin_ahead(inbound, ahead);
                 cx.active_survey = None;
             }
             cx.charges = Charges::again(charged.take());
@@ -568,11 +569,18 @@ impl Engine {
     }
 
     fn origin(&self, inbound: &Inbound) -> Origin {
+        self.origin_ahead(inbound, &ahead::Ahead::default())
+    }
+
+    /// [`Engine::origin`], with the sender worked out ahead when `ahead` has them.
+    fn origin_ahead(&self, inbound: &Inbound, ahead: &ahead::Ahead) -> Origin {
         let room = match &inbound.conversation {
-            Conversation::Direct { address } => Room::Direct {
-                sealed: self.identity.seal(address),
-                key: self.identity.participant_key(inbound.platform, &inbound.sender.id),
-            },
+            Conversation::Direct { address } => {
+                let (key, sealed) = ahead.sender(&self.identity, inbound).unwrap_or_else(|| {
+                    (self.identity.participant_key(inbound.platform, &inbound.sender.id), self.identity.seal(address))
+                });
+                Room::Direct { sealed, key }
+            }
             Conversation::Moderators => Room::Moderators,
             Conversation::Commissioners | Conversation::Public => Room::Commissioners,
         };
