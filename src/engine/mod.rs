@@ -421,8 +421,12 @@ impl Engine {
                 let events: Vec<_> =
                     batch.iter().map(|(inbound, _)| (inbound.platform, inbound.event_id.as_str())).collect();
                 let recorded = cx.tx.record_inbound_many(&events, cx.now).await?;
-                // Its posts' numbers counted in memory (SQLite), written back as it commits.
-                cx.tx.hold_post_numbers();
+                // Its posts' numbers counted in memory (SQLite), written back as it commits:
+                // a read and a write a discussion instead of a write a post, so only for a
+                // group large enough to hold several posts of a discussion.
+                if batch.len() >= HOLD_NUMBERS_FROM {
+                    cx.tx.hold_post_numbers();
+                }
                 // And its senders' rate-limiter rows and participant rows read (PostgreSQL),
                 // the limiter rows to be written back as it commits.
                 if self.store.backend() == crate::store::Backend::Postgres {
@@ -651,6 +655,9 @@ impl Engine {
         Ok(Some(reply))
     }
 }
+
+/// The smallest group whose posts' `#N` are counted in memory ([`crate::store::Tx::hold_post_numbers`]).
+const HOLD_NUMBERS_FROM: usize = 8;
 
 /// Crisis alert counts changed by a group commit's messages, put back when it is dropped
 /// before the group committed (and emptied once it has).
