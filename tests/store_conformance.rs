@@ -19,6 +19,29 @@ async fn postgres() -> (Store, common::TestDatabase) {
     (Store::connect(&db).await.unwrap(), db)
 }
 
+/// A published top-level post by "Amber Otter" without themes, for `insert_next_post`.
+fn plain_post<'a>(
+    discussion: parley::ids::DiscussionId,
+    participant: &'a ParticipantKey,
+    body: &'a str,
+    created_at: i64,
+    platform: Platform,
+) -> NewPost<'a> {
+    NewPost {
+        discussion,
+        number: PostNumber(0),
+        participant,
+        pseudonym: "Amber Otter",
+        parent: None,
+        body,
+        status: PostStatus::Published,
+        created_at,
+        themes: "",
+        sentiment: 0,
+        platform,
+    }
+}
+
 fn key(s: &str) -> ParticipantKey {
     ParticipantKey(format!("{s:0>64}"))
 }
@@ -340,21 +363,7 @@ async fn the_participant_read_gives_latest_posts_and_invitations(store: Store) {
     for (who, body) in
         [(&a, bodies[0]), (&b, "b's"), (&a, bodies[1])].into_iter().chain(bodies[2..].iter().map(|t| (&a, *t)))
     {
-        tx.insert_next_post(&NewPost {
-            discussion: d.id,
-            number: PostNumber(0),
-            participant: who,
-            pseudonym: "Amber Otter",
-            parent: None,
-            body,
-            status: PostStatus::Published,
-            created_at: 5,
-            themes: "",
-            sentiment: 0,
-            platform: Platform::Matrix,
-        })
-        .await
-        .unwrap();
+        tx.insert_next_post(&plain_post(d.id, who, body, 5, Platform::Matrix)).await.unwrap();
     }
     assert!(tx.invite("s2", &a, d.id, "first_post", 10).await.unwrap());
     assert!(tx.invite("s1", &a, d.id, "push", 11).await.unwrap());
@@ -373,21 +382,7 @@ async fn the_participant_read_gives_latest_posts_and_invitations(store: Store) {
     assert_eq!(invitations[1].discussion, d.id);
     assert!(tx.invitations(&b).await.unwrap().is_empty());
     // What the message changes is read afresh.
-    tx.insert_next_post(&NewPost {
-        discussion: d.id,
-        number: PostNumber(0),
-        participant: &a,
-        pseudonym: "Amber Otter",
-        parent: None,
-        body: "eight",
-        status: PostStatus::Published,
-        created_at: 21,
-        themes: "",
-        sentiment: 0,
-        platform: Platform::Matrix,
-    })
-    .await
-    .unwrap();
+    tx.insert_next_post(&plain_post(d.id, &a, "eight", 21, Platform::Matrix)).await.unwrap();
     assert_eq!(tx.recent_bodies(&a, 5).await.unwrap(), vec!["four", "five", "six", "seven", "eight"]);
     tx.stop_survey("s1", &a, 22).await.unwrap();
     assert!(tx.invitations(&a).await.unwrap()[1].stopped);
@@ -418,21 +413,7 @@ async fn a_group_reads_its_senders_at_once(store: Store) {
     tx.set_sanctions(&b, Sanctions { muted_until: 99, banned: false }, "Blue Heron@gp-access", 4).await.unwrap();
     tx.set_opted_out(&b, true).await.unwrap();
     for body in ["one", "two"] {
-        tx.insert_next_post(&NewPost {
-            discussion: d.id,
-            number: PostNumber(0),
-            participant: &a,
-            pseudonym: "Amber Otter",
-            parent: None,
-            body,
-            status: PostStatus::Published,
-            created_at: 5,
-            themes: "",
-            sentiment: 0,
-            platform: Platform::Matrix,
-        })
-        .await
-        .unwrap();
+        tx.insert_next_post(&plain_post(d.id, &a, body, 5, Platform::Matrix)).await.unwrap();
     }
     assert!(tx.invite("s1", &a, d.id, "join", 6).await.unwrap());
     tx.commit().await.unwrap();
@@ -467,21 +448,7 @@ async fn a_group_reads_its_senders_at_once(store: Store) {
                 tx.invitations(who).await.unwrap(),
             ));
             // The message changes the sender: a second message of theirs must see it.
-            tx.insert_next_post(&NewPost {
-                discussion: d.id,
-                number: PostNumber(0),
-                participant: who,
-                pseudonym: "Amber Otter",
-                parent: None,
-                body: "later",
-                status: PostStatus::Published,
-                created_at: 11,
-                themes: "",
-                sentiment: 0,
-                platform: *platform,
-            })
-            .await
-            .unwrap();
+            tx.insert_next_post(&plain_post(d.id, who, "later", 11, *platform)).await.unwrap();
         }
         seen.push(these);
     }
