@@ -665,3 +665,50 @@ async fn a_group_that_cannot_commit_is_stored_at_most_twice_on_postgres() {
     conn.close().await.unwrap();
     assert!(attempts <= 2 * 3, "3 posts, each inserted {attempts} / 3 times: {attempts} inserts");
 }
+
+/// Event ids a hostile or broken adapter could hand over (quotes, parameter markers, NUL,
+/// a very long id, the same id again) in one large group: each new event is handled once,
+/// each repeat is dropped, and the group (many-row `INSERT`s on SQLite, one JSON statement
+/// on PostgreSQL) is not refused for them.
+async fn hostile_event_ids_in_one_group(bot: &TestBot) {
+    bot.say("erin", "!join gp-access").await;
+    let ids: Vec<String> = ["'", "$1", "?2", "a\0b", "x'); DROP TABLE posts; --", "\"", "é😀"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(std::iter::once("z".repeat(10_000)))
+        .chain((0..100).map(|i| format!("plain-{i}")))
+        .collect();
+    let mut batch = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let mut inbound = bot.inbound("erin", &format!("Hostile event id post number {i}"));
+        inbound.event_id = id.clone();
+        batch.push(inbound.clone());
+        // Sent again in the same group: dropped.
+        batch.push(inbound);
+    }
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    // One answer for each new event (posted, or refused by the rate limits that a flood
+    // from one sender meets, or paused as a flood), none for a repeat, and no apology (nothing failed).
+    let answers = lines_for(&lines, "dm erin")
+        .into_iter()
+        .filter(|l| ["Posted as", "sending messages quickly", "posting is paused"].iter().any(|a| l.contains(a)))
+        .count();
+    assert_eq!(answers, ids.len(), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("Hostile event id post number 0")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("Sorry") || l.contains("sorry")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn hostile_event_ids_in_one_group_on_sqlite() {
+    let bot = TestBot::sqlite().await;
+    hostile_event_ids_in_one_group(&bot).await;
+}
+
+#[tokio::test]
+async fn hostile_event_ids_in_one_group_on_postgres() {
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = TestBot::on(Config::load(None).unwrap(), vec![Platform::Console], dir, db.url.clone()).await;
+    hostile_event_ids_in_one_group(&bot).await;
+}
