@@ -149,8 +149,12 @@ impl Ahead {
             for job in order {
                 let (text, posted) = match job {
                     Job::Sender { platform, event_id, user, address } => {
+                        // Worked out outside the slot, so that the writer never waits
+                        // for it: whichever sets it first wins.
                         if let Some(slot) = work.0.senders.get(&platform).and_then(|of| of.get(&event_id)) {
-                            slot.get_or_init(|| sender(&identity, platform, &user, &address));
+                            if slot.get().is_none() {
+                                let _ = slot.set(sender(&identity, platform, &user, &address));
+                            }
                         }
                         continue;
                     }
@@ -180,13 +184,20 @@ impl Ahead {
     }
 
     /// The participant key and a freshly sealed address of a direct message's sender:
-    /// worked out ahead, or here (once: the thread then skips it). `None` for a message
-    /// that was not given to [`Ahead::start`] (worked out by the caller).
+    /// worked out ahead, or here when the thread has not finished it (never waiting for
+    /// the thread: a preempted thread would hold the writer). Asked again, the same answer:
+    /// the first of the two to finish sets it. `None` for a message that was not given to
+    /// [`Ahead::start`] (worked out by the caller).
     pub(super) fn sender(&self, identity: &Identity, inbound: &Inbound) -> Option<(ParticipantKey, String)> {
         let Conversation::Direct { address } = &inbound.conversation else { return None };
         let shared = self.shared.as_ref()?;
         let slot = shared.senders.get(&inbound.platform)?.get(&inbound.event_id)?;
-        Some(slot.get_or_init(|| sender(identity, inbound.platform, &inbound.sender.id, address)).clone())
+        if let Some(done) = slot.get() {
+            return Some(done.clone());
+        }
+        // Should the thread finish it meanwhile, its answer stands, so a second ask agrees.
+        let _ = slot.set(sender(identity, inbound.platform, &inbound.sender.id, address));
+        slot.get().cloned()
     }
 
     /// The reading of `text`: at once when it is done, after a wait when the thread is
