@@ -375,16 +375,20 @@ pub(crate) fn open_writer(path: Option<&std::path::Path>) -> Result<rusqlite::Co
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Frames (pages) in the log from which a round of the checkpointer holds up the writer for
-/// a moment so that the log can start again from its beginning (64 MiB of 4 KiB pages).
-/// Holding it up costs a short checkpoint with two fsyncs (1.5–6 ms at an offered 1,000
-/// posts/s, where this limit is reached about once a second); a limit of 1,000 frames,
-/// SQLite's own default, did that four times a second there.
-pub(crate) const RESTART_FROM_FRAMES: i64 = 16_384;
+/// a moment so that the log can start again from its beginning (256 MiB of 4 KiB pages).
+/// Holding it up costs a short checkpoint with two fsyncs (1.5–6 ms), and the messages that
+/// arrive meanwhile wait for it: at an offered 1,000 posts/s a limit of 16,384 frames was
+/// reached about once a second, and those waits were about half of the slowest 1 % of
+/// messages (p99 4.2–6.0 ms over 14 runs, against 3.6–4.2 ms over 8 runs with this limit,
+/// alternated; BENCHMARKS.md). SQLite's own default, 1,000 frames, held it up four times a
+/// second more still. The price is disk space: a log of up to 256 MiB (and a round more)
+/// after a long burst, written over in place.
+pub(crate) const RESTART_FROM_FRAMES: i64 = 65_536;
 
 /// The size the log is cut back to when it starts again after growing past it (while a
 /// long read held back its copy): room for [`RESTART_FROM_FRAMES`] and a round more, so
 /// that in steady work the log is written over in place, never cut and grown again.
-const LOG_SIZE_LIMIT: i64 = 128 * 1024 * 1024;
+const LOG_SIZE_LIMIT: i64 = 512 * 1024 * 1024;
 
 /// Copies the write-ahead log of the SQLite file at `path` back into the file, on a thread
 /// of its own with a connection of its own, for as long as `writer` can be upgraded (the

@@ -318,7 +318,7 @@ impl Store {
 
     /// Frames (pages) in a SQLite file's write-ahead log from which the checkpointer holds
     /// the writer up for a moment so that the log starts again from its beginning (default
-    /// 16,384, 64 MiB; smaller only in tests, to see that happen without writing that much).
+    /// 65,536, 256 MiB; smaller only in tests, to see that happen without writing that much).
     #[doc(hidden)]
     pub fn set_log_restart_frames(&self, frames: i64) {
         self.log_restart_frames.store(frames.max(1), std::sync::atomic::Ordering::Relaxed);
