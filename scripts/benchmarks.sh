@@ -27,6 +27,11 @@ run sqlite-normal-sync     --participants 10000 --posts 50000 --sqlite-synchrono
 run sqlite-offered-1000    --participants 2000 --posts 40000 --rate 1140
 run sqlite-100k-limited    --participants 100000 --posts 100000 --rate-limits
 run_pinned sqlite-offered-1000-one-cpu --participants 2000 --posts 40000 --rate 1140
+# Real comments instead of synthetic texts, when given (one a line; BENCHMARKS.md says how
+# the NHS feedback file was turned into one).
+if [ -n "${PARLEY_BENCH_TEXTS:-}" ]; then
+  run sqlite-real-texts    --participants 10000 --posts 50000 --texts "$PARLEY_BENCH_TEXTS"
+fi
 run postgres-throughput    --participants 5000 --posts 20000 --database "$pg"
 run postgres-3-processes   --processes 3 --participants 10000 --posts 100000 --database "$pg"
 echo "results in $out/" >&2

@@ -130,6 +130,10 @@ struct LoadArgs {
     /// buy; parley never runs with it).
     #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
     sqlite_synchronous: String,
+    /// Post these texts in turn instead of synthetic ones: a file of one text a line, or a
+    /// CSV with a `text` column (e.g. real comments, to measure on them).
+    #[arg(long, value_name = "FILE")]
+    texts: Option<std::path::PathBuf>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -352,6 +356,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 seed: load.seed,
                 config: options.config.clone(),
                 sqlite_synchronous: load.sqlite_synchronous,
+                texts: load.texts,
             };
             if load.processes > 1 {
                 bench::fleet::run(&config, &load).await

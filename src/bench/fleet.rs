@@ -89,6 +89,8 @@ pub struct FleetReport {
     pub killed_process: usize,
     pub killed_after_messages: u64,
     pub participants: usize,
+    /// Where the posts' texts came from.
+    pub texts: String,
     pub inbound_messages: u64,
     pub resent_after_kill: u64,
     pub seconds: f64,
@@ -131,10 +133,11 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
     else {
         anyhow::bail!("--processes needs --database postgres://USER@HOST/DB: several processes share PostgreSQL, not a SQLite file");
     };
+    let texts = load::Texts::read(o.texts.as_deref())?;
     let db = BenchDatabase::create(Some(url)).await?;
     eprintln!("parley bench: a fresh database at {} for {} processes", db.shown(), o.processes);
     let store = Store::connect(db.url()).await.context("cannot open the bench database")?;
-    let baseline = load::baseline(&store, o.posts, o.seed).await?;
+    let baseline = load::baseline(&store, o.posts, o.seed, &texts).await?;
     eprintln!("parley bench: baseline {:.0} posts/s inserted straight", baseline.posts_per_sec);
     // Discussions and their threads are made once, before the workers start.
     let config = load::bench_config(config, o.rate_limits);
@@ -156,7 +159,8 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
     drop(events_tx);
 
     let slugs: Vec<String> = config.discussions.iter().map(|d| d.slug.clone()).collect();
-    let workload = Workload::new(o.participants, o.posts, slugs, o.seed, Platform::Console, "fleet");
+    let workload = Workload::new(o.participants, o.posts, slugs, o.seed, Platform::Console, "fleet")
+        .with_texts(texts.texts.clone());
     let total_estimate = o.participants as u64 + o.posts;
     let kill_at = total_estimate / 2;
     let victim = o.processes - 1;
@@ -267,6 +271,7 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
         killed_process: victim,
         killed_after_messages: killed_after,
         participants: o.participants,
+        texts: texts.shown,
         inbound_messages: offered,
         resent_after_kill: resent,
         seconds,

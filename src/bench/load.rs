@@ -38,6 +38,31 @@ pub struct LoadOptions {
     pub config: Option<std::path::PathBuf>,
     /// SQLite's synchronous level for this run ("full", parley's, or "normal" to compare).
     pub sqlite_synchronous: String,
+    /// A file of texts to post in turn (one a line, or a CSV with a `text` column) instead
+    /// of synthetic ones.
+    pub texts: Option<std::path::PathBuf>,
+}
+
+/// The texts a run posts: those of `--texts`, or none (synthetic ones).
+pub struct Texts {
+    pub texts: Arc<Vec<String>>,
+    /// What the report says of them.
+    pub shown: String,
+}
+
+impl Texts {
+    pub fn read(path: Option<&std::path::Path>) -> anyhow::Result<Texts> {
+        let Some(path) = path else {
+            return Ok(Texts { texts: Arc::new(Vec::new()), shown: "synthetic (nearly all different)".into() });
+        };
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let comments = parley::report::read_comments(std::io::BufReader::new(file), false)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let texts: Vec<String> = comments.into_iter().map(|c| c.text).filter(|t| !t.trim().is_empty()).collect();
+        anyhow::ensure!(!texts.is_empty(), "{} holds no texts to post", path.display());
+        let shown = format!("{} ({} texts, in turn)", path.display(), texts.len());
+        Ok(Texts { texts: Arc::new(texts), shown })
+    }
 }
 
 /// The secret of bench runs (never a real installation's).
@@ -102,6 +127,8 @@ pub struct Report {
     pub participants: usize,
     pub offered_rate: Option<f64>,
     pub rate_limits: bool,
+    /// Where the posts' texts came from.
+    pub texts: String,
     pub parley: EngineRun,
     pub baseline: Baseline,
     /// parley's posts per second ÷ the baseline's.
@@ -170,13 +197,14 @@ pub fn bench_config(config: &Config, rate_limits: bool) -> Config {
 
 /// `parley bench` in one process.
 pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
+    let texts = Texts::read(o.texts.as_deref())?;
     let bytes_per_entry = limiter_bytes_per_entry(config, 100_000).await?;
     let db = BenchDatabase::create(o.database.as_deref()).await?;
     eprintln!("parley bench: a fresh database at {}", db.shown());
     let store = Store::connect(db.url()).await.context("cannot open the bench database")?;
     store.set_sqlite_synchronous(&o.sqlite_synchronous).await?;
     let sqlite = store.sqlite_settings().await?;
-    let baseline = baseline(&store, o.posts, o.seed).await?;
+    let baseline = baseline(&store, o.posts, o.seed, &texts).await?;
     eprintln!(
         "parley bench: baseline {:.0} posts/s ({:.0} rows/s) inserted straight",
         baseline.posts_per_sec, baseline.rows_per_sec
@@ -194,7 +222,8 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
     );
     let slugs: Vec<String> = config.discussions.iter().map(|d| d.slug.clone()).collect();
     anyhow::ensure!(!slugs.is_empty(), "the configuration has no discussions to post in");
-    let workload = Workload::new(o.participants, o.posts, slugs, o.seed, Platform::Console, "load");
+    let workload = Workload::new(o.participants, o.posts, slugs, o.seed, Platform::Console, "load")
+        .with_texts(texts.texts.clone());
     let run = drive(engine.clone(), workload, o.rate, o.posts).await?;
     let counts = store.bench_counts(BASELINE_SLUG).await?;
     let parley = EngineRun {
@@ -211,6 +240,7 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
         participants: o.participants,
         offered_rate: o.rate,
         rate_limits: o.rate_limits,
+        texts: texts.shown,
         ratio_to_baseline: parley.posts_per_sec / baseline.posts_per_sec.max(f64::MIN_POSITIVE),
         parley,
         baseline,
@@ -230,10 +260,11 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
 pub const BASELINE_SLUG: &str = "bench-baseline";
 
 /// The same post and outbox rows the engine writes for `posts` posts, inserted straight.
-pub async fn baseline(store: &Store, posts: u64, seed: u64) -> anyhow::Result<Baseline> {
+pub async fn baseline(store: &Store, posts: u64, seed: u64, given: &Texts) -> anyhow::Result<Baseline> {
     let identity = parley::identity::Identity::new(BENCH_SECRET);
     let analyzer = themes::Analyzer::default();
     let texts: Vec<String> = Workload::new(100, 100, vec!["x".into()], seed, Platform::Console, "baseline")
+        .with_texts(given.texts.clone())
         .filter(|m| m.kind.is_post())
         .map(|m| m.inbound.text)
         .collect();
@@ -387,4 +418,26 @@ pub fn null_adapter(
             engine.report_batch(outcomes).await;
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn texts_are_read_one_a_line_and_a_file_without_any_is_refused() {
+        assert!(Texts::read(None).unwrap().texts.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("texts.txt");
+        std::fs::write(&path, "The nurse was kind\n\n  \nParking costs too much\n").unwrap();
+        let texts = Texts::read(Some(&path)).unwrap();
+        assert_eq!(*texts.texts, ["The nurse was kind", "Parking costs too much"]);
+        assert!(texts.shown.contains("2 texts"));
+        std::fs::write(&path, "\n \n").unwrap();
+        let e = Texts::read(Some(&path)).err().unwrap().to_string();
+        assert!(e.contains("holds no texts"), "{e}");
+        let e = Texts::read(Some(&dir.path().join("missing.txt"))).err().unwrap().to_string();
+        assert!(e.contains("cannot open"), "{e}");
+    }
 }

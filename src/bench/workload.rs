@@ -6,6 +6,7 @@
 use chat::{Conversation, Inbound, Platform, Roles, Sender};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::sync::Arc;
 
 /// What a generated message is, for counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,27 @@ const CLOSINGS: &[&str] = &[
     " I hope this feedback is useful.",
 ];
 
+/// When a post's visit was, so that nearly every synthetic text is different, as people's
+/// posts are (1,354,752 texts in all). With only the 576 combinations of the three parts
+/// above, a group commit of thousands of messages held each text many times over, and its
+/// moderation and theme analysis were worked out once for all of them: the bench measured
+/// a fraction of the analysis that real posts cost.
+const WEEKDAYS: &[&str] = &["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const MONTHS: &[&str] = &[
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
 /// The mix: out of 1,000 post-type messages.
 const REPLY: u32 = 150;
 const PERSONAL: u32 = 60;
@@ -110,6 +132,10 @@ pub struct Workload {
     run: String,
     /// A report or moderator action waiting to follow the last post.
     extra: Option<Message>,
+    /// Texts to post, in turn, instead of synthetic ones ([`Workload::with_texts`]).
+    texts: Option<Arc<Vec<String>>>,
+    /// Texts taken from `texts` so far.
+    taken: usize,
 }
 
 impl Workload {
@@ -129,7 +155,16 @@ impl Workload {
             platform,
             run: run.to_string(),
             extra: None,
+            texts: None,
+            taken: 0,
         }
+    }
+
+    /// Posts `texts` in turn (from the first again after the last) instead of synthetic
+    /// texts, e.g. real comments (`parley bench --texts FILE`); none given, synthetic ones.
+    pub fn with_texts(mut self, texts: Arc<Vec<String>>) -> Self {
+        self.texts = (!texts.is_empty()).then_some(texts);
+        self
     }
 
     fn event(&mut self) -> String {
@@ -156,10 +191,17 @@ impl Workload {
     }
 
     fn text(&mut self) -> String {
+        if let Some(texts) = &self.texts {
+            self.taken += 1;
+            return texts[(self.taken - 1) % texts.len()].clone();
+        }
         let a = OPENINGS[self.rng.gen_range(0..OPENINGS.len())];
         let b = MIDDLES[self.rng.gen_range(0..MIDDLES.len())];
         let c = CLOSINGS[self.rng.gen_range(0..CLOSINGS.len())];
-        format!("{a}, {b}.{c}")
+        let day = WEEKDAYS[self.rng.gen_range(0..WEEKDAYS.len())];
+        let date = self.rng.gen_range(1..=28);
+        let month = MONTHS[self.rng.gen_range(0..MONTHS.len())];
+        format!("{a}, {b}. That was on {day} {date} {month}.{c}")
     }
 
     /// A post number already offered in discussion `d` (1 when none yet).
@@ -259,5 +301,30 @@ mod tests {
         assert_eq!(messages.iter().filter(|m| m.kind.is_post()).count(), 400);
         let ids: std::collections::HashSet<_> = messages.iter().map(|m| m.inbound.event_id.clone()).collect();
         assert_eq!(ids.len(), messages.len(), "event ids are unique");
+    }
+
+    fn plain_texts(w: Workload) -> Vec<String> {
+        w.filter(|m| m.kind == Kind::Post).map(|m| m.inbound.text).collect()
+    }
+
+    /// Synthetic posts are nearly all different, as people's are: a group commit cannot
+    /// analyse one text for many posts.
+    #[test]
+    fn synthetic_texts_are_nearly_all_different() {
+        let texts = plain_texts(Workload::new(100, 5_000, vec!["a".into()], 7, Platform::Console, "t"));
+        let distinct: std::collections::HashSet<_> = texts.iter().collect();
+        assert!(texts.len() > 3_500);
+        assert!(distinct.len() * 100 >= texts.len() * 99, "{} of {}", distinct.len(), texts.len());
+    }
+
+    /// Given texts are posted in turn.
+    #[test]
+    fn given_texts_are_posted_in_turn() {
+        let given = Arc::new(vec!["first comment".to_string(), "second comment".to_string()]);
+        let w = Workload::new(10, 200, vec!["a".into()], 7, Platform::Console, "t").with_texts(given.clone());
+        let texts = plain_texts(w);
+        assert!(texts.len() > 100);
+        assert!(texts.iter().all(|t| given.contains(t)));
+        assert!(texts.iter().any(|t| t == "first comment") && texts.iter().any(|t| t == "second comment"));
     }
 }
