@@ -1,6 +1,6 @@
 //! Per-post analysis: theme matching and lexicon sentiment.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -176,7 +176,7 @@ pub struct Analyzer {
     words: HashMap<String, f32>,
     word_stems: HashMap<String, f32>,
     intensifiers: HashMap<String, f32>,
-    negators: std::collections::HashSet<String>,
+    negators: HashSet<String>,
 }
 
 impl Default for Analyzer {
@@ -285,8 +285,8 @@ impl Analyzer {
         for (p, v) in &lexicon.idioms {
             idioms.insert(tokenizer.phrase_stems(p), *v);
         }
-        let mut words = HashMap::new();
-        let mut word_stems = HashMap::new();
+        let mut words = HashMap::default();
+        let mut word_stems = HashMap::default();
         for (w, v) in &lexicon.words {
             match w.strip_suffix('*') {
                 Some(base) => {

@@ -114,9 +114,48 @@ struct State {
     pending_clause_break: bool,
 }
 
+/// Slots of each thread's stem cache (a power of two).
+const STEM_SLOTS: usize = 4096;
+/// Longer words are stemmed every time (they are rare, and the cache stays small).
+const STEM_CACHED_LEN: usize = 24;
+
+/// A cached word and its stem.
+type StemSlot = Option<(Box<str>, Box<str>)>;
+
+thread_local! {
+    /// Words recently stemmed on this thread and their stems, one per slot chosen by the
+    /// word's hash (a word whose slot is taken replaces the one there). Stemming is a pure
+    /// function of the word, and the same words recur in every post ("the", "appointment"),
+    /// so this changes no stem. Its memory is bounded whatever the posts say: under 100
+    /// bytes a slot, 400 KB a thread that analyses.
+    static STEMS: std::cell::RefCell<Vec<StemSlot>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Tokenizer {
     pub fn stem(&self, word: &str) -> String {
-        self.stemmer.stem(word).into_owned()
+        if word.len() > STEM_CACHED_LEN {
+            return self.stemmer.stem(word).into_owned();
+        }
+        let slot = {
+            use std::hash::BuildHasher;
+            rustc_hash::FxBuildHasher.hash_one(word) as usize & (STEM_SLOTS - 1)
+        };
+        STEMS.with(|cache| {
+            let Ok(mut cache) = cache.try_borrow_mut() else {
+                return self.stemmer.stem(word).into_owned();
+            };
+            if cache.is_empty() {
+                cache.resize(STEM_SLOTS, None);
+            }
+            if let Some((w, stem)) = &cache[slot] {
+                if **w == *word {
+                    return stem.to_string();
+                }
+            }
+            let stem = self.stemmer.stem(word).into_owned();
+            cache[slot] = Some((word.into(), stem.as_str().into()));
+            stem
+        })
     }
 
     /// Tokenises a phrase from a taxonomy or lexicon into stems; `*` stays a wildcard.
@@ -144,7 +183,11 @@ impl Tokenizer {
                 '\u{2019}' | '\u{2018}' | '`' => '\'',
                 other => other,
             };
-            if c.is_alphanumeric() || c == '*' {
+            if c.is_ascii_alphanumeric() || c == '*' {
+                word.push(c.to_ascii_lowercase());
+                continue;
+            }
+            if c.is_alphanumeric() {
                 word.extend(c.to_lowercase());
                 continue;
             }
@@ -246,7 +289,7 @@ impl Tokenizer {
             // Numbers match the placeholder word `num` in phrases ("num weeks").
             "num".to_owned()
         } else {
-            self.stemmer.stem(&word).into_owned()
+            self.stem(&word)
         };
         st.out.tokens.push(Token { word, stem, sentence: st.sentence, clause: st.clause, segment: st.segment });
     }
@@ -589,6 +632,34 @@ mod tests {
 
     fn words(text: &str) -> Vec<String> {
         Tokenizer::default().tokenize(text).tokens.into_iter().map(|t| t.word).collect()
+    }
+
+    #[test]
+    fn cached_stems_are_the_stemmers_own() {
+        let t = Tokenizer::default();
+        let plain = Stemmer::create(Algorithm::English);
+        // Many more words than the cache has slots, each asked for twice (the second time
+        // from the cache, unless another word took its slot), and words too long to cache.
+        let words: Vec<String> = (0..3 * STEM_SLOTS)
+            .map(|i| format!("{}{}ing", ["wait", "nurs", "appoint", "referr"][i % 4], "e".repeat(i % 7)))
+            .chain(
+                [
+                    "waited",
+                    "waiting",
+                    "nurses",
+                    "appointments",
+                    "é",
+                    "straße",
+                    "pneumonoultramicroscopicsilicovolcanoconiosis",
+                ]
+                .map(String::from),
+            )
+            .collect();
+        for _ in 0..2 {
+            for w in &words {
+                assert_eq!(t.stem(w), plain.stem(w), "{w}");
+            }
+        }
     }
 
     #[test]

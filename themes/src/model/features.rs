@@ -22,7 +22,9 @@ pub(crate) fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for c in text.chars() {
-        if c.is_alphanumeric() {
+        if c.is_ascii_alphanumeric() {
+            cur.push(c.to_ascii_lowercase());
+        } else if c.is_alphanumeric() {
             cur.extend(c.to_lowercase());
         } else if matches!(c, '\'' | '\u{2019}' | '\u{2018}') {
             // inside a word: skip
@@ -67,13 +69,19 @@ pub(crate) struct Occurrence {
 /// Every feature occurrence of a list of words, in text order.
 pub(crate) fn occurrences(words: &[String], out: &mut Vec<Occurrence>) {
     out.clear();
+    each_key(words, |key, word, bigram| out.push(Occurrence { key, word, bigram }));
+}
+
+/// Every feature key of a list of words, in text order, with the word (or first word of
+/// the pair) it came from and whether it is a word pair.
+pub(crate) fn each_key(words: &[String], mut emit: impl FnMut(u32, u32, bool)) {
     let mut padded = String::new();
     let mut bounds: Vec<usize> = Vec::new();
     for (i, w) in words.iter().enumerate() {
         let wi = u32::try_from(i).unwrap_or(u32::MAX);
-        out.push(Occurrence { key: fold(fnv1a(&[w.as_bytes()])), word: wi, bigram: false });
+        emit(fold(fnv1a(&[w.as_bytes()])), wi, false);
         if let Some(next) = words.get(i + 1) {
-            out.push(Occurrence { key: fold(fnv1a(&[w.as_bytes(), next.as_bytes()])), word: wi, bigram: true });
+            emit(fold(fnv1a(&[w.as_bytes(), next.as_bytes()])), wi, true);
         }
         padded.clear();
         padded.push(' ');
@@ -93,7 +101,7 @@ pub(crate) fn occurrences(words: &[String], out: &mut Vec<Occurrence>) {
                     h = (h ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
                 }
                 if n + 1 >= MIN_CHAR_GRAM {
-                    out.push(Occurrence { key: fold(h) | CHAR_BLOCK, word: wi, bigram: false });
+                    emit(fold(h) | CHAR_BLOCK, wi, false);
                 }
             }
         }

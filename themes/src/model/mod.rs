@@ -136,7 +136,10 @@ pub(crate) struct Vocabulary {
 pub(crate) type SparseVec = Vec<(u32, f32)>;
 
 impl Vocabulary {
+    /// `keys` ascending (a model file's are checked; training's come from a sorted map):
+    /// [`Vocabulary::vector_of_words`] relies on rows ascending as keys do.
     pub(crate) fn new(keys: Vec<u32>, idf: Vec<f32>) -> Vocabulary {
+        debug_assert!(keys.windows(2).all(|w| w[0] < w[1]), "vocabulary keys in order");
         let table = KeyTable::new(&keys);
         Vocabulary { keys, idf, table }
     }
@@ -149,19 +152,68 @@ impl Vocabulary {
     /// characters) scaled to length 1/√2, then the extra (lexicon) inputs.
     pub(crate) fn vector(&self, counts: &[(u32, u32)], extra: &[f32]) -> SparseVec {
         let mut v: SparseVec = Vec::with_capacity(counts.len() + 2);
-        let (mut word_sq, mut char_sq) = (0.0_f32, 0.0_f32);
-        // Counts are sorted by key, so word features (block bit clear) come first.
-        let mut words_end = 0;
         for &(k, c) in counts {
             if let Some(row) = self.table.get(k) {
-                let x = (1.0 + (c as f32).ln()) * self.idf[row as usize];
-                if k & CHAR_BLOCK == 0 {
-                    word_sq += x * x;
-                    words_end = v.len() + 1;
-                } else {
-                    char_sq += x * x;
+                v.push((row, c as f32));
+            }
+        }
+        self.weigh(v, extra)
+    }
+
+    /// [`Vocabulary::vector`] of a text's words, counted without sorting its feature keys:
+    /// each key found in the vocabulary is tallied by row, and rows ascend as keys do (the
+    /// file's keys are in order), so the vector is the same, value for value.
+    pub(crate) fn vector_of_words(&self, words: &[String], extra: &[f32]) -> SparseVec {
+        let rows = self.keys.len();
+        TALLY.with(|tally| {
+            let Ok(mut tally) = tally.try_borrow_mut() else {
+                let mut occ = Vec::new();
+                features::occurrences(words, &mut occ);
+                return self.vector(&features::counts(&occ), extra);
+            };
+            let tally = &mut *tally;
+            if tally.counts.len() < rows {
+                tally.counts.resize(rows, 0);
+                tally.seen.resize(rows.div_ceil(64), 0);
+            }
+            let (mut lo, mut hi) = (usize::MAX, 0);
+            features::each_key(words, |key, _, _| {
+                if let Some(row) = self.table.get(key) {
+                    let row = row as usize;
+                    if tally.counts[row] == 0 {
+                        tally.seen[row / 64] |= 1 << (row % 64);
+                        lo = lo.min(row / 64);
+                        hi = hi.max(row / 64 + 1);
+                    }
+                    tally.counts[row] = tally.counts[row].saturating_add(1);
                 }
-                v.push((row, x));
+            });
+            let mut v: SparseVec = Vec::new();
+            for at in lo..hi {
+                let mut bits = std::mem::take(&mut tally.seen[at]);
+                while bits != 0 {
+                    let row = at * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    v.push((row as u32, std::mem::take(&mut tally.counts[row]) as f32));
+                }
+            }
+            self.weigh(v, extra)
+        })
+    }
+
+    /// Weighs found rows and their counts, in ascending row order, into the model input.
+    fn weigh(&self, mut v: SparseVec, extra: &[f32]) -> SparseVec {
+        let (mut word_sq, mut char_sq) = (0.0_f32, 0.0_f32);
+        // Rows ascend as keys do, so word features (block bit clear) come first.
+        let mut words_end = 0;
+        for (i, (row, x)) in v.iter_mut().enumerate() {
+            let c = *x;
+            *x = (1.0 + c.ln()) * self.idf[*row as usize];
+            if self.keys[*row as usize] & CHAR_BLOCK == 0 {
+                word_sq += *x * *x;
+                words_end = i + 1;
+            } else {
+                char_sq += *x * *x;
             }
         }
         let word_scale = if word_sq > 0.0 { std::f32::consts::FRAC_1_SQRT_2 / word_sq.sqrt() } else { 0.0 };
@@ -177,6 +229,19 @@ impl Vocabulary {
         }
         v
     }
+}
+
+/// Per-row term counts of the text being weighed on this thread, and which rows are set
+/// (a bit a row), so that [`Vocabulary::vector_of_words`] counts without sorting; both are
+/// left all zero after each text.
+#[derive(Default)]
+struct Tally {
+    counts: Vec<u32>,
+    seen: Vec<u64>,
+}
+
+thread_local! {
+    static TALLY: std::cell::RefCell<Tally> = std::cell::RefCell::new(Tally::default());
 }
 
 /// A trained model. Cheap to share; prediction takes `&self`.
@@ -340,10 +405,8 @@ impl Model {
     /// [`Model::uses_lexicon`]).
     pub fn scores(&self, text: &str, lexicon: &LexiconInput) -> Scores {
         let words = features::words(text);
-        let mut occ = Vec::new();
-        features::occurrences(&words, &mut occ);
         let extra = self.extra(lexicon);
-        let v = self.vocab.vector(&features::counts(&occ), &extra);
+        let v = self.vocab.vector_of_words(&words, &extra);
         let heads = self.heads();
         let mut out = self.bias.clone();
         for (row, x) in v {
@@ -489,6 +552,35 @@ mod tests {
             assert_eq!(t.get(*k), Some(row as u32));
         }
         assert_eq!(t.get(5), None);
+    }
+
+    #[test]
+    fn vectors_counted_by_row_are_the_sorted_counts_own() {
+        let m = Model::embedded();
+        let texts = [
+            "",
+            "ok",
+            "The wait was too long, far too long: long long long!",
+            "Couldn't fault the A&E staff. 10/10 would recommend",
+            "Très bien, merci — straße ÉCOLE 漢字 🙂",
+            "a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a",
+        ];
+        let long = "receptionist appointment ".repeat(500);
+        for text in texts.iter().copied().chain([long.as_str()]) {
+            let words = features::words(text);
+            let mut occ = Vec::new();
+            features::occurrences(&words, &mut occ);
+            let extra = [0.5, 0.0, 1.0];
+            let sorted = m.vocab.vector(&features::counts(&occ), &extra);
+            // Twice: the tally is left empty after each text.
+            for _ in 0..2 {
+                let tallied = m.vocab.vector_of_words(&words, &extra);
+                assert_eq!(tallied.len(), sorted.len(), "{text}");
+                for (a, b) in tallied.iter().zip(&sorted) {
+                    assert_eq!((a.0, a.1.to_bits()), (b.0, b.1.to_bits()), "{text}");
+                }
+            }
+        }
     }
 
     #[test]
