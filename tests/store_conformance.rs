@@ -797,6 +797,71 @@ async fn scans_agree_with_the_queries(store: Store) {
     assert_eq!(p.by_hour, hours);
 }
 
+async fn deliveries_are_marked_many_at_once(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    let a = key("a");
+    let mut posts = Vec::new();
+    for body in ["one", "two", "three"] {
+        posts.push(tx.insert_next_post(&plain_post(d.id, &a, body, 1, Platform::Matrix)).await.unwrap().0);
+    }
+    let row = |dest, action, body, post| NewOutbox {
+        platform: Platform::Matrix,
+        dest,
+        action,
+        body,
+        post,
+        reply_to: None,
+        choices: None,
+        now: 100,
+    };
+    tx.enqueue(&row(OutboxDest::Thread(d.id), OutboxAction::OpenThread, "root", None)).await.unwrap();
+    for (post, body) in posts.iter().zip(["#1", "#2", "#3"]) {
+        tx.enqueue(&row(OutboxDest::Thread(d.id), OutboxAction::Send, body, Some(*post))).await.unwrap();
+    }
+    tx.enqueue(&row(OutboxDest::Direct { sealed_address: "sealed" }, OutboxAction::Send, "dm", None)).await.unwrap();
+    tx.commit().await.unwrap();
+    let root = store.due(Platform::Matrix, 100, 10).await.unwrap();
+    assert_eq!(root.iter().map(|r| r.body.as_str()).collect::<Vec<_>>(), ["root", "dm"]);
+    store.mark_delivered_many(&[(root[0].id, Some("$root".into())), (root[1].id, None)], 101).await.unwrap();
+    let due = store.due(Platform::Matrix, 200, 10).await.unwrap();
+    assert_eq!(due.iter().map(|r| r.body.as_str()).collect::<Vec<_>>(), ["#1", "#2", "#3"], "the root is the mirror");
+    assert!(due.iter().all(|r| r.root.as_deref() == Some("$root")));
+    // A row given twice keeps its first message id; a row delivered already is left as it was.
+    store
+        .mark_delivered_many(
+            &[
+                (due[0].id, Some("$p1".into())),
+                (due[0].id, Some("$again".into())),
+                (due[1].id, Some("$p2".into())),
+                (root[0].id, Some("$late".into())),
+            ],
+            201,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.pending_count().await.unwrap(), 1, "#3 is still to deliver");
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.post_messages(posts[0]).await.unwrap(), vec![(Platform::Matrix, "$p1".to_string())]);
+    assert_eq!(tx.post_messages(posts[1]).await.unwrap(), vec![(Platform::Matrix, "$p2".to_string())]);
+    assert!(tx.post_messages(posts[2]).await.unwrap().is_empty());
+    // More rows than one statement marks: all of them, once.
+    let bodies: Vec<String> = (0..450).map(|i| format!("m{i}")).collect();
+    for body in &bodies {
+        tx.enqueue(&row(OutboxDest::Moderators, OutboxAction::Send, body, None)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // Past #3's lease.
+    let due = store.due(Platform::Matrix, 10_000_000, 1000).await.unwrap();
+    assert_eq!(due.len(), 451);
+    assert_eq!(due[0].body, "#3");
+    let marks: Vec<(i64, Option<String>)> = due.iter().map(|r| (r.id, Some(format!("$m{}", r.id)))).collect();
+    store.mark_delivered_many(&marks, 10_000_001).await.unwrap();
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.post_messages(posts[2]).await.unwrap(), vec![(Platform::Matrix, format!("$m{}", due[0].id))]);
+}
+
 macro_rules! conformance {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -850,6 +915,7 @@ conformance!(sqlite:
     discussions_open_close_and_list,
     participants_pseudonyms_and_posts,
     outbox_delivers_in_order_with_leases_and_backoff,
+    deliveries_are_marked_many_at_once,
     numbering_is_per_discussion,
     moderation_records,
     surveys_pushes_and_org_messages,
@@ -867,6 +933,7 @@ conformance!(postgres:
     discussions_open_close_and_list,
     participants_pseudonyms_and_posts,
     outbox_delivers_in_order_with_leases_and_backoff,
+    deliveries_are_marked_many_at_once,
     numbering_is_per_discussion,
     moderation_records,
     surveys_pushes_and_org_messages,

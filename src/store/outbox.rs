@@ -343,23 +343,21 @@ const MARK_CHUNK: usize = 200;
 
 /// Records many deliveries with a few statements per chunk instead of two per row: one
 /// `UPDATE` for the chunk, one `INSERT` of the published posts' messages; thread roots and
-/// late deliveries of cancelled posts (rare) go through [`mark_delivered`] one by one.
+/// late deliveries of cancelled posts (rare) go through [`mark_delivered`] one by one. A row
+/// given twice is recorded with the first message id given for it.
 pub(super) async fn mark_delivered_many(tx: &mut Conn, delivered: &[(i64, Option<String>)], now: i64) -> Result<()> {
+    let mut seen = std::collections::HashSet::with_capacity(delivered.len());
+    let delivered: Vec<&(i64, Option<String>)> = delivered.iter().filter(|(id, _)| seen.insert(*id)).collect();
     for chunk in delivered.chunks(MARK_CHUNK) {
-        let mut values = String::new();
-        for i in 0..chunk.len() {
-            if i > 0 {
-                values.push_str(", ");
-            }
-            values.push_str(&format!("(CAST(${} AS BIGINT), CAST(${} AS TEXT))", 2 + 2 * i, 3 + 2 * i));
-        }
-        let sql = format!(
-            "WITH v (id, mid) AS (VALUES {values})              UPDATE outbox SET delivered_at = $1, message_id = (SELECT v.mid FROM v WHERE v.id = outbox.id),              sealed_address = NULL              WHERE id IN (SELECT v.id FROM v) AND delivered_at IS NULL              RETURNING id, platform, action, post_id"
-        );
-        let mut q = query(sql).bind(now);
+        // The chunk's rows are joined to the outbox by id (`UPDATE … FROM`), each found by
+        // its key: a subquery for each row's message id scanned the whole chunk for it,
+        // quadratic in the chunk (665 µs a chunk of 200 on SQLite, against about 300).
+        let sql = mark_delivered_sql(chunk.len());
+        let mut q = query(&*sql);
         for (id, message_id) in chunk {
             q = q.bind(*id).bind(message_id.as_deref());
         }
+        let q = q.bind(now);
         let rows = q.fetch_all(&mut *tx).await?;
         let mut updated = std::collections::HashSet::with_capacity(rows.len());
         let mut published: Vec<(i64, String, &str)> = Vec::new();
@@ -395,13 +393,39 @@ pub(super) async fn mark_delivered_many(tx: &mut Conn, delivered: &[(i64, Option
             q.execute(&mut *tx).await?;
         }
         // Rows that were delivered already (or cancelled meanwhile): as for one row.
-        for (id, message_id) in chunk.iter().filter(|(id, _)| !updated.contains(id)) {
+        for (id, message_id) in chunk.iter().map(|row| (&row.0, &row.1)).filter(|(id, _)| !updated.contains(*id)) {
             if let Some(message_id) = message_id {
                 take_down_late_delivery(tx, *id, message_id, now).await?;
             }
         }
     }
     Ok(())
+}
+
+/// The statement marking `rows` deliveries: each row's id and message id, then the time
+/// (so its parameters appear in number order). Built once for each size.
+fn mark_delivered_sql(rows: usize) -> std::sync::Arc<str> {
+    static BUILT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<str>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    built
+        .entry(rows)
+        .or_insert_with(|| {
+            let values = (0..rows)
+                .map(|i| format!("(CAST(${} AS BIGINT), CAST(${} AS TEXT))", 1 + 2 * i, 2 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "WITH v (id, mid) AS (VALUES {values}) \
+                 UPDATE outbox SET delivered_at = ${}, message_id = v.mid, sealed_address = NULL FROM v \
+                 WHERE outbox.id = v.id AND outbox.delivered_at IS NULL \
+                 RETURNING outbox.id AS id, outbox.platform AS platform, outbox.action AS action, \
+                 outbox.post_id AS post_id",
+                2 * rows + 1
+            )
+            .into()
+        })
+        .clone()
 }
 
 /// Records a delivered thread root as its discussion's mirror.
