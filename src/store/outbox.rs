@@ -344,10 +344,14 @@ const MARK_CHUNK: usize = 200;
 /// Records many deliveries with a few statements per chunk instead of two per row: one
 /// `UPDATE` for the chunk, one `INSERT` of the published posts' messages; thread roots and
 /// late deliveries of cancelled posts (rare) go through [`mark_delivered`] one by one. A row
-/// given twice is recorded with the first message id given for it.
+/// given twice is recorded with the first message id given for it; rows are marked in id
+/// order.
 pub(super) async fn mark_delivered_many(tx: &mut Conn, delivered: &[(i64, Option<String>)], now: i64) -> Result<()> {
     let mut seen = std::collections::HashSet::with_capacity(delivered.len());
-    let delivered: Vec<&(i64, Option<String>)> = delivered.iter().filter(|(id, _)| seen.insert(*id)).collect();
+    let mut delivered: Vec<&(i64, Option<String>)> = delivered.iter().filter(|(id, _)| seen.insert(*id)).collect();
+    // In id order, so that two batches marked at once lock their rows in the same order
+    // (PostgreSQL's join locks them in the order given; opposite orders could deadlock).
+    delivered.sort_by_key(|(id, _)| *id);
     for chunk in delivered.chunks(MARK_CHUNK) {
         // The chunk's rows are joined to the outbox by id (`UPDATE … FROM`), each found by
         // its key: a subquery for each row's message id scanned the whole chunk for it,
