@@ -21,9 +21,12 @@ impl BenchDatabase {
     pub async fn create(url: Option<&str>) -> anyhow::Result<BenchDatabase> {
         match url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                // Several a run (the engine's and the baseline's), so numbered too.
+                static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
                 let name = format!(
-                    "parley_bench_{}_{}",
+                    "parley_bench_{}_{}_{}",
                     std::process::id(),
+                    MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                     std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map(|d| d.as_millis())

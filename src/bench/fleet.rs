@@ -137,7 +137,7 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
     let db = BenchDatabase::create(Some(url)).await?;
     eprintln!("parley bench: a fresh database at {} for {} processes", db.shown(), o.processes);
     let store = Store::connect(db.url()).await.context("cannot open the bench database")?;
-    let baseline = load::baseline(&store, o.participants, o.posts, o.seed, &texts).await?;
+    let baseline = load::baseline_apart(o, &texts).await?;
     eprintln!("parley bench: baseline {:.0} posts/s inserted straight", baseline.posts_per_sec);
     // Discussions and their threads are made once, before the workers start.
     let config = load::bench_config(config, o.rate_limits);
