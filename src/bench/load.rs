@@ -259,8 +259,8 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
 /// The baseline's discussion.
 pub const BASELINE_SLUG: &str = "bench-baseline";
 
-/// [`baseline`] in a fresh database of its own with the run's settings (a SQLite file
-/// beside the engine's, or a database on the same PostgreSQL server), dropped afterwards:
+/// [`baseline`] in a fresh database of its own with the run's settings (a SQLite file of
+/// its own, or a database on the same PostgreSQL server), dropped afterwards:
 /// in the engine's own database its rows, whose keys fall anywhere in the indexes on them
 /// as the engine's do, would make the engine's run write into indexes twice the size.
 pub async fn baseline_apart(o: &LoadOptions, texts: &Texts) -> anyhow::Result<Baseline> {
