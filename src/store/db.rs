@@ -206,11 +206,13 @@ impl Conn {
     }
 }
 
-/// The `INSERT` of `n` rows shaped `row` (`$1` … `$per_row` numbered for the row alone) into
-/// `into`, then `tail` (`ON CONFLICT …`, `RETURNING …`), its parameters numbered on from row to row: `?n` for the SQLite writer, which
-/// binds them by number as written, `$n` for sqlx. Built once for each shape and size (a
-/// few dozen in all, since `into` and `row` are the code's own text) and kept.
-fn many_rows(
+/// The statement of `n` rows shaped `row` (`$1` … `$per_row` numbered for the row alone)
+/// after `into` (an `INSERT INTO … VALUES `, or a `WITH … AS (VALUES `), then `tail`
+/// (`ON CONFLICT …`, `RETURNING …`, the rest of the statement), its parameters numbered on
+/// from row to row: `?n` for the SQLite writer, which binds them by number as written, `$n`
+/// for sqlx. Built once for each shape and size (a few hundred at most, since `into`,
+/// `row` and `tail` are the code's own text) and kept.
+pub(crate) fn many_rows(
     into: &'static str,
     row: &'static str,
     tail: &'static str,

@@ -3,7 +3,7 @@
 //! platform message id. A row is leased while an adapter works on it, so two processes
 //! sharing a PostgreSQL database never deliver the same row at once.
 
-use super::db::{query, Conn, IntoArg};
+use super::db::{many_rows, query, Conn, IntoArg};
 
 use super::Backend;
 use crate::error::{Error, Result};
@@ -356,12 +356,11 @@ pub(super) async fn mark_delivered_many(tx: &mut Conn, delivered: &[(i64, Option
         // The chunk's rows are joined to the outbox by id (`UPDATE … FROM`), each found by
         // its key: a subquery for each row's message id scanned the whole chunk for it,
         // quadratic in the chunk (665 µs a chunk of 200 on SQLite, against about 300).
-        let sql = mark_delivered_sql(chunk.len());
-        let mut q = query(&*sql);
+        let sql = many_rows(MARK_WITH, MARK_ROW, MARK_UPDATE, 3, chunk.len(), tx.is_direct());
+        let mut q = query(sql);
         for (id, message_id) in chunk {
-            q = q.bind(*id).bind(message_id.as_deref());
+            q = q.bind(*id).bind(message_id.as_deref()).bind(now);
         }
-        let q = q.bind(now);
         let rows = q.fetch_all(&mut *tx).await?;
         let mut updated = std::collections::HashSet::with_capacity(rows.len());
         let mut published: Vec<(i64, String, &str)> = Vec::new();
@@ -397,7 +396,7 @@ pub(super) async fn mark_delivered_many(tx: &mut Conn, delivered: &[(i64, Option
             q.execute(&mut *tx).await?;
         }
         // Rows that were delivered already (or cancelled meanwhile): as for one row.
-        for (id, message_id) in chunk.iter().map(|row| (&row.0, &row.1)).filter(|(id, _)| !updated.contains(*id)) {
+        for (id, message_id) in chunk.iter().copied().filter(|(id, _)| !updated.contains(id)) {
             if let Some(message_id) = message_id {
                 take_down_late_delivery(tx, *id, message_id, now).await?;
             }
@@ -406,32 +405,13 @@ pub(super) async fn mark_delivered_many(tx: &mut Conn, delivered: &[(i64, Option
     Ok(())
 }
 
-/// The statement marking `rows` deliveries: each row's id and message id, then the time
-/// (so its parameters appear in number order). Built once for each size: at most
-/// [`MARK_CHUNK`] texts, about 1 MB if every size occurs.
-fn mark_delivered_sql(rows: usize) -> std::sync::Arc<str> {
-    static BUILT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<str>>>> =
-        std::sync::LazyLock::new(Default::default);
-    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    built
-        .entry(rows)
-        .or_insert_with(|| {
-            let values = (0..rows)
-                .map(|i| format!("(CAST(${} AS BIGINT), CAST(${} AS TEXT))", 1 + 2 * i, 2 + 2 * i))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!(
-                "WITH v (id, mid) AS (VALUES {values}) \
-                 UPDATE outbox SET delivered_at = ${}, message_id = v.mid, sealed_address = NULL FROM v \
-                 WHERE outbox.id = v.id AND outbox.delivered_at IS NULL \
-                 RETURNING outbox.id AS id, outbox.platform AS platform, outbox.action AS action, \
-                 outbox.post_id AS post_id",
-                2 * rows + 1
-            )
-            .into()
-        })
-        .clone()
-}
+/// The statement marking a chunk of deliveries ([`many_rows`]): each row's id, message id
+/// and time, joined to the outbox by id.
+static MARK_WITH: &str = "WITH v (id, mid, at) AS (VALUES ";
+static MARK_ROW: &str = "(CAST($1 AS BIGINT), CAST($2 AS TEXT), CAST($3 AS BIGINT))";
+static MARK_UPDATE: &str = ") UPDATE outbox SET delivered_at = v.at, message_id = v.mid, sealed_address = NULL FROM v \
+     WHERE outbox.id = v.id AND outbox.delivered_at IS NULL \
+     RETURNING outbox.id AS id, outbox.platform AS platform, outbox.action AS action, outbox.post_id AS post_id";
 
 /// Records a delivered thread root as its discussion's mirror.
 async fn record_thread_root(tx: &mut Conn, id: i64, message_id: &str) -> Result<()> {
