@@ -195,6 +195,7 @@ async fn forgetting_thousands_of_posts_in_a_group_commit_keeps_the_rest_of_the_g
             themes: "",
             sentiment: 0,
             platform: Platform::Console,
+            reasons: None,
         })
         .await
         .unwrap();

@@ -66,6 +66,7 @@ fn post<'a>(discussion: DiscussionId, n: i64, key: &'a ParticipantKey, body: &'a
         themes: "",
         sentiment: 0,
         platform: Platform::Console,
+        reasons: None,
     }
 }
 

@@ -39,6 +39,7 @@ fn plain_post<'a>(
         themes: "",
         sentiment: 0,
         platform,
+        reasons: None,
     }
 }
 
@@ -132,6 +133,7 @@ async fn participants_pseudonyms_and_posts(store: Store) {
         themes: "waiting",
         sentiment: -40,
         platform: Platform::Matrix,
+        reasons: None,
     };
     let id1 = tx.insert_post(&post(n1, &a, None)).await.unwrap();
     tx.insert_post(&post(n2, &a, Some(n1))).await.unwrap();
@@ -173,6 +175,7 @@ async fn outbox_delivers_in_order_with_leases_and_backoff(store: Store) {
             themes: "",
             sentiment: 0,
             platform: Platform::Matrix,
+            reasons: None,
         })
         .await
         .unwrap();
@@ -310,6 +313,7 @@ async fn posts_take_the_next_number(store: Store) {
         themes: "access",
         sentiment: -20,
         platform: Platform::Matrix,
+        reasons: None,
     };
     let (first, n1) = tx.insert_next_post(&post(None)).await.unwrap();
     assert_eq!(n1, PostNumber(1));
@@ -552,6 +556,7 @@ async fn moderation_records(store: Store) {
             themes: "",
             sentiment: 0,
             platform: Platform::Matrix,
+            reasons: None,
         })
         .await
         .unwrap();
@@ -621,6 +626,7 @@ async fn surveys_pushes_and_org_messages(store: Store) {
             themes: "",
             sentiment: 0,
             platform: Platform::Matrix,
+            reasons: None,
         })
         .await
         .unwrap();
@@ -726,6 +732,7 @@ async fn scans_agree_with_the_queries(store: Store) {
             themes,
             sentiment: *sentiment,
             platform: *platform,
+            reasons: None,
         })
         .await
         .unwrap();
@@ -742,6 +749,7 @@ async fn scans_agree_with_the_queries(store: Store) {
         themes: "access",
         sentiment: 0,
         platform: Platform::Matrix,
+        reasons: None,
     };
     tx.insert_post(&noise).await.unwrap();
     // Brave Heron asks to be forgotten: their posts stay, unlinkable, under their name.
@@ -894,6 +902,7 @@ async fn stored_posts_fall_in_monday_weeks(store: Store) {
             themes: "",
             sentiment: 0,
             platform: Platform::Matrix,
+            reasons: None,
         })
         .await
         .unwrap();
@@ -903,6 +912,73 @@ async fn stored_posts_fall_in_monday_weeks(store: Store) {
     let day = |ms: i64| ms.div_euclid(86_400_000);
     assert_eq!(weeks, vec![themes::monday_week(day(1_795_995_000_000)), themes::monday_week(day(1_795_998_600_000))]);
     assert_eq!(weeks[1], weeks[0] + 1, "Sunday night and Monday morning are in different weeks");
+}
+
+/// Rows a transaction reads once and gives again (a new participant's row stored and read
+/// in one statement on PostgreSQL, a pseudonym read or claimed in one, discussions kept
+/// across messages) are never staler than what the transaction itself wrote.
+async fn rows_given_again_are_never_stale(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    let (a, b) = (key("a"), key("b"));
+
+    // A ban outlives `!forget`: a returning participant's first read carries it.
+    tx.participant(&a, 1).await.unwrap();
+    let banned = parley::store::Sanctions { muted_until: 0, banned: true };
+    tx.set_sanctions(&a, banned, "Amber Otter@gp-access", 1).await.unwrap();
+    tx.forget(&a).await.unwrap();
+    let (p, address) = tx.participant_on(&a, Platform::Matrix, 2).await.unwrap();
+    assert!(p.current_discussion.is_none() && !p.seen_notice && address.is_none());
+    assert!(tx.sanctions(&a).await.unwrap().banned, "a new participant row still reads the ban");
+    let (_, again) = tx.participant_on(&a, Platform::Matrix, 3).await.unwrap();
+    assert!(again.is_none(), "the second read finds the row the first stored");
+
+    // A pseudonym: claimed once, given again, a taken name refused, a forgotten one kept.
+    let mut asked = 0;
+    let got = tx
+        .pseudonym_or_claim(
+            d.id,
+            &b,
+            || {
+                asked += 1;
+                "Brave Heron".into()
+            },
+            4,
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.as_deref(), Some("Brave Heron"));
+    let got = tx.pseudonym_or_claim(d.id, &b, || "Calm Wren".into(), 5).await.unwrap();
+    assert_eq!(got.as_deref(), Some("Brave Heron"), "an assigned name is kept");
+    assert_eq!(asked, 1);
+    assert!(tx.pseudonym_or_claim(d.id, &a, || "Brave Heron".into(), 6).await.unwrap().is_none(), "taken");
+    assert_eq!(
+        tx.pseudonym_or_claim(d.id, &a, || "Amber Otter".into(), 7).await.unwrap().as_deref(),
+        Some("Amber Otter")
+    );
+    tx.forget(&a).await.unwrap();
+    assert!(
+        tx.pseudonym_or_claim(d.id, &a, || "Amber Otter".into(), 8).await.unwrap().is_none(),
+        "reserved after !forget"
+    );
+
+    // Discussions: what the transaction changes is read back changed.
+    assert!(tx.discussion_by_slug("gp-access").await.unwrap().unwrap().is_open());
+    tx.set_discussion_status(d.id, DiscussionStatus::Closed).await.unwrap();
+    assert!(!tx.discussion_by_slug("gp-access").await.unwrap().unwrap().is_open());
+    assert!(!tx.discussion(d.id).await.unwrap().unwrap().is_open());
+    tx.set_discussion_text(d.id, "GP access", "Why?").await.unwrap();
+    assert_eq!(tx.discussion_by_slug("gp-access").await.unwrap().unwrap().title, "GP access");
+    tx.set_premoderated("gp-access", true).await.unwrap();
+    assert!(tx.discussion(d.id).await.unwrap().unwrap().premoderated);
+    // A change rolled back to its savepoint is not given again.
+    tx.savepoint().await.unwrap();
+    tx.set_discussion_status(d.id, DiscussionStatus::Open).await.unwrap();
+    assert!(tx.discussion_by_slug("gp-access").await.unwrap().unwrap().is_open());
+    tx.rollback_to_savepoint().await.unwrap();
+    assert!(!tx.discussion_by_slug("gp-access").await.unwrap().unwrap().is_open());
+    assert!(!tx.discussion(d.id).await.unwrap().unwrap().is_open());
+    tx.commit().await.unwrap();
 }
 
 conformance!(sqlite:
@@ -921,6 +997,7 @@ conformance!(sqlite:
     surveys_pushes_and_org_messages,
     stored_posts_fall_in_monday_weeks,
     scans_agree_with_the_queries,
+    rows_given_again_are_never_stale,
 );
 
 conformance!(postgres:
@@ -939,6 +1016,7 @@ conformance!(postgres:
     surveys_pushes_and_org_messages,
     stored_posts_fall_in_monday_weeks,
     scans_agree_with_the_queries,
+    rows_given_again_are_never_stale,
 );
 
 /// The engine end to end on PostgreSQL too: a post and a reply, and a restart.

@@ -513,6 +513,7 @@ async fn a_push_to_ten_thousand_goes_in_bounded_batches_paced_for_the_platform()
             themes: "",
             sentiment: 0,
             platform: Platform::Matrix,
+            reasons: None,
         })
         .await
         .unwrap();

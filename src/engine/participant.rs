@@ -193,12 +193,9 @@ impl Engine {
     /// name, or when that is taken, random candidates (never a numbered sequence that would
     /// link one person's successive names).
     pub(super) async fn pseudonym_for(&self, cx: &mut Ctx, d: &Discussion, key: &ParticipantKey) -> Result<String> {
-        if let Some(name) = cx.tx.pseudonym(d.id, key).await? {
+        let own = || self.identity.pseudonym(key, &d.slug, 0);
+        if let Some(name) = cx.tx.pseudonym_or_claim(d.id, key, own, cx.now).await? {
             return Ok(name);
-        }
-        let own = self.identity.pseudonym(key, &d.slug, 0);
-        if cx.tx.claim_pseudonym(d.id, &own, key, cx.now).await? {
-            return Ok(own);
         }
         let mut tries = 0;
         loop {

@@ -114,6 +114,13 @@ impl Engine {
         let pseudonym = self.pseudonym_for(cx, d, key).await?;
         let body = verdict.text.as_str();
         let analysis = analysis.unwrap_or_else(|| self.analyzer.analyse(body));
+        let mut explanations: Vec<&str> = Vec::new();
+        for r in &verdict.reasons {
+            if !explanations.contains(&r.explanation.as_str()) {
+                explanations.push(&r.explanation);
+            }
+        }
+        let reasons = explanations.join(" ");
         let (id, number) = cx
             .tx
             .insert_next_post(&NewPost {
@@ -128,18 +135,9 @@ impl Engine {
                 themes: &analysis.themes.join(","),
                 sentiment: (analysis.sentiment.score * 100.0).round() as i64,
                 platform: cx.origin.platform,
+                reasons: (!reasons.is_empty()).then_some(reasons.as_str()),
             })
             .await?;
-        let mut explanations: Vec<&str> = Vec::new();
-        for r in &verdict.reasons {
-            if !explanations.contains(&r.explanation.as_str()) {
-                explanations.push(&r.explanation);
-            }
-        }
-        let reasons = explanations.join(" ");
-        if !reasons.is_empty() {
-            cx.tx.set_post_reasons(id, &reasons).await?;
-        }
 
         // Announce.
         let held = status == PostStatus::Held;

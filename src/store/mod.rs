@@ -162,13 +162,22 @@ pub struct Tx {
     /// Discussions' next `#N`, when held for a group without savepoints on SQLite
     /// ([`Tx::hold_post_numbers`]): read once, counted here, written back at commit.
     numbers: Option<std::collections::HashMap<DiscussionId, i64>>,
+    /// Discussion rows read in this transaction, kept across its messages (a `!join`
+    /// would read its discussion again each time): nothing else writes them meanwhile,
+    /// since the transaction is the one writer (SQLite) or holds the fleet's lock
+    /// (PostgreSQL). Forgotten on any write to a discussion and when a savepoint is rolled
+    /// back to. At most [`DISCUSSIONS_KEPT`].
+    discussions: Vec<Discussion>,
 }
 
-/// The columns a new post is stored with, bound by [`bind_post`] as `$1` to `$10`.
-const POST_COLUMNS: &str =
-    "discussion_id, participant_key, pseudonym, parent_number, body, status, created_at, themes, sentiment, platform";
+/// The most discussion rows a transaction keeps ([`Tx::discussion_by_slug`]).
+const DISCUSSIONS_KEPT: usize = 32;
 
-/// Binds a new post's [`POST_COLUMNS`] as the next ten parameters.
+/// The columns a new post is stored with, bound by [`bind_post`] as `$1` to `$11`.
+const POST_COLUMNS: &str = "discussion_id, participant_key, pseudonym, parent_number, body, status, created_at, \
+     themes, sentiment, platform, reasons";
+
+/// Binds a new post's [`POST_COLUMNS`] as the next eleven parameters.
 fn bind_post<'q>(q: db::Query<'q>, post: &'q NewPost<'_>) -> db::Query<'q> {
     q.bind(post.discussion.0)
         .bind(&post.participant.0)
@@ -180,6 +189,7 @@ fn bind_post<'q>(q: db::Query<'q>, post: &'q NewPost<'_>) -> db::Query<'q> {
         .bind(post.themes)
         .bind(post.sentiment)
         .bind(post.platform.as_str())
+        .bind(post.reasons.unwrap_or(""))
 }
 
 /// The participant read ([`Tx::participant_on`]): on SQLite (`[0]`) the sender's row with
@@ -188,7 +198,7 @@ fn bind_post<'q>(q: db::Query<'q>, post: &'q NewPost<'_>) -> db::Query<'q> {
 /// newest first, and their survey invitations, oldest first, each as JSON text. `[2]`: the
 /// PostgreSQL read for a group's senders at once ([`Tx::read_participants_of`]), each row
 /// with the key and platform it was asked for (`wanted_key`, `wanted_platform`).
-static PARTICIPANT_READ: std::sync::LazyLock<[String; 3]> = std::sync::LazyLock::new(|| {
+static PARTICIPANT_READ: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock::new(|| {
     let more = format!(
         ", (SELECT CAST(COALESCE(json_agg(b.body ORDER BY b.id DESC), '[]') AS TEXT) FROM \
          (SELECT id, body FROM posts WHERE participant_key = p.key ORDER BY id DESC LIMIT {RECENT_POSTS}) b) AS recent, \
@@ -219,6 +229,15 @@ static PARTICIPANT_READ: std::sync::LazyLock<[String; 3]> = std::sync::LazyLock:
             "json_to_recordset(CAST($1 AS json)) AS w(key text, platform text) JOIN participants p ON p.key = w.key",
             "w.platform",
             "",
+        ),
+        // `[3]`: PostgreSQL's first contact, the row stored and read in one statement. The
+        // statement's reads do not see what its `WITH` inserts, so the new row's columns
+        // come from `RETURNING`; the rest (sanctions, which outlive a `!forget`, a contact,
+        // posts) is read as for anyone. No row when the participant was there already.
+        format!(
+            "WITH n AS (INSERT INTO participants (key, seen_notice, created_at) VALUES ($1, 0, $3) \
+             ON CONFLICT (key) DO NOTHING RETURNING key, current_discussion, seen_notice, opted_out) {}",
+            read("", &more, "n p", "$2", "")
         ),
     ]
 });
@@ -417,6 +436,7 @@ impl Store {
             limiter: None,
             prefetched: Default::default(),
             numbers: None,
+            discussions: Vec::new(),
         })
     }
 
@@ -437,6 +457,7 @@ impl Store {
             limiter: None,
             prefetched: Default::default(),
             numbers: None,
+            discussions: Vec::new(),
         })
     }
 
@@ -538,6 +559,7 @@ impl Tx {
     /// transaction usable (on PostgreSQL too, after a failed statement).
     pub async fn undo_to_savepoint(&mut self) -> Result<()> {
         self.known.forget();
+        self.discussions.clear();
         self.conn.discard_later();
         // Read after the savepoint (not by the engine, which reads them only without one):
         // what they changed is rolled back, and they are read again when needed.
@@ -550,6 +572,7 @@ impl Tx {
     /// PostgreSQL too, after a failed statement).
     pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
         self.known.forget();
+        self.discussions.clear();
         self.conn.discard_later();
         // Read after the savepoint (not by the engine, which reads them only without one):
         // what they changed is rolled back, and they are read again when needed.
@@ -630,11 +653,18 @@ impl Tx {
 
     /// A discussion by slug.
     pub async fn discussion_by_slug(&mut self, slug: &str) -> Result<Option<Discussion>> {
+        if let Some(kept) = self.discussions.iter().find(|d| d.slug == slug) {
+            return Ok(Some(kept.clone()));
+        }
         let row = query(format!("SELECT {} FROM discussions WHERE slug = $1", Discussion::COLUMNS))
             .bind(slug)
             .fetch_optional(&mut self.conn)
             .await?;
-        row.map(|r| Discussion::from_row(&r)).transpose()
+        let found = row.map(|r| Discussion::from_row(&r)).transpose()?;
+        if let Some(d) = &found {
+            self.keep_discussion(d);
+        }
+        Ok(found)
     }
 
     /// A discussion by id.
@@ -642,11 +672,33 @@ impl Tx {
         if let Some(known) = self.known.discussion(id) {
             return Ok(Some(known));
         }
+        if let Some(kept) = self.discussions.iter().find(|d| d.id == id) {
+            return Ok(Some(kept.clone()));
+        }
         let row = query(format!("SELECT {} FROM discussions WHERE id = $1", Discussion::COLUMNS))
             .bind(id.0)
             .fetch_optional(&mut self.conn)
             .await?;
-        row.map(|r| Discussion::from_row(&r)).transpose()
+        let found = row.map(|r| Discussion::from_row(&r)).transpose()?;
+        if let Some(d) = &found {
+            self.keep_discussion(d);
+        }
+        Ok(found)
+    }
+
+    /// Keeps a discussion row read in this transaction (the field `discussions`).
+    fn keep_discussion(&mut self, d: &Discussion) {
+        if let Some(kept) = self.discussions.iter_mut().find(|kept| kept.id == d.id) {
+            *kept = d.clone();
+        } else if self.discussions.len() < DISCUSSIONS_KEPT {
+            self.discussions.push(d.clone());
+        }
+    }
+
+    /// Forgets the discussion rows kept, and the one known: one of them is being written.
+    fn forget_discussions(&mut self) {
+        self.known.discussion = None;
+        self.discussions.clear();
     }
 
     /// All discussions, or only the open ones, oldest first.
@@ -666,6 +718,7 @@ impl Tx {
         prompt: &str,
         now: i64,
     ) -> Result<Option<Discussion>> {
+        self.forget_discussions();
         let row = query(format!(
             "INSERT INTO discussions (slug, title, prompt, status, next_number, created_at) \
              VALUES ($1, $2, $3, 'open', 1, $4) ON CONFLICT (slug) DO NOTHING RETURNING {}",
@@ -682,7 +735,7 @@ impl Tx {
 
     /// Opens or closes a discussion.
     pub async fn set_discussion_status(&mut self, id: DiscussionId, status: DiscussionStatus) -> Result<()> {
-        self.known.discussion = None;
+        self.forget_discussions();
         query("UPDATE discussions SET status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(id.0)
@@ -693,7 +746,7 @@ impl Tx {
 
     /// Updates title and prompt (when a closed discussion is opened again).
     pub async fn set_discussion_text(&mut self, id: DiscussionId, title: &str, prompt: &str) -> Result<()> {
-        self.known.discussion = None;
+        self.forget_discussions();
         query("UPDATE discussions SET title = $1, prompt = $2 WHERE id = $3")
             .bind(title)
             .bind(prompt)
@@ -729,6 +782,18 @@ impl Tx {
         };
         let row = match found {
             Some(row) => row,
+            // On PostgreSQL one round trip stores and reads a new participant; when someone
+            // stored them meanwhile, they are read as usual.
+            None if postgres => match query(PARTICIPANT_READ[3].as_str())
+                .bind(&key.0)
+                .bind(platform.as_str())
+                .bind(now)
+                .fetch_optional(&mut self.conn)
+                .await?
+            {
+                Some(row) => row,
+                None => query(read.as_str()).bind(&key.0).bind(platform.as_str()).fetch_one(&mut self.conn).await?,
+            },
             None => {
                 query(
                     "INSERT INTO participants (key, seen_notice, created_at) VALUES ($1, 0, $2) \
@@ -896,6 +961,40 @@ impl Tx {
         row.map(|r| r.try_get::<String, _>(0)).transpose()
     }
 
+    /// The participant's pseudonym in a discussion, or, when none was assigned, `own()`
+    /// claimed for them; `None` when someone else holds `own()` already. On PostgreSQL
+    /// one statement where [`Tx::pseudonym`] and [`Tx::claim_pseudonym`] are two round
+    /// trips.
+    pub async fn pseudonym_or_claim(
+        &mut self,
+        discussion: DiscussionId,
+        key: &ParticipantKey,
+        own: impl FnOnce() -> String,
+        now: i64,
+    ) -> Result<Option<String>> {
+        if !self.conn.is_postgres() || self.known.pseudonym(discussion, key).is_some() {
+            if let Some(name) = self.pseudonym(discussion, key).await? {
+                return Ok(Some(name));
+            }
+            let own = own();
+            return Ok(self.claim_pseudonym(discussion, &own, key, now).await?.then_some(own));
+        }
+        self.known.pseudonym = None;
+        let row = query(
+            "WITH held AS (SELECT name FROM pseudonyms WHERE discussion_id = $1 AND participant_key = $3), \
+             claimed AS (INSERT INTO pseudonyms (discussion_id, name, participant_key, created_at) \
+               SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM held) ON CONFLICT DO NOTHING RETURNING name) \
+             SELECT name FROM held UNION ALL SELECT name FROM claimed",
+        )
+        .bind(discussion.0)
+        .bind(own())
+        .bind(&key.0)
+        .bind(now)
+        .fetch_optional(&mut self.conn)
+        .await?;
+        row.map(|r| r.try_get::<String, _>(0)).transpose()
+    }
+
     /// Claims `name` in a discussion for `key`; `false` when someone holds it already.
     pub async fn claim_pseudonym(
         &mut self,
@@ -956,7 +1055,7 @@ impl Tx {
                 "WITH n AS (UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 \
                  RETURNING next_number - 1 AS number) \
                  INSERT INTO posts ({POST_COLUMNS}, number) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, n.number FROM n RETURNING id, number"
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, n.number FROM n RETURNING id, number"
             )
         });
         let row = bind_post(query(SQL.as_str()), post).fetch_one(&mut self.conn).await?;
@@ -969,7 +1068,7 @@ impl Tx {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!(
                 "INSERT INTO posts ({POST_COLUMNS}, number) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id"
             )
         });
         let row = bind_post(query(SQL.as_str()), post).bind(post.number.0).fetch_one(&mut self.conn).await?;

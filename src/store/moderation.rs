@@ -81,7 +81,7 @@ impl Tx {
 
     /// Sets whether a discussion holds every post for review.
     pub async fn set_premoderated(&mut self, slug: &str, on: bool) -> Result<()> {
-        self.known.discussion = None;
+        self.forget_discussions();
         query("UPDATE discussions SET premoderated = $1 WHERE slug = $2")
             .bind(on as i64)
             .bind(slug)

@@ -142,6 +142,9 @@ pub struct NewPost<'a> {
     pub sentiment: i64,
     /// The platform it was written on (for participation by platform).
     pub platform: chat::Platform,
+    /// Why the filters held or redacted it, for the moderators (`None`: no reason, stored
+    /// as the empty text).
+    pub reasons: Option<&'a str>,
 }
 
 /// A stored post.
