@@ -340,7 +340,7 @@ async fn posts_take_the_next_number(store: Store) {
     let post_in = |d: parley::ids::DiscussionId| NewPost { discussion: d, ..post(None) };
     for commit in [false, true] {
         let mut tx = store.begin().await.unwrap();
-        tx.hold_post_numbers();
+        tx.hold_post_numbers(5);
         let mut numbers = Vec::new();
         for d in [d.id, e.id, d.id, d.id, e.id] {
             numbers.push(tx.insert_next_post(&post_in(d)).await.unwrap().1 .0);
@@ -981,6 +981,83 @@ async fn rows_given_again_are_never_stale(store: Store) {
     tx.commit().await.unwrap();
 }
 
+/// A group's posts held for one write (PostgreSQL queues them while their numbers are
+/// held): each read in the group sees them, and what refers to them (an outbox row, a
+/// report) is stored after them, with every column as given.
+async fn held_posts_are_seen_and_stored_before_what_refers_to_them(store: Store) {
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
+    let (a, b) = (key("a"), key("b"));
+    let (before, _) = tx.insert_next_post(&plain_post(d.id, &b, "b before", 1, Platform::Matrix)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    tx.hold_post_numbers(3);
+    let body = "one \"quoted\" \\ é 😀\nline";
+    let held = NewPost {
+        status: PostStatus::Held,
+        reasons: Some("held by the filters"),
+        themes: "waiting,access",
+        sentiment: -35,
+        ..plain_post(d.id, &a, body, 5, Platform::Discord)
+    };
+    let (id1, n1) = tx.insert_next_post(&held).await.unwrap();
+    assert_eq!(n1, PostNumber(2));
+    tx.enqueue(&NewOutbox {
+        post: Some(id1),
+        ..NewOutbox::message(Platform::Matrix, OutboxDest::Thread(d.id), "#2", 5)
+    })
+    .await
+    .unwrap();
+    // Another participant's read, and an older post's, are as they were.
+    assert_eq!(tx.recent_bodies(&b, 5).await.unwrap(), vec!["b before"]);
+    assert_eq!(tx.post_by_number(d.id, PostNumber(1)).await.unwrap().unwrap().id, before);
+    // The author's reads see the held post.
+    assert_eq!(tx.recent_bodies(&a, 5).await.unwrap(), vec![body]);
+    let (id2, n2) = tx
+        .insert_next_post(&NewPost { parent: Some(n1), ..plain_post(d.id, &a, "two", 6, Platform::Matrix) })
+        .await
+        .unwrap();
+    assert_eq!(n2, PostNumber(3));
+    assert!(id2.0 > id1.0 && id1.0 > before.0, "ids grow in the order posts are stored");
+    assert_eq!(tx.count_posts_in(d.id, &a).await.unwrap(), 2);
+    tx.enqueue(&NewOutbox {
+        post: Some(id2),
+        reply_to: Some(id1),
+        ..NewOutbox::message(Platform::Matrix, OutboxDest::Thread(d.id), "#3", 6)
+    })
+    .await
+    .unwrap();
+    let found = tx.post_by_number(d.id, n2).await.unwrap().unwrap();
+    assert_eq!((found.id, found.parent), (id2, Some(n1)));
+    assert!(tx.add_report(found.id, &b, "spam", true, 7).await.unwrap().0);
+    let (id3, n3) = tx.insert_next_post(&plain_post(d.id, &b, "b after", 8, Platform::Matrix)).await.unwrap();
+    assert_eq!(n3, PostNumber(4));
+    // Written at the commit, the post before the row that refers to it.
+    tx.enqueue(&NewOutbox {
+        post: Some(id3),
+        ..NewOutbox::message(Platform::Matrix, OutboxDest::Thread(d.id), "#4", 8)
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let posts = tx.posts(d.id).await.unwrap();
+    let ids: Vec<_> = posts.iter().map(|p| (p.id, p.number)).collect();
+    assert_eq!(ids, vec![(before, PostNumber(1)), (id1, n1), (id2, n2), (id3, n3)]);
+    assert_eq!((posts[1].body.as_str(), posts[1].status), (body, PostStatus::Held));
+    let queue = tx.review_queue().await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!((queue[0].post.id, queue[0].reasons.as_str()), (id1, "held by the filters"));
+    assert_eq!(tx.recent_bodies(&a, 5).await.unwrap(), vec![body, "two"]);
+    assert_eq!(tx.next_post_number(d.id).await.unwrap(), PostNumber(5));
+    // Each post's publication was stored, referring to it.
+    assert_eq!(tx.cancel_pending_sends(id1, 9).await.unwrap(), 1);
+    assert_eq!(tx.cancel_pending_sends(id2, 9).await.unwrap(), 1);
+    assert_eq!(tx.cancel_pending_sends(id3, 9).await.unwrap(), 1);
+}
+
 conformance!(sqlite:
     inbound_events_are_deduplicated,
     the_participant_read_gives_latest_posts_and_invitations,
@@ -998,6 +1075,7 @@ conformance!(sqlite:
     stored_posts_fall_in_monday_weeks,
     scans_agree_with_the_queries,
     rows_given_again_are_never_stale,
+    held_posts_are_seen_and_stored_before_what_refers_to_them,
 );
 
 conformance!(postgres:
@@ -1017,6 +1095,7 @@ conformance!(postgres:
     stored_posts_fall_in_monday_weeks,
     scans_agree_with_the_queries,
     rows_given_again_are_never_stale,
+    held_posts_are_seen_and_stored_before_what_refers_to_them,
 );
 
 /// The engine end to end on PostgreSQL too: a post and a reply, and a restart.

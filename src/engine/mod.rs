@@ -421,11 +421,12 @@ impl Engine {
                 let events: Vec<_> =
                     batch.iter().map(|(inbound, _)| (inbound.platform, inbound.event_id.as_str())).collect();
                 let recorded = cx.tx.record_inbound_many(&events, cx.now).await?;
-                // Its posts' numbers counted in memory (SQLite), written back as it commits:
-                // a read and a write a discussion instead of a write a post, so only for a
-                // group large enough to hold several posts of a discussion.
+                // Its posts' numbers counted in memory, written back as it commits: a read
+                // and a write a discussion instead of a write a post, so only for a group
+                // large enough to hold several posts of a discussion (on PostgreSQL its
+                // posts are queued and written together, too).
                 if batch.len() >= HOLD_NUMBERS_FROM {
-                    cx.tx.hold_post_numbers();
+                    cx.tx.hold_post_numbers(batch.len());
                 }
                 // And its senders' rate-limiter rows and participant rows read (PostgreSQL),
                 // the limiter rows to be written back as it commits.

@@ -20,10 +20,12 @@ use tokio::sync::OwnedMutexGuard;
 use crate::error::{Error, Result};
 
 /// A connection a statement runs on, with the rows queued on it to be inserted with the
-/// next statement (see [`Conn::insert_later`]).
+/// next statement (see [`Conn::insert_later`] and [`Conn::insert_first`]).
 pub(crate) struct Conn {
     link: Link,
     later: Vec<Later>,
+    /// Rows queued by [`Conn::insert_first`]: by statement, its rows in order.
+    first: Vec<(&'static str, Vec<serde_json::Value>)>,
     /// The tables of the queued rows, each once.
     later_tables: Vec<&'static str>,
 }
@@ -46,11 +48,16 @@ struct Later {
     args: Vec<Arg<'static>>,
 }
 
+/// The table an `INSERT INTO table (…` goes into.
+fn table_of(insert: &'static str) -> &'static str {
+    let rest = insert.trim_start().get("INSERT INTO ".len()..).unwrap_or("");
+    rest.split([' ', '(']).next().unwrap_or(rest)
+}
+
 impl Later {
-    /// The table it goes into (`INSERT INTO table (…`).
+    /// The table it goes into.
     fn table(&self) -> &'static str {
-        let rest = self.into.trim_start().get("INSERT INTO ".len()..).unwrap_or("");
-        rest.split([' ', '(']).next().unwrap_or(rest)
+        table_of(self.into)
     }
 }
 
@@ -58,6 +65,10 @@ impl Later {
 /// about 25 messages in one `INSERT`. Each `INSERT` writes a power of two of them (1, 2, 4,
 /// … 64), since each number of rows is a statement of its own to prepare and keep.
 const LATER_ROWS: usize = 64;
+
+/// The most rows queued by [`Conn::insert_first`] before they are written (a group commit
+/// on PostgreSQL holds at most 64 messages).
+const FIRST_ROWS: usize = 256;
 
 /// What a statement runs on, under a [`Conn`].
 enum Target<'c> {
@@ -68,17 +79,17 @@ enum Target<'c> {
 impl Conn {
     /// A sqlx transaction.
     pub(crate) fn tx(tx: sqlx::Transaction<'static, Any>) -> Conn {
-        Conn { link: Link::Tx(tx), later: Vec::new(), later_tables: Vec::new() }
+        Conn { link: Link::Tx(tx), later: Vec::new(), first: Vec::new(), later_tables: Vec::new() }
     }
 
     /// A sqlx connection outside a transaction.
     pub(crate) fn pooled(conn: sqlx::pool::PoolConnection<Any>) -> Conn {
-        Conn { link: Link::Pooled(conn), later: Vec::new(), later_tables: Vec::new() }
+        Conn { link: Link::Pooled(conn), later: Vec::new(), first: Vec::new(), later_tables: Vec::new() }
     }
 
     /// The SQLite writer.
     pub(crate) fn direct(direct: Direct) -> Conn {
-        Conn { link: Link::Direct(direct), later: Vec::new(), later_tables: Vec::new() }
+        Conn { link: Link::Direct(direct), later: Vec::new(), first: Vec::new(), later_tables: Vec::new() }
     }
 
     /// Whether this is the SQLite writer.
@@ -140,8 +151,47 @@ impl Conn {
         Ok(())
     }
 
-    /// Writes the rows queued by [`Conn::insert_later`]; an error is theirs.
+    /// Queues a row for `insert`, a statement that inserts the rows of its one parameter,
+    /// a JSON array of objects (`json_to_recordset`, PostgreSQL): all rows queued for it
+    /// are written in one statement, in order, and before the rows of
+    /// [`Conn::insert_later`], which may refer to them (an outbox row to its post). Queued
+    /// and written as [`Conn::insert_later`]'s rows are, except that a read naming only the
+    /// tables of such rows ([`Conn::flush_before`]) writes only them.
+    pub(crate) async fn insert_first(&mut self, insert: &'static str, row: serde_json::Value) -> Result<()> {
+        let table = table_of(insert);
+        if !self.later_tables.contains(&table) {
+            self.later_tables.push(table);
+        }
+        match self.first.iter_mut().find(|(sql, _)| *sql == insert) {
+            Some((_, rows)) => rows.push(row),
+            None => self.first.push((insert, vec![row])),
+        }
+        let queued: usize = self.first.iter().map(|(_, rows)| rows.len()).sum();
+        if !self.in_transaction() || queued >= FIRST_ROWS {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows queued by [`Conn::insert_first`] (and only those).
+    async fn flush_first(&mut self) -> Result<()> {
+        for (insert, rows) in std::mem::take(&mut self.first) {
+            let table = table_of(insert);
+            if !self.later.iter().any(|l| l.table() == table) {
+                self.later_tables.retain(|t| *t != table);
+            }
+            let json = serde_json::Value::Array(rows).to_string();
+            Query { sql: Cow::Borrowed(insert), args: vec![Arg::Text(Some(json.into()))], flushes: true }
+                .run(self)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows queued by [`Conn::insert_first`] and [`Conn::insert_later`], those
+    /// first; an error is theirs.
     pub(crate) async fn flush(&mut self) -> Result<()> {
+        self.flush_first().await?;
         if self.later.is_empty() {
             return Ok(());
         }
@@ -160,20 +210,21 @@ impl Conn {
             for l in these {
                 args.extend(l.args.iter().cloned());
             }
-            let q = Query { sql: Cow::Borrowed(sql), args };
+            let q = Query { sql: Cow::Borrowed(sql), args, flushes: true };
             q.run(self).await?;
             rest = next;
         }
         Ok(())
     }
 
-    /// Writes the rows queued by [`Conn::insert_later`] unless `sql` can neither see them
-    /// nor make them fail: a `SELECT`, `INSERT`, `UPDATE` or `WITH` that does not name
-    /// their tables and deletes nothing (a deleted row could be one they refer to; no view
-    /// or trigger reads a table behind a statement's back here). Anything else (a
-    /// savepoint, a `PRAGMA`) writes them first.
+    /// Writes the rows queued by [`Conn::insert_later`] and [`Conn::insert_first`] unless
+    /// `sql` can neither see them nor make them fail: a `SELECT`, `INSERT`, `UPDATE` or
+    /// `WITH` that does not name their tables and deletes nothing (a deleted row could be
+    /// one they refer to; no view or trigger reads a table behind a statement's back here).
+    /// A `SELECT` that names only tables of [`Conn::insert_first`]'s rows writes only
+    /// those. Anything else (a savepoint, a `PRAGMA`) writes them all first.
     async fn flush_before(&mut self, sql: &str) -> Result<()> {
-        if self.later.is_empty() {
+        if self.later.is_empty() && self.first.is_empty() {
             return Ok(());
         }
         let sql = sql.trim_start();
@@ -184,6 +235,10 @@ impl Conn {
         if harmless {
             return Ok(());
         }
+        let read = head.eq_ignore_ascii_case("SELECT") && !sql.contains("DELETE");
+        if read && !self.later.iter().any(|l| sql.contains(l.table())) {
+            return self.flush_first().await;
+        }
         self.flush().await
     }
 
@@ -191,6 +246,7 @@ impl Conn {
     /// rolled back).
     pub(crate) fn discard_later(&mut self) {
         self.later.clear();
+        self.first.clear();
         self.later_tables.clear();
     }
 
@@ -265,7 +321,7 @@ pub(crate) async fn insert_many<'q>(
             args.extend(more);
         }
         let direct = matches!(conn.link, Link::Direct(_));
-        let q = Query { sql: Cow::Borrowed(many_rows(into, row, tail, per_row, n, direct)), args };
+        let q = Query { sql: Cow::Borrowed(many_rows(into, row, tail, per_row, n, direct)), args, flushes: true };
         out.extend(q.fetch_all(conn).await?);
     }
     Ok(out)
@@ -557,11 +613,14 @@ impl<'q> IntoArg<'q> for Option<&'q String> {
 pub(crate) struct Query<'q> {
     sql: Cow<'q, str>,
     args: Vec<Arg<'q>>,
+    /// Whether the rows queued on the connection are written first when the statement
+    /// could see them ([`Conn::flush_before`]); see [`Query::unseen_queued`].
+    flushes: bool,
 }
 
 /// A statement to run.
 pub(crate) fn query<'q>(sql: impl Into<Cow<'q, str>>) -> Query<'q> {
-    Query { sql: sql.into(), args: Vec::new() }
+    Query { sql: sql.into(), args: Vec::new(), flushes: true }
 }
 
 impl<'q> Query<'q> {
@@ -571,9 +630,19 @@ impl<'q> Query<'q> {
         self
     }
 
+    /// Runs it without first writing the rows queued on the connection: the caller knows
+    /// that this read can neither see them nor make them fail (say, it reads only rows
+    /// of a participant none of the queued rows belong to).
+    pub(crate) fn unseen_queued(mut self) -> Query<'q> {
+        self.flushes = false;
+        self
+    }
+
     /// Runs it; the number of rows it changed.
     pub(crate) async fn execute(self, conn: &mut Conn) -> Result<u64> {
-        conn.flush_before(&self.sql).await?;
+        if self.flushes {
+            conn.flush_before(&self.sql).await?;
+        }
         self.run(conn).await
     }
 
@@ -598,7 +667,9 @@ impl<'q> Query<'q> {
 
     /// Runs it; the first row, if any.
     pub(crate) async fn fetch_optional(self, conn: &mut Conn) -> Result<Option<DbRow>> {
-        conn.flush_before(&self.sql).await?;
+        if self.flushes {
+            conn.flush_before(&self.sql).await?;
+        }
         match conn.target() {
             Target::Direct(c) => {
                 let mut first = None;
@@ -626,7 +697,9 @@ impl<'q> Query<'q> {
             n += 1;
             f(row)
         };
-        conn.flush_before(&self.sql).await?;
+        if self.flushes {
+            conn.flush_before(&self.sql).await?;
+        }
         match conn.target() {
             Target::Direct(c) => {
                 run_direct(c, &self.sql, &self.args, each)?;

@@ -159,9 +159,12 @@ pub struct Tx {
     /// ([`Tx::read_participants_of`]): by key, the platform of their first message and the
     /// row read for it (`None`: no participant row), given once.
     prefetched: std::collections::HashMap<ParticipantKey, (chat::Platform, Option<db::DbRow>)>,
-    /// Discussions' next `#N`, when held for a group without savepoints on SQLite
+    /// Discussions' next `#N`, when held for a group without savepoints
     /// ([`Tx::hold_post_numbers`]): read once, counted here, written back at commit.
     numbers: Option<std::collections::HashMap<DiscussionId, i64>>,
+    /// On PostgreSQL, while the numbers are held: the group's posts are queued and
+    /// written together ([`Tx::insert_next_post`]).
+    posts_later: Option<PostsLater>,
     /// Discussion rows read in this transaction, kept across its messages (a `!join`
     /// would read its discussion again each time): nothing else writes them meanwhile,
     /// since the transaction is the one writer (SQLite) or holds the fleet's lock
@@ -172,6 +175,28 @@ pub struct Tx {
 
 /// The most discussion rows a transaction keeps ([`Tx::discussion_by_slug`]).
 const DISCUSSIONS_KEPT: usize = 32;
+
+/// A group's posts queued on PostgreSQL ([`Tx::hold_post_numbers`]), and what tells a read
+/// that it cannot see them.
+#[derive(Debug, Default)]
+struct PostsLater {
+    /// Post ids taken from the sequence for this transaction, the next one last.
+    ids: Vec<i64>,
+    /// How many ids to take when none are left.
+    take: i64,
+    /// The participants with a post queued (or written) in this transaction.
+    authors: std::collections::HashSet<ParticipantKey>,
+    /// Each discussion's first `#N` of this transaction: a queued post's number is no lower.
+    first_numbers: std::collections::HashMap<DiscussionId, i64>,
+}
+
+/// A group's posts on PostgreSQL: one statement for all of them ([`db::Conn::insert_first`]).
+const POSTS_FROM_JSON: &str = "INSERT INTO posts (id, number, discussion_id, participant_key, pseudonym, \
+     parent_number, body, status, created_at, themes, sentiment, platform, reasons) \
+     SELECT r.id, r.number, r.discussion_id, r.participant_key, r.pseudonym, r.parent_number, r.body, r.status, \
+     r.created_at, r.themes, r.sentiment, r.platform, r.reasons FROM json_to_recordset(CAST($1 AS json)) AS \
+     r(id bigint, number bigint, discussion_id bigint, participant_key text, pseudonym text, parent_number bigint, \
+     body text, status text, created_at bigint, themes text, sentiment bigint, platform text, reasons text)";
 
 /// The columns a new post is stored with, bound by [`bind_post`] as `$1` to `$11`.
 const POST_COLUMNS: &str = "discussion_id, participant_key, pseudonym, parent_number, body, status, created_at, \
@@ -436,6 +461,7 @@ impl Store {
             limiter: None,
             prefetched: Default::default(),
             numbers: None,
+            posts_later: None,
             discussions: Vec::new(),
         })
     }
@@ -457,6 +483,7 @@ impl Store {
             limiter: None,
             prefetched: Default::default(),
             numbers: None,
+            posts_later: None,
             discussions: Vec::new(),
         })
     }
@@ -499,20 +526,33 @@ impl Tx {
         self.conn.commit().await
     }
 
-    /// From now on, and until the transaction ends, counts the discussions' next `#N` in
-    /// memory on SQLite: each discussion's is read once and written back at commit,
-    /// instead of an `UPDATE` a post. Only for a group stored without savepoints (a
+    /// From now on, and until the transaction ends or sets a savepoint, counts the
+    /// discussions' next `#N` in memory: each discussion's is read once and written back at
+    /// commit, instead of an `UPDATE` a post. Only for a group stored without savepoints (a
     /// savepoint rolled back would not take a number back), and only while this is the one
-    /// writer (SQLite's `BEGIN IMMEDIATE`); nothing on PostgreSQL, where the number is taken
-    /// in the statement that stores the post.
-    pub fn hold_post_numbers(&mut self) {
-        if !self.conn.is_postgres() {
-            self.numbers = Some(Default::default());
+    /// writer (SQLite's `BEGIN IMMEDIATE`; on PostgreSQL the fleet's lock, which every
+    /// write transaction takes first).
+    ///
+    /// On PostgreSQL the group's posts are then also queued, each with an id taken from
+    /// the sequence ahead (`posts`, about as many as the group's `messages`), and written
+    /// together, in one statement, before the first statement that could see them
+    /// ([`Tx::insert_next_post`]).
+    pub fn hold_post_numbers(&mut self, messages: usize) {
+        self.numbers = Some(Default::default());
+        if self.conn.is_postgres() {
+            self.posts_later = Some(PostsLater { take: messages.clamp(1, 64) as i64, ..Default::default() });
         }
+    }
+
+    /// Whether a read of `key`'s posts could see a post queued by [`Tx::insert_next_post`]
+    /// (`false`: it need not write them first).
+    fn may_see_queued_posts(&self, key: &ParticipantKey) -> bool {
+        self.posts_later.as_ref().is_none_or(|later| later.authors.contains(key))
     }
 
     /// Writes back the numbers held by [`Tx::hold_post_numbers`] (and holds them no more).
     async fn write_post_numbers(&mut self) -> Result<()> {
+        self.posts_later = None;
         let Some(numbers) = self.numbers.take() else { return Ok(()) };
         for (discussion, next) in numbers {
             query("UPDATE discussions SET next_number = $1 WHERE id = $2")
@@ -776,20 +816,28 @@ impl Tx {
         // group's senders were read at once.
         let postgres = self.conn.is_postgres();
         let read = &PARTICIPANT_READ[usize::from(postgres)];
+        // Their posts are read too (PostgreSQL): none of a group's queued posts are theirs
+        // unless they posted in it.
+        let seen = |q: db::Query<'static>, may_see: bool| if may_see { q } else { q.unseen_queued() };
+        let may_see = self.may_see_queued_posts(key);
         let found = match self.prefetched.remove(key) {
             Some((read_for, found)) if read_for == platform => found,
-            _ => query(read.as_str()).bind(&key.0).bind(platform.as_str()).fetch_optional(&mut self.conn).await?,
+            _ => {
+                seen(query(read.as_str()).bind(key.0.clone()).bind(platform.as_str()), may_see)
+                    .fetch_optional(&mut self.conn)
+                    .await?
+            }
         };
         let row = match found {
             Some(row) => row,
             // On PostgreSQL one round trip stores and reads a new participant; when someone
             // stored them meanwhile, they are read as usual.
-            None if postgres => match query(PARTICIPANT_READ[3].as_str())
-                .bind(&key.0)
-                .bind(platform.as_str())
-                .bind(now)
-                .fetch_optional(&mut self.conn)
-                .await?
+            None if postgres => match seen(
+                query(PARTICIPANT_READ[3].as_str()).bind(key.0.clone()).bind(platform.as_str()).bind(now),
+                may_see,
+            )
+            .fetch_optional(&mut self.conn)
+            .await?
             {
                 Some(row) => row,
                 None => query(read.as_str()).bind(&key.0).bind(platform.as_str()).fetch_one(&mut self.conn).await?,
@@ -1024,11 +1072,17 @@ impl Tx {
         if let Some(numbers) = &mut self.numbers {
             let next = match numbers.get(&discussion) {
                 Some(&next) => next,
-                None => query("SELECT next_number FROM discussions WHERE id = $1")
-                    .bind(discussion.0)
-                    .fetch_one(&mut self.conn)
-                    .await?
-                    .try_get::<i64, _>(0)?,
+                None => {
+                    let first = query("SELECT next_number FROM discussions WHERE id = $1")
+                        .bind(discussion.0)
+                        .fetch_one(&mut self.conn)
+                        .await?
+                        .try_get::<i64, _>(0)?;
+                    if let Some(later) = &mut self.posts_later {
+                        later.first_numbers.insert(discussion, first);
+                    }
+                    first
+                }
             };
             numbers.insert(discussion, next + 1);
             return Ok(PostNumber(next));
@@ -1042,9 +1096,34 @@ impl Tx {
 
     /// Stores a post under its discussion's next `#N` ([`Tx::next_post_number`]; the
     /// post's own `number` is not read): one statement on PostgreSQL, two on SQLite, which
-    /// has no `UPDATE` inside a `WITH`.
+    /// has no `UPDATE` inside a `WITH`; on PostgreSQL while the numbers are held
+    /// ([`Tx::hold_post_numbers`]), queued to be written with the group's other posts.
     pub async fn insert_next_post(&mut self, post: &NewPost<'_>) -> Result<(PostId, PostNumber)> {
         self.known.recent = None;
+        if self.posts_later.is_some() && self.numbers.is_some() {
+            let number = self.next_post_number(post.discussion).await?;
+            let id = self.next_post_id().await?;
+            if let Some(later) = &mut self.posts_later {
+                later.authors.insert(post.participant.clone());
+            }
+            let row = serde_json::json!({
+                "id": id,
+                "number": number.0,
+                "discussion_id": post.discussion.0,
+                "participant_key": post.participant.0,
+                "pseudonym": post.pseudonym,
+                "parent_number": post.parent.map(|p| p.0),
+                "body": post.body,
+                "status": post.status.as_str(),
+                "created_at": post.created_at,
+                "themes": post.themes,
+                "sentiment": post.sentiment,
+                "platform": post.platform.as_str(),
+                "reasons": post.reasons.unwrap_or(""),
+            });
+            self.conn.insert_first(POSTS_FROM_JSON, row).await?;
+            return Ok((PostId(id), number));
+        }
         if !self.conn.is_postgres() {
             let number = self.next_post_number(post.discussion).await?;
             let id = self.insert_post(&NewPost { number, ..*post }).await?;
@@ -1060,6 +1139,32 @@ impl Tx {
         });
         let row = bind_post(query(SQL.as_str()), post).fetch_one(&mut self.conn).await?;
         Ok((PostId(row.try_get::<i64, _>("id")?), PostNumber(row.try_get::<i64, _>("number")?)))
+    }
+
+    /// The next of the post ids taken ahead for this transaction's queued posts, taking more
+    /// from the sequence when none are left (PostgreSQL). Ids taken and not used are
+    /// skipped for good, as a rolled-back insert's are; every transaction that takes them
+    /// holds the fleet's lock, so ids still grow in the order posts are stored.
+    async fn next_post_id(&mut self) -> Result<i64> {
+        let Some(later) = &mut self.posts_later else {
+            return Err(Error::Inconsistent("a post id asked for outside a group's queued posts".into()));
+        };
+        if let Some(id) = later.ids.pop() {
+            return Ok(id);
+        }
+        let take = std::mem::replace(&mut later.take, 16);
+        let rows = query("SELECT nextval(pg_get_serial_sequence('posts', 'id')) FROM generate_series(1, $1)")
+            .bind(take)
+            .unseen_queued()
+            .fetch_all(&mut self.conn)
+            .await?;
+        let mut ids = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>>>()?;
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        let id = ids.pop().ok_or_else(|| Error::Inconsistent("the post id sequence gave no id".into()))?;
+        if let Some(later) = &mut self.posts_later {
+            later.ids = ids;
+        }
+        Ok(id)
     }
 
     /// Stores a post.
@@ -1080,7 +1185,16 @@ impl Tx {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!("SELECT {} FROM posts WHERE discussion_id = $1 AND number = $2", Post::COLUMNS)
         });
-        let row = query(SQL.as_str()).bind(discussion.0).bind(number.0).fetch_optional(&mut self.conn).await?;
+        // A queued post's number is at least its discussion's first of the transaction.
+        let unseen = self
+            .posts_later
+            .as_ref()
+            .is_some_and(|later| later.first_numbers.get(&discussion).is_none_or(|&first| number.0 < first));
+        let mut q = query(SQL.as_str()).bind(discussion.0).bind(number.0);
+        if unseen {
+            q = q.unseen_queued();
+        }
+        let row = q.fetch_optional(&mut self.conn).await?;
         row.map(|r| Post::from_row(&r)).transpose()
     }
 
