@@ -340,7 +340,7 @@ async fn posts_take_the_next_number(store: Store) {
     let post_in = |d: parley::ids::DiscussionId| NewPost { discussion: d, ..post(None) };
     for commit in [false, true] {
         let mut tx = store.begin().await.unwrap();
-        tx.hold_post_numbers(5);
+        tx.hold_post_numbers();
         let mut numbers = Vec::new();
         for d in [d.id, e.id, d.id, d.id, e.id] {
             numbers.push(tx.insert_next_post(&post_in(d)).await.unwrap().1 .0);
@@ -564,11 +564,14 @@ async fn moderation_records(store: Store) {
     assert_eq!(tx.add_report(post, &b, "rude", true, 2).await.unwrap(), (true, 1));
     assert_eq!(tx.add_report(post, &b, "again", true, 3).await.unwrap(), (false, 1));
     assert_eq!(tx.add_report(post, &c, "rude", true, 4).await.unwrap(), (true, 2));
+    // A report that does not count is kept, and counted nowhere.
+    assert_eq!(tx.add_report(post, &a, "mine", false, 5).await.unwrap(), (true, 2));
+    assert_eq!(tx.add_report(post, &a, "mine again", true, 6).await.unwrap(), (false, 2));
     let queue = tx.review_queue().await.unwrap();
     assert_eq!(queue.len(), 1);
     assert_eq!(
         (queue[0].slug.as_str(), queue[0].reports, queue[0].reasons.as_str()),
-        ("gp-access", 2, "held by the filters")
+        ("gp-access", 3, "held by the filters")
     );
     tx.set_post_status(post, PostStatus::Published).await.unwrap();
     assert!(tx.review_queue().await.unwrap().is_empty());
@@ -962,6 +965,25 @@ async fn rows_given_again_are_never_stale(store: Store) {
         "reserved after !forget"
     );
 
+    // A first contact stores the address with the participant (in one statement on
+    // PostgreSQL); `!join` names and joins at once, or does neither.
+    let e = key("e");
+    let (p, stored, saved) = tx.participant_sealed(&e, Platform::Matrix, 9, Some("sealed-e")).await.unwrap();
+    assert!(p.current_discussion.is_none() && stored.is_none());
+    if !saved {
+        tx.save_contact(&e, Platform::Matrix, "sealed-e", 9).await.unwrap();
+    }
+    assert_eq!(tx.contact(&e, Platform::Matrix).await.unwrap().as_deref(), Some("sealed-e"));
+    let (_, stored, saved) = tx.participant_sealed(&e, Platform::Matrix, 10, Some("sealed-e2")).await.unwrap();
+    assert_eq!((stored.as_deref(), saved), (Some("sealed-e"), false), "only a new row stores it");
+    assert_eq!(tx.join_named(&e, d.id, || "Brave Heron".into(), 11).await.unwrap(), None, "b's name");
+    assert!(tx.participant(&e, 12).await.unwrap().current_discussion.is_none(), "not joined without a name");
+    assert_eq!(tx.join_named(&e, d.id, || "Deft Robin".into(), 13).await.unwrap().as_deref(), Some("Deft Robin"));
+    let p = tx.participant(&e, 14).await.unwrap();
+    assert_eq!((p.current_discussion, p.seen_notice), (Some(d.id), true));
+    assert_eq!(tx.join_named(&e, d.id, || "Eager Lark".into(), 15).await.unwrap().as_deref(), Some("Deft Robin"));
+    assert_eq!(tx.pseudonym(d.id, &e).await.unwrap().as_deref(), Some("Deft Robin"));
+
     // Discussions: what the transaction changes is read back changed.
     assert!(tx.discussion_by_slug("gp-access").await.unwrap().unwrap().is_open());
     tx.set_discussion_status(d.id, DiscussionStatus::Closed).await.unwrap();
@@ -979,6 +1001,23 @@ async fn rows_given_again_are_never_stale(store: Store) {
     assert!(!tx.discussion_by_slug("gp-access").await.unwrap().unwrap().is_open());
     assert!(!tx.discussion(d.id).await.unwrap().unwrap().is_open());
     tx.commit().await.unwrap();
+
+    // Whether a message's post is its author's first in the discussion (known from the
+    // participant read on PostgreSQL), in a group whose posts are held for one write.
+    let c = key("c");
+    let mut tx = store.begin().await.unwrap();
+    tx.participant(&c, 10).await.unwrap();
+    tx.join(&c, d.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.hold_post_numbers();
+    for (at, first) in [(11, true), (12, false), (13, false)] {
+        tx.next_message();
+        assert_eq!(tx.participant(&c, at).await.unwrap().current_discussion, Some(d.id));
+        tx.insert_next_post(&plain_post(d.id, &c, "a post", at, Platform::Matrix)).await.unwrap();
+        assert_eq!(tx.first_post_in(d.id, &c).await.unwrap(), first, "the post at {at}");
+    }
+    tx.commit().await.unwrap();
 }
 
 /// A group's posts held for one write (PostgreSQL queues them while their numbers are
@@ -992,7 +1031,7 @@ async fn held_posts_are_seen_and_stored_before_what_refers_to_them(store: Store)
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    tx.hold_post_numbers(3);
+    tx.hold_post_numbers();
     let body = "one \"quoted\" \\ é 😀\nline";
     let held = NewPost {
         status: PostStatus::Held,
@@ -1056,6 +1095,9 @@ async fn held_posts_are_seen_and_stored_before_what_refers_to_them(store: Store)
     assert_eq!(tx.cancel_pending_sends(id1, 9).await.unwrap(), 1);
     assert_eq!(tx.cancel_pending_sends(id2, 9).await.unwrap(), 1);
     assert_eq!(tx.cancel_pending_sends(id3, 9).await.unwrap(), 1);
+    // The sequence of ids goes on after the held posts' last.
+    let (id4, n4) = tx.insert_next_post(&plain_post(d.id, &b, "b later", 10, Platform::Matrix)).await.unwrap();
+    assert_eq!((id4.0, n4), (id3.0 + 1, PostNumber(6)));
 }
 
 conformance!(sqlite:
@@ -1171,4 +1213,43 @@ async fn held_limiter_rows_agree_with_the_statements_on_postgres() {
             sqlx::query_as(sqlx::AssertSqlSafe(rows(&plain))).fetch_all(&mut conn).await.unwrap();
         assert_eq!(a, b, "rows after round {round}");
     }
+}
+
+/// A young table that changed by more rows than it has gets fresh planner statistics from
+/// parley (PostgreSQL), once; SQLite has nothing to gather.
+#[tokio::test]
+async fn young_tables_get_fresh_statistics() {
+    let (store, _guard) = sqlite().await;
+    assert!(store.analyze_changed().await.unwrap().is_empty());
+
+    use sqlx::Connection;
+    let db = common::fresh_postgres().await;
+    let store = Store::connect(&db.url).await.unwrap();
+    store.analyze_changed().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("INSERT INTO inbound_events (platform, event_id, received_at) SELECT 'console', g::text, 1 FROM generate_series(1, 2000) g")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // The counts reach the statistics views when the session reports them.
+    sqlx::query("SELECT pg_stat_force_next_flush()").execute(&mut conn).await.unwrap();
+    sqlx::query("SELECT 1").execute(&mut conn).await.unwrap();
+    let mut analysed = Vec::new();
+    for _ in 0..100 {
+        analysed = store.analyze_changed().await.unwrap();
+        if !analysed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(analysed, vec!["inbound_events".to_string()]);
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(EXTRACT(EPOCH FROM last_analyze) AS BIGINT) FROM pg_stat_user_tables WHERE relname = 'inbound_events'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(last.is_some(), "ANALYZE ran");
+    assert!(store.analyze_changed().await.unwrap().is_empty(), "not again until it changes as much again");
+    store.close().await;
 }

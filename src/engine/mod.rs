@@ -250,6 +250,8 @@ impl Engine {
                 tracing::warn!(error = %e, "pruning rate-limiter rows failed");
             }
         }
+        // Tables that grew fast are planned from fresh statistics (PostgreSQL).
+        self.store.analyze_changed_soon();
         done
     }
 
@@ -374,6 +376,15 @@ impl Engine {
         }
     }
 
+    /// The participant key and platform of each direct message's sender, in order.
+    fn senders_of(&self, batch: &[(Inbound, Command)]) -> Vec<(crate::ids::ParticipantKey, chat::Platform)> {
+        batch
+            .iter()
+            .filter(|(inbound, _)| matches!(inbound.conversation, Conversation::Direct { .. }))
+            .map(|(inbound, _)| (self.identity.participant_key(inbound.platform, &inbound.sender.id), inbound.platform))
+            .collect()
+    }
+
     /// Logs a message that could not be handled and apologises to its sender.
     async fn failed(&self, inbound: &Inbound, command: Option<&Command>, e: &crate::error::Error) {
         tracing::error!(platform = %inbound.platform, error = %e, "handling an inbound message failed; nothing was stored");
@@ -426,18 +437,12 @@ impl Engine {
                 // large enough to hold several posts of a discussion (on PostgreSQL its
                 // posts are queued and written together, too).
                 if batch.len() >= HOLD_NUMBERS_FROM {
-                    cx.tx.hold_post_numbers(batch.len());
+                    cx.tx.hold_post_numbers();
                 }
                 // And its senders' rate-limiter rows and participant rows read (PostgreSQL),
                 // the limiter rows to be written back as it commits.
                 if self.store.backend() == crate::store::Backend::Postgres {
-                    let senders: Vec<(crate::ids::ParticipantKey, chat::Platform)> = batch
-                        .iter()
-                        .filter(|(inbound, _)| matches!(inbound.conversation, Conversation::Direct { .. }))
-                        .map(|(inbound, _)| {
-                            (self.identity.participant_key(inbound.platform, &inbound.sender.id), inbound.platform)
-                        })
-                        .collect();
+                    let senders = self.senders_of(batch);
                     cx.tx.read_limits_of(&senders.iter().map(|(key, _)| key).collect::<Vec<_>>()).await?;
                     cx.tx.read_participants_of(&senders).await?;
                 }
@@ -446,6 +451,7 @@ impl Engine {
             Savepoints::On => None,
         };
         let mut handled = Vec::with_capacity(batch.len());
+        let mut read_again = false;
         // Crisis alert counts are put back unless the group commits, so that an alert
         // rolled back with it is sent when its message is tried again.
         let mut counted = Uncommitted { alerts: &self.crisis_alerts, counted: Vec::new() };
@@ -458,9 +464,18 @@ impl Engine {
             cx.charges = Charges::again(charged.take());
             cx.recorded = recorded.as_mut().and_then(Iterator::next);
             // Only a participant's own message leaves the other senders' rows as they were
-            // read (staff act on participants).
-            if !matches!(inbound.conversation, Conversation::Direct { .. }) {
+            // read (staff act on participants): after a staff message the rest of the
+            // group's senders are read again, at once, when the next of them comes.
+            let direct = matches!(inbound.conversation, Conversation::Direct { .. });
+            if !direct {
                 cx.tx.forget_participants_read();
+                read_again = true;
+            } else if read_again
+                && savepoints == Savepoints::Off
+                && self.store.backend() == crate::store::Backend::Postgres
+            {
+                read_again = false;
+                cx.tx.read_participants_of(&self.senders_of(&batch[i..])).await?;
             }
             // The message before keeps its changes as this one's savepoint is set (one
             // round trip for both on PostgreSQL).

@@ -28,10 +28,13 @@ impl Engine {
         (address, sealed): (&str, &str),
         command: &Command,
     ) -> Result<Prelude> {
-        let (participant, stored) = cx.tx.participant_on(key, cx.origin.platform, cx.now).await?;
+        let (participant, stored, saved) =
+            cx.tx.participant_sealed(key, cx.origin.platform, cx.now, Some(sealed)).await?;
         // Sealed afresh for every message (a random nonce), an unchanged address would be
-        // a new value written each time: it is written only when it changed.
-        let unchanged = stored.is_some_and(|stored| self.identity.open(&stored).is_ok_and(|known| known == address));
+        // a new value written each time: it is written only when it changed (or with the
+        // participant's new row).
+        let unchanged =
+            saved || stored.is_some_and(|stored| self.identity.open(&stored).is_ok_and(|known| known == address));
         if !unchanged {
             cx.tx.save_contact(key, cx.origin.platform, sealed, cx.now).await?;
         }
@@ -76,8 +79,15 @@ impl Engine {
                 None => Refusal::NoSuchDiscussion(slug).into(),
                 Some(d) if !d.is_open() => Refusal::Closed(d.slug).into(),
                 Some(d) => {
-                    let pseudonym = self.pseudonym_for(cx, &d, key).await?;
-                    cx.tx.join(key, d.id).await?;
+                    let own = || self.identity.pseudonym(key, &d.slug, 0);
+                    let pseudonym = match cx.tx.join_named(key, d.id, own, cx.now).await? {
+                        Some(name) => name,
+                        None => {
+                            let name = self.random_pseudonym(cx, &d, key).await?;
+                            cx.tx.join(key, d.id).await?;
+                            name
+                        }
+                    };
                     let joined = Reply::Joined { discussion: d.clone(), pseudonym, notice: !me.seen_notice };
                     self.after_join(cx, key, &d, joined).await?
                 }
@@ -197,6 +207,12 @@ impl Engine {
         if let Some(name) = cx.tx.pseudonym_or_claim(d.id, key, own, cx.now).await? {
             return Ok(name);
         }
+        self.random_pseudonym(cx, d, key).await
+    }
+
+    /// A random pseudonym claimed for the participant in `d`, whose own derived name is
+    /// someone else's.
+    async fn random_pseudonym(&self, cx: &mut Ctx, d: &Discussion, key: &ParticipantKey) -> Result<String> {
         let mut tries = 0;
         loop {
             let name = self.identity.random_pseudonym(tries);

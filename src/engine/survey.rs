@@ -46,7 +46,7 @@ impl Engine {
         let invitations = cx.tx.invitations(key).await?;
         let uninvited =
             self.surveys_inviting(d, Trigger::FirstPost).any(|s| invitations.iter().all(|i| i.survey_id != s.id));
-        if !uninvited || cx.tx.count_posts_in(d.id, key).await? != 1 {
+        if !uninvited || !cx.tx.first_post_in(d.id, key).await? {
             return Ok(posted.into());
         }
         match self.invite_for(cx, key, d, Trigger::FirstPost).await? {

@@ -29,6 +29,10 @@ pub(super) struct Known {
     pub recent: Option<(ParticipantKey, Vec<String>)>,
     /// A participant's survey invitations, oldest first (PostgreSQL only, likewise).
     pub invitations: Option<(ParticipantKey, Vec<Invitation>)>,
+    /// Whether a participant had posted in their current discussion when the message
+    /// began (PostgreSQL only, likewise). Unlike the rest it is not forgotten when they
+    /// post: it answers whether the message's one post is their first there.
+    pub posted_before: Option<(DiscussionId, ParticipantKey, bool)>,
 }
 
 /// How many of a sender's latest post bodies the spam check compares a post with (its
@@ -64,6 +68,11 @@ impl Known {
     /// `key`'s survey invitations, when known.
     pub fn invitations(&self, key: &ParticipantKey) -> Option<Vec<Invitation>> {
         self.invitations.as_ref().filter(|(k, _)| k == key).map(|(_, list)| list.clone())
+    }
+
+    /// Whether `key` had posted in `discussion` before this message, when known.
+    pub fn posted_before(&self, discussion: DiscussionId, key: &ParticipantKey) -> Option<bool> {
+        self.posted_before.as_ref().filter(|(d, k, _)| *d == discussion && k == key).map(|(_, _, before)| *before)
     }
 
     /// `key`'s pseudonym in `discussion`, when known (`Some(None)`: known to be unassigned).

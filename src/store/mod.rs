@@ -135,7 +135,13 @@ pub struct Store {
     log_restart_frames: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// The SQLite file, for scans that read it directly (see [`scan`]).
     sqlite_file: Option<std::sync::Arc<std::path::Path>>,
+    /// Whether [`Store::analyze_changed_soon`] has a run going.
+    analyzing: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// Rows a table must have changed by since PostgreSQL last gathered its statistics (and as
+/// many as it had then) before parley gathers them itself ([`Store::analyze_changed`]).
+const ANALYZE_AFTER_CHANGES: i64 = 1_000;
 
 /// Where writes go.
 #[derive(Debug, Clone)]
@@ -180,10 +186,9 @@ const DISCUSSIONS_KEPT: usize = 32;
 /// that it cannot see them.
 #[derive(Debug, Default)]
 struct PostsLater {
-    /// Post ids taken from the sequence for this transaction, the next one last.
-    ids: Vec<i64>,
-    /// How many ids to take when none are left.
-    take: i64,
+    /// The next post id to give and the first one given (taken from the sequence; the
+    /// rest are counted on from it, and the sequence is set to the last at commit).
+    ids: Option<(i64, i64)>,
     /// The participants with a post queued (or written) in this transaction.
     authors: std::collections::HashSet<ParticipantKey>,
     /// Each discussion's first `#N` of this transaction: a queued post's number is no lower.
@@ -230,7 +235,9 @@ static PARTICIPANT_READ: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock:
          (SELECT CAST(COALESCE(json_agg(json_build_object('survey_id', i.survey_id, 'discussion_id', i.discussion_id, \
            'started_at', i.started_at, 'stopped_at', i.stopped_at, 'completed_at', i.completed_at, \
            'next_question', i.next_question) ORDER BY i.invited_at, i.survey_id), '[]') AS TEXT) \
-         FROM survey_invitations i WHERE i.participant_key = p.key) AS invitations"
+         FROM survey_invitations i WHERE i.participant_key = p.key) AS invitations, \
+         CAST(COALESCE((SELECT 1 FROM posts h WHERE h.participant_key = p.key \
+           AND h.discussion_id = p.current_discussion LIMIT 1), 0) AS BIGINT) AS posted_here"
     );
     let read = |wanted: &str, more: &str, from: &str, platform: &str, filter: &str| {
         format!(
@@ -251,17 +258,25 @@ static PARTICIPANT_READ: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock:
         read(
             "w.key AS wanted_key, w.platform AS wanted_platform, ",
             &more,
-            "json_to_recordset(CAST($1 AS json)) AS w(key text, platform text) JOIN participants p ON p.key = w.key",
+            // Each sender's row found by its key: the planner, which takes a function's rows
+            // for 100 and a young table's statistics for what they were, would otherwise
+            // scan every participant (`OFFSET 0` keeps the subquery apart).
+            "json_to_recordset(CAST($1 AS json)) AS w(key text, platform text) \
+             CROSS JOIN LATERAL (SELECT * FROM participants q WHERE q.key = w.key OFFSET 0) p",
             "w.platform",
             "",
         ),
-        // `[3]`: PostgreSQL's first contact, the row stored and read in one statement. The
-        // statement's reads do not see what its `WITH` inserts, so the new row's columns
-        // come from `RETURNING`; the rest (sanctions, which outlive a `!forget`, a contact,
-        // posts) is read as for anyone. No row when the participant was there already.
+        // `[3]`: PostgreSQL's first contact, the row stored and read in one statement, with
+        // their sealed address `$4` stored too unless it is NULL. The statement's reads do
+        // not see what its `WITH` inserts, so the new row's columns come from `RETURNING`;
+        // the rest (sanctions, which outlive a `!forget`, posts) is read as for anyone. No
+        // row when the participant was there already.
         format!(
             "WITH n AS (INSERT INTO participants (key, seen_notice, created_at) VALUES ($1, 0, $3) \
-             ON CONFLICT (key) DO NOTHING RETURNING key, current_discussion, seen_notice, opted_out) {}",
+             ON CONFLICT (key) DO NOTHING RETURNING key, current_discussion, seen_notice, opted_out), \
+             a AS (INSERT INTO contacts (participant_key, platform, sealed_address, updated_at) \
+             SELECT n.key, $2, $4, $3 FROM n WHERE $4 IS NOT NULL \
+             ON CONFLICT (participant_key, platform) DO UPDATE SET sealed_address = $4, updated_at = $3) {}",
             read("", &more, "n p", "$2", "")
         ),
     ]
@@ -288,6 +303,7 @@ impl Store {
                 lease_ms,
                 log_restart_frames,
                 sqlite_file: None,
+                analyzing: Default::default(),
             });
         }
         if is_memory(url) {
@@ -306,6 +322,7 @@ impl Store {
                 lease_ms,
                 log_restart_frames,
                 sqlite_file: None,
+                analyzing: Default::default(),
             });
         }
         // Create the file on first use.
@@ -350,6 +367,7 @@ impl Store {
             lease_ms,
             log_restart_frames,
             sqlite_file,
+            analyzing: Default::default(),
         })
     }
 
@@ -387,6 +405,52 @@ impl Store {
             query(format!("PRAGMA synchronous = {level}")).execute(&mut self.conn().await?).await?;
         }
         Ok(())
+    }
+
+    /// Gathers the query planner's statistics again for the tables that changed by at
+    /// least as many rows as they had when these were last gathered (a table that doubled),
+    /// and by [`ANALYZE_AFTER_CHANGES`] (PostgreSQL; nothing on SQLite, whose statements
+    /// here do not depend on statistics); returns their names. PostgreSQL's autovacuum does
+    /// the same, but looks once a minute, with thresholds made for large tables: a new
+    /// database filling under a burst (a consultation's first hour) was planned as if
+    /// empty all that time, with whole-table scans where an index finds one row.
+    pub async fn analyze_changed(&self) -> Result<Vec<String>> {
+        if self.backend != Backend::Postgres {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        let rows = query(
+            "SELECT CAST(relname AS TEXT) AS relname FROM pg_stat_user_tables \
+             WHERE schemaname = current_schema() AND n_mod_since_analyze > $1 \
+             AND n_mod_since_analyze * 2 >= n_live_tup ORDER BY relname",
+        )
+        .bind(ANALYZE_AFTER_CHANGES)
+        .fetch_all(&mut conn)
+        .await?;
+        let mut analysed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let table: String = row.try_get("relname")?;
+            query(format!("ANALYZE \"{}\"", table.replace('"', "\"\""))).execute(&mut conn).await?;
+            analysed.push(table);
+        }
+        Ok(analysed)
+    }
+
+    /// [`Store::analyze_changed`] on a task of its own (it takes no lock that writers
+    /// wait for), unless one is running already; failures are logged.
+    pub fn analyze_changed_soon(&self) {
+        if self.backend != Backend::Postgres || self.analyzing.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            match store.analyze_changed().await {
+                Ok(tables) if !tables.is_empty() => tracing::debug!(?tables, "gathered the planner's statistics again"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "gathering the planner's statistics failed"),
+            }
+            store.analyzing.store(false, std::sync::atomic::Ordering::Release);
+        });
     }
 
     /// Which database this is.
@@ -533,14 +597,14 @@ impl Tx {
     /// writer (SQLite's `BEGIN IMMEDIATE`; on PostgreSQL the fleet's lock, which every
     /// write transaction takes first).
     ///
-    /// On PostgreSQL the group's posts are then also queued, each with an id taken from
-    /// the sequence ahead (`posts`, about as many as the group's `messages`), and written
-    /// together, in one statement, before the first statement that could see them
+    /// On PostgreSQL the group's posts are then also queued, with ids counted on from the
+    /// sequence's next (the sequence is set to the last at commit), and written together,
+    /// in one statement, before the first statement that could see them
     /// ([`Tx::insert_next_post`]).
-    pub fn hold_post_numbers(&mut self, messages: usize) {
+    pub fn hold_post_numbers(&mut self) {
         self.numbers = Some(Default::default());
         if self.conn.is_postgres() {
-            self.posts_later = Some(PostsLater { take: messages.clamp(1, 64) as i64, ..Default::default() });
+            self.posts_later = Some(PostsLater::default());
         }
     }
 
@@ -552,7 +616,16 @@ impl Tx {
 
     /// Writes back the numbers held by [`Tx::hold_post_numbers`] (and holds them no more).
     async fn write_post_numbers(&mut self) -> Result<()> {
-        self.posts_later = None;
+        if let Some(PostsLater { ids: Some((next, first)), .. }) = self.posts_later.take() {
+            // Ids after the first were counted here, not taken from the sequence.
+            if next - 1 > first {
+                query("SELECT setval(pg_get_serial_sequence('posts', 'id'), $1)")
+                    .bind(next - 1)
+                    .unseen_queued()
+                    .fetch_one(&mut self.conn)
+                    .await?;
+            }
+        }
         let Some(numbers) = self.numbers.take() else { return Ok(()) };
         for (discussion, next) in numbers {
             query("UPDATE discussions SET next_number = $1 WHERE id = $2")
@@ -811,6 +884,21 @@ impl Tx {
         platform: chat::Platform,
         now: i64,
     ) -> Result<(Participant, Option<String>)> {
+        let (participant, stored, _) = self.participant_sealed(key, platform, now, None).await?;
+        Ok((participant, stored))
+    }
+
+    /// [`Tx::participant_on`], given their DM address on `platform` as just `sealed`: on
+    /// PostgreSQL a first contact stores it in the same statement as the new participant
+    /// row, and then the third value is `true` (the caller need not compare or store it).
+    pub async fn participant_sealed(
+        &mut self,
+        key: &ParticipantKey,
+        platform: chat::Platform,
+        now: i64,
+        sealed: Option<&str>,
+    ) -> Result<(Participant, Option<String>, bool)> {
+        let mut saved = false;
         // Read first: someone who has written before (the usual case) costs one statement,
         // which also reads what the message is likely to ask next (`known`); none when the
         // group's senders were read at once.
@@ -833,13 +921,20 @@ impl Tx {
             // On PostgreSQL one round trip stores and reads a new participant; when someone
             // stored them meanwhile, they are read as usual.
             None if postgres => match seen(
-                query(PARTICIPANT_READ[3].as_str()).bind(key.0.clone()).bind(platform.as_str()).bind(now),
+                query(PARTICIPANT_READ[3].as_str())
+                    .bind(key.0.clone())
+                    .bind(platform.as_str())
+                    .bind(now)
+                    .bind(sealed.map(str::to_string)),
                 may_see,
             )
             .fetch_optional(&mut self.conn)
             .await?
             {
-                Some(row) => row,
+                Some(row) => {
+                    saved = sealed.is_some();
+                    row
+                }
                 None => query(read.as_str()).bind(&key.0).bind(platform.as_str()).fetch_one(&mut self.conn).await?,
             },
             None => {
@@ -872,8 +967,11 @@ impl Tx {
             self.known.recent = Some((key.clone(), known::recent_from_json(&row.try_get::<String, _>("recent")?)?));
             self.known.invitations =
                 Some((key.clone(), known::invitations_from_json(&row.try_get::<String, _>("invitations")?)?));
+            if let Some(current) = participant.current_discussion {
+                self.known.posted_before = Some((current, key.clone(), row.try_get::<i64, _>("posted_here")? != 0));
+            }
         }
-        Ok((participant, row.try_get::<Option<String>, _>("sealed_address")?))
+        Ok((participant, row.try_get::<Option<String>, _>("sealed_address")?, saved))
     }
 
     /// Reads the participant rows of a group's senders (`key`, the platform they write on)
@@ -1043,6 +1141,44 @@ impl Tx {
         row.map(|r| r.try_get::<String, _>(0)).transpose()
     }
 
+    /// `!join`: makes `discussion` the participant's current one, marks the privacy notice as
+    /// seen and gives their pseudonym there, as [`Tx::pseudonym_or_claim`] does; when that
+    /// is `None` (`own()` is someone else's) they have not joined. One statement on
+    /// PostgreSQL.
+    pub async fn join_named(
+        &mut self,
+        key: &ParticipantKey,
+        discussion: DiscussionId,
+        own: impl FnOnce() -> String,
+        now: i64,
+    ) -> Result<Option<String>> {
+        if !self.conn.is_postgres() {
+            let name = self.pseudonym_or_claim(discussion, key, own, now).await?;
+            if name.is_some() {
+                self.join(key, discussion).await?;
+            }
+            return Ok(name);
+        }
+        self.known.pseudonym = None;
+        // Statements in a `WITH` that write run once, whether or not anything reads them.
+        let row = query(
+            "WITH held AS (SELECT name FROM pseudonyms WHERE discussion_id = $1 AND participant_key = $3), \
+             claimed AS (INSERT INTO pseudonyms (discussion_id, name, participant_key, created_at) \
+               SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM held) ON CONFLICT DO NOTHING RETURNING name), \
+             named AS (SELECT name FROM held UNION ALL SELECT name FROM claimed), \
+             joined AS (UPDATE participants SET current_discussion = $1, seen_notice = 1 \
+               WHERE key = $3 AND EXISTS (SELECT 1 FROM named)) \
+             SELECT name FROM named",
+        )
+        .bind(discussion.0)
+        .bind(own())
+        .bind(&key.0)
+        .bind(now)
+        .fetch_optional(&mut self.conn)
+        .await?;
+        row.map(|r| r.try_get::<String, _>(0)).transpose()
+    }
+
     /// Claims `name` in a discussion for `key`; `false` when someone holds it already.
     pub async fn claim_pseudonym(
         &mut self,
@@ -1141,28 +1277,31 @@ impl Tx {
         Ok((PostId(row.try_get::<i64, _>("id")?), PostNumber(row.try_get::<i64, _>("number")?)))
     }
 
-    /// The next of the post ids taken ahead for this transaction's queued posts, taking more
-    /// from the sequence when none are left (PostgreSQL). Ids taken and not used are
-    /// skipped for good, as a rolled-back insert's are; every transaction that takes them
-    /// holds the fleet's lock, so ids still grow in the order posts are stored.
+    /// The id of a queued post (PostgreSQL): the first of the transaction taken from the
+    /// posts' sequence, the next ones counted on from it, and the sequence set to the last
+    /// at commit ([`Tx::write_post_numbers`]). Sound because every statement that stores a
+    /// post runs in a transaction that holds the fleet's lock, which this one holds until
+    /// it ends: no other takes an id meanwhile, and ids grow in the order posts are stored.
     async fn next_post_id(&mut self) -> Result<i64> {
         let Some(later) = &mut self.posts_later else {
             return Err(Error::Inconsistent("a post id asked for outside a group's queued posts".into()));
         };
-        if let Some(id) = later.ids.pop() {
-            return Ok(id);
-        }
-        let take = std::mem::replace(&mut later.take, 16);
-        let rows = query("SELECT nextval(pg_get_serial_sequence('posts', 'id')) FROM generate_series(1, $1)")
-            .bind(take)
-            .unseen_queued()
-            .fetch_all(&mut self.conn)
-            .await?;
-        let mut ids = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>>>()?;
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        let id = ids.pop().ok_or_else(|| Error::Inconsistent("the post id sequence gave no id".into()))?;
-        if let Some(later) = &mut self.posts_later {
-            later.ids = ids;
+        let id = match later.ids {
+            Some((next, _)) => next,
+            None => {
+                let first = query("SELECT nextval(pg_get_serial_sequence('posts', 'id'))")
+                    .unseen_queued()
+                    .fetch_one(&mut self.conn)
+                    .await?
+                    .try_get::<i64, _>(0)?;
+                if let Some(later) = &mut self.posts_later {
+                    later.ids = Some((first, first));
+                }
+                first
+            }
+        };
+        if let Some(PostsLater { ids: Some((next, _)), .. }) = &mut self.posts_later {
+            *next = id + 1;
         }
         Ok(id)
     }

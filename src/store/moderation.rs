@@ -110,6 +110,25 @@ impl Tx {
         counts: bool,
         now: i64,
     ) -> Result<(bool, i64)> {
+        if self.conn.is_postgres() {
+            // One round trip: the count does not see the row its `WITH` adds, which is
+            // counted on its own.
+            let row = query(
+                "WITH added AS (INSERT INTO reports (post_id, reporter_key, reason, created_at, counted) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (post_id, reporter_key) DO NOTHING RETURNING counted) \
+                 SELECT (SELECT COUNT(*) FROM added) AS added, \
+                 (SELECT COUNT(*) FROM reports WHERE post_id = $1 AND counted = 1) \
+                 + (SELECT COUNT(*) FROM added WHERE counted = 1) AS counting",
+            )
+            .bind(post.0)
+            .bind(&reporter.0)
+            .bind(reason)
+            .bind(now)
+            .bind(counts as i64)
+            .fetch_one(&mut self.conn)
+            .await?;
+            return Ok((row.try_get::<i64, _>("added")? == 1, row.try_get::<i64, _>("counting")?));
+        }
         let added = query(
             "INSERT INTO reports (post_id, reporter_key, reason, created_at, counted) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (post_id, reporter_key) DO NOTHING",

@@ -261,12 +261,14 @@ pub(super) async fn due(
     let mut query = query(format!(
         "SELECT o.id AS id, o.dest_kind AS dest_kind, o.sealed_address AS sealed_address, d.slug AS slug, \
                 m.root_message_id AS root, o.action AS action, o.body AS body, \
-                rp.message_id AS reply_to_message, rm.message_id AS remove_message, o.choices AS choices \
+                (SELECT rp.message_id FROM post_messages rp \
+                  WHERE rp.post_id = o.reply_to_post AND rp.platform = o.platform) AS reply_to_message, \
+                CASE WHEN o.action = 'remove' THEN (SELECT rm.message_id FROM post_messages rm \
+                  WHERE rm.post_id = o.post_id AND rm.platform = o.platform) END AS remove_message, \
+                o.choices AS choices \
          FROM outbox o \
          LEFT JOIN discussions d ON d.id = o.discussion_id \
          LEFT JOIN mirrors m ON m.discussion_id = o.discussion_id AND m.platform = o.platform \
-         LEFT JOIN post_messages rp ON rp.post_id = o.reply_to_post AND rp.platform = o.platform \
-         LEFT JOIN post_messages rm ON rm.post_id = o.post_id AND rm.platform = o.platform AND o.action = 'remove' \
          WHERE o.id IN ({list}) ORDER BY o.id"
     ));
     for id in &ids {

@@ -105,6 +105,15 @@ impl Tx {
         Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.unwrap_or(0) != 0)
     }
 
+    /// Whether the post `key` has just stored in `discussion` (in this message) is their
+    /// first there: known from the participant read on PostgreSQL, counted otherwise.
+    pub async fn first_post_in(&mut self, discussion: DiscussionId, key: &ParticipantKey) -> Result<bool> {
+        if let Some(before) = self.known.posted_before(discussion, key) {
+            return Ok(!before);
+        }
+        Ok(self.count_posts_in(discussion, key).await? == 1)
+    }
+
     /// How many posts a participant made in a discussion (1 right after their first).
     pub async fn count_posts_in(&mut self, discussion: DiscussionId, key: &ParticipantKey) -> Result<i64> {
         let row = query("SELECT COUNT(*) FROM posts WHERE discussion_id = $1 AND participant_key = $2")
