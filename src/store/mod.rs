@@ -241,11 +241,12 @@ static PARTICIPANT_READ: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock:
     );
     let read = |wanted: &str, more: &str, from: &str, platform: &str, filter: &str| {
         format!(
-            "SELECT {wanted}p.current_discussion, p.seen_notice, p.opted_out, c.sealed_address, \
+            "SELECT {wanted}p.current_discussion, p.seen_notice, p.opted_out, \
+             (SELECT c.sealed_address FROM contacts c WHERE c.participant_key = p.key AND c.platform = {platform}) \
+               AS sealed_address, \
              d.id, d.slug, d.title, d.prompt, d.status, d.premoderated, \
              s.muted_until, s.banned, ps.name AS pseudonym{more} \
              FROM {from} \
-             LEFT JOIN contacts c ON c.participant_key = p.key AND c.platform = {platform} \
              LEFT JOIN discussions d ON d.id = p.current_discussion \
              LEFT JOIN sanctions s ON s.participant_key = p.key \
              LEFT JOIN pseudonyms ps ON ps.discussion_id = p.current_discussion AND ps.participant_key = p.key\
@@ -409,7 +410,9 @@ impl Store {
 
     /// Gathers the query planner's statistics again for the tables that changed by at
     /// least as many rows as they had when these were last gathered (a table that doubled),
-    /// and by [`ANALYZE_AFTER_CHANGES`] (PostgreSQL; nothing on SQLite, whose statements
+    /// and by [`ANALYZE_AFTER_CHANGES`], at most once in 5 seconds (a table whose rows are
+    /// changed over and over, like the outbox's, would be analysed at every call)
+    /// (PostgreSQL; nothing on SQLite, whose statements
     /// here do not depend on statistics); returns their names. PostgreSQL's autovacuum does
     /// the same, but looks once a minute, with thresholds made for large tables: a new
     /// database filling under a burst (a consultation's first hour) was planned as if
@@ -422,7 +425,9 @@ impl Store {
         let rows = query(
             "SELECT CAST(relname AS TEXT) AS relname FROM pg_stat_user_tables \
              WHERE schemaname = current_schema() AND n_mod_since_analyze > $1 \
-             AND n_mod_since_analyze * 2 >= n_live_tup ORDER BY relname",
+             AND n_mod_since_analyze * 2 >= n_live_tup \
+             AND COALESCE(GREATEST(last_analyze, last_autoanalyze), TIMESTAMPTZ 'epoch') < now() - INTERVAL '5 seconds' \
+             ORDER BY relname",
         )
         .bind(ANALYZE_AFTER_CHANGES)
         .fetch_all(&mut conn)
