@@ -85,6 +85,58 @@ async fn one_failure_rolls_back_alone(bot: &TestBot) {
     assert!(thread[0].starts_with("#4 "), "{lines:?}");
 }
 
+/// A group large enough for its posts to be held for one write (PostgreSQL), whose last
+/// post fails only when it is written: the group is stored again with a savepoint a
+/// message, in one transaction, not message by message; numbers stay gapless.
+#[tokio::test]
+async fn a_held_post_that_fails_when_written_fails_its_message_on_postgres() {
+    use sqlx::Connection;
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::load(None).unwrap();
+    config.surveys.clear();
+    let bot = TestBot::on(config, vec![Platform::Console], dir, db.url.clone()).await;
+    poison_postgres(&db.url).await;
+    // Each stored post's transaction, recorded with it.
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE post_tx (post_id BIGINT, tx BIGINT); \
+         CREATE FUNCTION note_tx() RETURNS trigger AS $$ BEGIN \
+           INSERT INTO post_tx VALUES (NEW.id, txid_current()); RETURN NEW; END $$ LANGUAGE plpgsql; \
+         CREATE TRIGGER note_tx AFTER INSERT ON posts FOR EACH ROW EXECUTE FUNCTION note_tx();",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let people: Vec<String> = (0..10).map(|i| format!("person{i}")).collect();
+    for p in &people {
+        bot.say(p, "!join gp-access").await;
+    }
+    bot.drain().await;
+    let batch: Vec<_> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let text = if i == 9 { format!("The last one {POISON}") } else { format!("Post {i} of the group") };
+            bot.inbound(p, &text)
+        })
+        .collect();
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    let thread: Vec<&str> = lines_for(&lines, "thread gp-access").into_iter().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(thread.len(), 9, "{lines:?}");
+    for (i, line) in thread.iter().enumerate() {
+        assert!(
+            line.starts_with(&format!("#{} ", i + 1)) && line.ends_with(&format!("Post {i} of the group")),
+            "{thread:?}"
+        );
+    }
+    assert!(lines_for(&lines, "dm person9").iter().any(|l| l.contains("orry")), "{lines:?}");
+    let transactions: i64 =
+        sqlx::query_scalar("SELECT COUNT(DISTINCT tx) FROM post_tx").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(transactions, 1, "the group was stored again in one transaction");
+}
+
 #[tokio::test]
 async fn a_failing_message_rolls_back_alone_on_sqlite() {
     let bot = TestBot::sqlite().await;

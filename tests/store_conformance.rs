@@ -1018,6 +1018,19 @@ async fn rows_given_again_are_never_stale(store: Store) {
         assert_eq!(tx.first_post_in(d.id, &c).await.unwrap(), first, "the post at {at}");
     }
     tx.commit().await.unwrap();
+    // Read again after its post, within the message: still its first.
+    let f = key("f");
+    let mut tx = store.begin().await.unwrap();
+    tx.participant(&f, 20).await.unwrap();
+    tx.join(&f, d.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.hold_post_numbers();
+    tx.participant(&f, 21).await.unwrap();
+    tx.insert_next_post(&plain_post(d.id, &f, "f's post", 21, Platform::Matrix)).await.unwrap();
+    tx.participant(&f, 21).await.unwrap();
+    assert!(tx.first_post_in(d.id, &f).await.unwrap());
+    tx.commit().await.unwrap();
 }
 
 /// A group's posts held for one write (PostgreSQL queues them while their numbers are
@@ -1072,6 +1085,15 @@ async fn held_posts_are_seen_and_stored_before_what_refers_to_them(store: Store)
     assert!(tx.add_report(found.id, &b, "spam", true, 7).await.unwrap().0);
     let (id3, n3) = tx.insert_next_post(&plain_post(d.id, &b, "b after", 8, Platform::Matrix)).await.unwrap();
     assert_eq!(n3, PostNumber(4));
+    // A post stored with its own number meanwhile takes the next id too; holding again
+    // changes nothing.
+    tx.hold_post_numbers();
+    let direct = tx
+        .insert_post(&NewPost { number: PostNumber(99), ..plain_post(d.id, &b, "numbered", 8, Platform::Matrix) })
+        .await
+        .unwrap();
+    assert_eq!(direct.0, id3.0 + 1);
+    assert_eq!(tx.post_by_number(d.id, PostNumber(99)).await.unwrap().unwrap().id, direct);
     // Written at the commit, the post before the row that refers to it.
     tx.enqueue(&NewOutbox {
         post: Some(id3),
@@ -1084,7 +1106,7 @@ async fn held_posts_are_seen_and_stored_before_what_refers_to_them(store: Store)
     let mut tx = store.begin().await.unwrap();
     let posts = tx.posts(d.id).await.unwrap();
     let ids: Vec<_> = posts.iter().map(|p| (p.id, p.number)).collect();
-    assert_eq!(ids, vec![(before, PostNumber(1)), (id1, n1), (id2, n2), (id3, n3)]);
+    assert_eq!(ids, vec![(before, PostNumber(1)), (id1, n1), (id2, n2), (id3, n3), (direct, PostNumber(99))]);
     assert_eq!((posts[1].body.as_str(), posts[1].status), (body, PostStatus::Held));
     let queue = tx.review_queue().await.unwrap();
     assert_eq!(queue.len(), 1);
@@ -1097,7 +1119,7 @@ async fn held_posts_are_seen_and_stored_before_what_refers_to_them(store: Store)
     assert_eq!(tx.cancel_pending_sends(id3, 9).await.unwrap(), 1);
     // The sequence of ids goes on after the held posts' last.
     let (id4, n4) = tx.insert_next_post(&plain_post(d.id, &b, "b later", 10, Platform::Matrix)).await.unwrap();
-    assert_eq!((id4.0, n4), (id3.0 + 1, PostNumber(6)));
+    assert_eq!((id4.0, n4), (direct.0 + 1, PostNumber(6)));
 }
 
 conformance!(sqlite:

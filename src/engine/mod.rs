@@ -475,7 +475,8 @@ impl Engine {
                 && self.store.backend() == crate::store::Backend::Postgres
             {
                 read_again = false;
-                cx.tx.read_participants_of(&self.senders_of(&batch[i..])).await?;
+                // It writes what the messages before queued: an error is theirs.
+                cx.tx.read_participants_of(&self.senders_of(&batch[i..])).await.map_err(Failed::Message)?;
             }
             // The message before keeps its changes as this one's savepoint is set (one
             // round trip for both on PostgreSQL).
@@ -533,8 +534,12 @@ impl Engine {
                 }
             }
         }
-        if savepoints == Savepoints::On {
-            cx.tx.release().await?;
+        match savepoints {
+            Savepoints::On => cx.tx.release().await?,
+            // What the messages queued is written now, so that a row that fails (a post, on
+            // PostgreSQL) fails a message, not the transaction: the group is stored again
+            // with a savepoint a message, not message by message.
+            Savepoints::Off => cx.tx.flush().await.map_err(Failed::Message)?,
         }
         // Deliveries reported meanwhile are recorded in this commit: one sync for both.
         let delivered = self.record_delivered_in(&mut cx.tx).await?;

@@ -33,6 +33,9 @@ pub(super) struct Known {
     /// began (PostgreSQL only, likewise). Unlike the rest it is not forgotten when they
     /// post: it answers whether the message's one post is their first there.
     pub posted_before: Option<(DiscussionId, ParticipantKey, bool)>,
+    /// The discussion and author of the post this message stored: a participant read
+    /// after it would count it as before the message, so it sets no `posted_before`.
+    pub posted_now: Option<(DiscussionId, ParticipantKey)>,
 }
 
 /// How many of a sender's latest post bodies the spam check compares a post with (its

@@ -423,7 +423,8 @@ impl Store {
         }
         let mut conn = self.conn().await?;
         let rows = query(
-            "SELECT CAST(relname AS TEXT) AS relname FROM pg_stat_user_tables \
+            "SELECT CAST(relname AS TEXT) AS relname, format('%I.%I', schemaname, relname) AS target \
+             FROM pg_stat_user_tables \
              WHERE schemaname = current_schema() AND n_mod_since_analyze > $1 \
              AND n_mod_since_analyze * 2 >= n_live_tup \
              AND COALESCE(GREATEST(last_analyze, last_autoanalyze), TIMESTAMPTZ 'epoch') < now() - INTERVAL '5 seconds' \
@@ -434,9 +435,10 @@ impl Store {
         .await?;
         let mut analysed = Vec::with_capacity(rows.len());
         for row in rows {
-            let table: String = row.try_get("relname")?;
-            query(format!("ANALYZE \"{}\"", table.replace('"', "\"\""))).execute(&mut conn).await?;
-            analysed.push(table);
+            // Named with its schema, as PostgreSQL quotes it.
+            let target: String = row.try_get("target")?;
+            query(format!("ANALYZE {target}")).execute(&mut conn).await?;
+            analysed.push(row.try_get("relname")?);
         }
         Ok(analysed)
     }
@@ -447,14 +449,21 @@ impl Store {
         if self.backend != Backend::Postgres || self.analyzing.swap(true, std::sync::atomic::Ordering::AcqRel) {
             return;
         }
+        /// Lets the next run start when this one ends, however it ends.
+        struct Done(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::Release);
+            }
+        }
         let store = self.clone();
         tokio::spawn(async move {
+            let _done = Done(store.analyzing.clone());
             match store.analyze_changed().await {
                 Ok(tables) if !tables.is_empty() => tracing::debug!(?tables, "gathered the planner's statistics again"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "gathering the planner's statistics failed"),
             }
-            store.analyzing.store(false, std::sync::atomic::Ordering::Release);
         });
     }
 
@@ -607,6 +616,9 @@ impl Tx {
     /// in one statement, before the first statement that could see them
     /// ([`Tx::insert_next_post`]).
     pub fn hold_post_numbers(&mut self) {
+        if self.numbers.is_some() {
+            return;
+        }
         self.numbers = Some(Default::default());
         if self.conn.is_postgres() {
             self.posts_later = Some(PostsLater::default());
@@ -959,7 +971,9 @@ impl Tx {
             current_discussion: row.try_get::<Option<i64>, _>("current_discussion")?.map(DiscussionId),
             seen_notice: row.try_get::<i64, _>("seen_notice")? != 0,
         };
+        let posted_now = self.known.posted_now.take();
         self.known.forget();
+        self.known.posted_now = posted_now;
         self.known.sanctions = Some((key.clone(), Sanctions::from_row(&row)?));
         self.known.opted_out = Some((key.clone(), row.try_get::<i64, _>("opted_out")? != 0));
         if let Some(current) = participant.current_discussion {
@@ -973,7 +987,10 @@ impl Tx {
             self.known.invitations =
                 Some((key.clone(), known::invitations_from_json(&row.try_get::<String, _>("invitations")?)?));
             if let Some(current) = participant.current_discussion {
-                self.known.posted_before = Some((current, key.clone(), row.try_get::<i64, _>("posted_here")? != 0));
+                if self.known.posted_now.as_ref().is_none_or(|(d, k)| *d != current || k != key) {
+                    let before = row.try_get::<i64, _>("posted_here")? != 0;
+                    self.known.posted_before = Some((current, key.clone(), before));
+                }
             }
         }
         Ok((participant, row.try_get::<Option<String>, _>("sealed_address")?, saved))
@@ -1241,29 +1258,11 @@ impl Tx {
     /// ([`Tx::hold_post_numbers`]), queued to be written with the group's other posts.
     pub async fn insert_next_post(&mut self, post: &NewPost<'_>) -> Result<(PostId, PostNumber)> {
         self.known.recent = None;
+        self.known.posted_now = Some((post.discussion, post.participant.clone()));
         if self.posts_later.is_some() && self.numbers.is_some() {
             let number = self.next_post_number(post.discussion).await?;
-            let id = self.next_post_id().await?;
-            if let Some(later) = &mut self.posts_later {
-                later.authors.insert(post.participant.clone());
-            }
-            let row = serde_json::json!({
-                "id": id,
-                "number": number.0,
-                "discussion_id": post.discussion.0,
-                "participant_key": post.participant.0,
-                "pseudonym": post.pseudonym,
-                "parent_number": post.parent.map(|p| p.0),
-                "body": post.body,
-                "status": post.status.as_str(),
-                "created_at": post.created_at,
-                "themes": post.themes,
-                "sentiment": post.sentiment,
-                "platform": post.platform.as_str(),
-                "reasons": post.reasons.unwrap_or(""),
-            });
-            self.conn.insert_first(POSTS_FROM_JSON, row).await?;
-            return Ok((PostId(id), number));
+            let id = self.queue_post(post, number).await?;
+            return Ok((id, number));
         }
         if !self.conn.is_postgres() {
             let number = self.next_post_number(post.discussion).await?;
@@ -1311,9 +1310,38 @@ impl Tx {
         Ok(id)
     }
 
-    /// Stores a post.
+    /// Queues a post under `number` with the group's others ([`Tx::hold_post_numbers`]).
+    async fn queue_post(&mut self, post: &NewPost<'_>, number: PostNumber) -> Result<PostId> {
+        let id = self.next_post_id().await?;
+        if let Some(later) = &mut self.posts_later {
+            later.authors.insert(post.participant.clone());
+        }
+        let row = serde_json::json!({
+            "id": id,
+            "number": number.0,
+            "discussion_id": post.discussion.0,
+            "participant_key": post.participant.0,
+            "pseudonym": post.pseudonym,
+            "parent_number": post.parent.map(|p| p.0),
+            "body": post.body,
+            "status": post.status.as_str(),
+            "created_at": post.created_at,
+            "themes": post.themes,
+            "sentiment": post.sentiment,
+            "platform": post.platform.as_str(),
+            "reasons": post.reasons.unwrap_or(""),
+        });
+        self.conn.insert_first(POSTS_FROM_JSON, row).await?;
+        Ok(PostId(id))
+    }
+
+    /// Stores a post (queued with the group's others while they are held on PostgreSQL,
+    /// whose ids this one must follow).
     pub async fn insert_post(&mut self, post: &NewPost<'_>) -> Result<PostId> {
         self.known.recent = None;
+        if self.posts_later.is_some() {
+            return self.queue_post(post, post.number).await;
+        }
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!(
                 "INSERT INTO posts ({POST_COLUMNS}, number) \
