@@ -195,6 +195,15 @@ struct PostsLater {
     first_numbers: std::collections::HashMap<DiscussionId, i64>,
 }
 
+/// The start of a PostgreSQL statement with `named`, the participant's pseudonym in a
+/// discussion, or else the name given claimed for them (none when someone holds that):
+/// `$1` the discussion, `$2` the name, `$3` the participant key, `$4` the time.
+const HELD_OR_CLAIMED: &str =
+    "WITH held AS (SELECT name FROM pseudonyms WHERE discussion_id = $1 AND participant_key = $3), \
+     claimed AS (INSERT INTO pseudonyms (discussion_id, name, participant_key, created_at) \
+       SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM held) ON CONFLICT DO NOTHING RETURNING name), \
+     named AS (SELECT name FROM held UNION ALL SELECT name FROM claimed)";
+
 /// A group's posts on PostgreSQL: one statement for all of them ([`db::Conn::insert_first`]).
 const POSTS_FROM_JSON: &str = "INSERT INTO posts (id, number, discussion_id, participant_key, pseudonym, \
      parent_number, body, status, created_at, themes, sentiment, platform, reasons) \
@@ -1147,19 +1156,22 @@ impl Tx {
             let own = own();
             return Ok(self.claim_pseudonym(discussion, &own, key, now).await?.then_some(own));
         }
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("{HELD_OR_CLAIMED} SELECT name FROM named"));
+        self.held_or_claimed(&SQL, discussion, key, own(), now).await
+    }
+
+    /// Runs a statement that starts with [`HELD_OR_CLAIMED`] and returns `named`.
+    async fn held_or_claimed(
+        &mut self,
+        sql: &'static str,
+        discussion: DiscussionId,
+        key: &ParticipantKey,
+        own: String,
+        now: i64,
+    ) -> Result<Option<String>> {
         self.known.pseudonym = None;
-        let row = query(
-            "WITH held AS (SELECT name FROM pseudonyms WHERE discussion_id = $1 AND participant_key = $3), \
-             claimed AS (INSERT INTO pseudonyms (discussion_id, name, participant_key, created_at) \
-               SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM held) ON CONFLICT DO NOTHING RETURNING name) \
-             SELECT name FROM held UNION ALL SELECT name FROM claimed",
-        )
-        .bind(discussion.0)
-        .bind(own())
-        .bind(&key.0)
-        .bind(now)
-        .fetch_optional(&mut self.conn)
-        .await?;
+        let row = query(sql).bind(discussion.0).bind(own).bind(&key.0).bind(now).fetch_optional(&mut self.conn).await?;
         row.map(|r| r.try_get::<String, _>(0)).transpose()
     }
 
@@ -1181,24 +1193,14 @@ impl Tx {
             }
             return Ok(name);
         }
-        self.known.pseudonym = None;
         // Statements in a `WITH` that write run once, whether or not anything reads them.
-        let row = query(
-            "WITH held AS (SELECT name FROM pseudonyms WHERE discussion_id = $1 AND participant_key = $3), \
-             claimed AS (INSERT INTO pseudonyms (discussion_id, name, participant_key, created_at) \
-               SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM held) ON CONFLICT DO NOTHING RETURNING name), \
-             named AS (SELECT name FROM held UNION ALL SELECT name FROM claimed), \
-             joined AS (UPDATE participants SET current_discussion = $1, seen_notice = 1 \
-               WHERE key = $3 AND EXISTS (SELECT 1 FROM named)) \
-             SELECT name FROM named",
-        )
-        .bind(discussion.0)
-        .bind(own())
-        .bind(&key.0)
-        .bind(now)
-        .fetch_optional(&mut self.conn)
-        .await?;
-        row.map(|r| r.try_get::<String, _>(0)).transpose()
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "{HELD_OR_CLAIMED}, joined AS (UPDATE participants SET current_discussion = $1, seen_notice = 1 \
+                 WHERE key = $3 AND EXISTS (SELECT 1 FROM named)) SELECT name FROM named"
+            )
+        });
+        self.held_or_claimed(&SQL, discussion, key, own(), now).await
     }
 
     /// Claims `name` in a discussion for `key`; `false` when someone holds it already.
