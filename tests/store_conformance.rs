@@ -556,11 +556,10 @@ async fn moderation_records(store: Store) {
             themes: "",
             sentiment: 0,
             platform: Platform::Matrix,
-            reasons: None,
+            reasons: Some("held by the filters"),
         })
         .await
         .unwrap();
-    tx.set_post_reasons(post, "held by the filters").await.unwrap();
     assert_eq!(tx.add_report(post, &b, "rude", true, 2).await.unwrap(), (true, 1));
     assert_eq!(tx.add_report(post, &b, "again", true, 3).await.unwrap(), (false, 1));
     assert_eq!(tx.add_report(post, &c, "rude", true, 4).await.unwrap(), (true, 2));

@@ -73,12 +73,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Records why moderation held or flagged a post.
-    pub async fn set_post_reasons(&mut self, post: PostId, reasons: &str) -> Result<()> {
-        query("UPDATE posts SET reasons = $1 WHERE id = $2").bind(reasons).bind(post.0).execute(&mut self.conn).await?;
-        Ok(())
-    }
-
     /// Sets whether a discussion holds every post for review.
     pub async fn set_premoderated(&mut self, slug: &str, on: bool) -> Result<()> {
         self.forget_discussions();
