@@ -388,6 +388,25 @@ async fn the_participant_read_gives_latest_posts_and_invitations(store: Store) {
     // What the message changes is read afresh.
     tx.insert_next_post(&plain_post(d.id, &a, "eight", 21, Platform::Matrix)).await.unwrap();
     assert_eq!(tx.recent_bodies(&a, 5).await.unwrap(), vec!["four", "five", "six", "seven", "eight"]);
+    // The sender invited: on PostgreSQL, where their invitations came with their row, the
+    // row is queued with the message's others; read back the same, in the message and
+    // after it.
+    tx.next_message();
+    tx.participant_on(&a, Platform::Matrix, 21).await.unwrap();
+    assert!(tx.invite("s3", &a, d.id, "post", 21).await.unwrap());
+    assert!(!tx.invite("s3", &a, d.id, "push", 21).await.unwrap(), "once per survey");
+    assert!(!tx.invite("s1", &a, d.id, "push", 21).await.unwrap());
+    for again in [false, true] {
+        if again {
+            tx.next_message();
+            tx.participant_on(&a, Platform::Matrix, 21).await.unwrap();
+        }
+        let invitations = tx.invitations(&a).await.unwrap();
+        let ids: Vec<_> = invitations.iter().map(|i| i.survey_id.as_str()).collect();
+        assert_eq!(ids, ["s2", "s1", "s3"]);
+        assert!(!invitations[2].started && invitations[2].discussion == d.id && invitations[2].next_question == 0);
+    }
+    assert_eq!(tx.survey_funnel("s3", d.id).await.unwrap().invited, 1);
     tx.stop_survey("s1", &a, 22).await.unwrap();
     assert!(tx.invitations(&a).await.unwrap()[1].stopped);
     tx.answer("s2", &a, 0, Some(("yes", "", true)), 3, false, 23).await.unwrap();
@@ -403,7 +422,8 @@ async fn the_participant_read_gives_latest_posts_and_invitations(store: Store) {
 /// A group's senders read at once (PostgreSQL; nothing on SQLite) give each message what
 /// its own participant read gives: the participant, their address on that platform, their
 /// sanctions, opt-out, discussion, pseudonym, latest posts and invitations. Someone with no
-/// participant row yet gets one, and a second message from a sender reads again.
+/// participant row yet gets one with the address their message came from (stored by the
+/// group's read on PostgreSQL, when given), and a second message from a sender reads again.
 async fn a_group_reads_its_senders_at_once(store: Store) {
     let mut tx = store.begin().await.unwrap();
     let d = tx.insert_discussion("gp-access", "GP", "How?", 1).await.unwrap().unwrap();
@@ -422,24 +442,44 @@ async fn a_group_reads_its_senders_at_once(store: Store) {
     assert!(tx.invite("s1", &a, d.id, "join", 6).await.unwrap());
     tx.commit().await.unwrap();
 
+    // Each message's sender, platform and address sealed (`None`: a duplicate, which
+    // stores nothing).
     let senders = [
-        (a.clone(), Platform::Matrix),
-        (b.clone(), Platform::Discord),
-        (key("new"), Platform::Matrix),
-        (a.clone(), Platform::Discord),
-        (a.clone(), Platform::Matrix),
+        (a.clone(), Platform::Matrix, Some("sealed-a".to_string())),
+        (b.clone(), Platform::Discord, Some("sealed-b".to_string())),
+        (key("new"), Platform::Matrix, Some("sealed-new".to_string())),
+        (key("dup"), Platform::Matrix, None),
+        (a.clone(), Platform::Discord, Some("sealed-a2".to_string())),
+        (a.clone(), Platform::Matrix, Some("sealed-a".to_string())),
+        (key("new"), Platform::Discord, Some("sealed-new2".to_string())),
     ];
     // What each message sees: the prefetched group first (rolled back), then each alone.
     let mut seen = Vec::new();
     for at_once in [true, false] {
         let mut tx = store.begin().await.unwrap();
         if at_once {
-            tx.read_participants_of(&senders).await.unwrap();
+            tx.read_participants_of(&senders, 10).await.unwrap();
+            // PostgreSQL stores the new sender with the group's read, not the duplicate.
+            if store.backend() == parley::store::Backend::Postgres {
+                assert_eq!(tx.contact(&key("new"), Platform::Matrix).await.unwrap().as_deref(), Some("sealed-new"));
+                assert!(tx.contact(&key("dup"), Platform::Matrix).await.unwrap().is_none());
+            }
         }
         let mut these = Vec::new();
-        for (who, platform) in &senders {
+        for (who, platform, address) in &senders {
             tx.next_message();
-            let (participant, sealed) = tx.participant_on(who, *platform, 10).await.unwrap();
+            let Some(address) = address else {
+                assert!(tx.contact(who, *platform).await.unwrap().is_none(), "a duplicate stores no one");
+                these.push("duplicate".to_string());
+                continue;
+            };
+            // As the engine does: the address stored unless it was stored with the row.
+            let (participant, stored, saved) = tx.participant_sealed(who, *platform, 10, Some(address)).await.unwrap();
+            if !saved && stored.as_ref() != Some(address) {
+                tx.save_contact(who, *platform, address, 10).await.unwrap();
+            }
+            let sealed = tx.contact(who, *platform).await.unwrap();
+            assert_eq!(sealed.as_ref(), Some(address));
             let discussion = match participant.current_discussion {
                 Some(id) => Some((tx.discussion(id).await.unwrap(), tx.pseudonym(id, who).await.unwrap())),
                 None => None,
@@ -459,7 +499,9 @@ async fn a_group_reads_its_senders_at_once(store: Store) {
     assert_eq!(seen[0], seen[1]);
     assert!(seen[0][0].contains("sealed-a") && seen[0][0].contains("Amber Otter"), "{}", seen[0][0]);
     assert!(seen[0][1].contains("muted_until: 99"), "{}", seen[0][1]);
-    assert!(seen[0][4].contains("\"later\""), "{}", seen[0][4]);
+    assert!(seen[0][2].contains("sealed-new") && seen[0][2].contains("current_discussion: None"), "{}", seen[0][2]);
+    assert!(seen[0][5].contains("\"later\""), "{}", seen[0][5]);
+    assert!(seen[0][6].contains("sealed-new2") && seen[0][6].contains("\"later\""), "{}", seen[0][6]);
 }
 
 /// Outbox rows are written with the transaction's next statement: every read of the outbox

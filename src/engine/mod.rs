@@ -376,12 +376,34 @@ impl Engine {
         }
     }
 
-    /// The participant key and platform of each direct message's sender, in order.
-    fn senders_of(&self, batch: &[(Inbound, Command)]) -> Vec<(crate::ids::ParticipantKey, chat::Platform)> {
+    /// The participant key of each direct message's sender, in order.
+    fn senders_of(&self, batch: &[(Inbound, Command)]) -> Vec<crate::ids::ParticipantKey> {
         batch
             .iter()
             .filter(|(inbound, _)| matches!(inbound.conversation, Conversation::Direct { .. }))
-            .map(|(inbound, _)| (self.identity.participant_key(inbound.platform, &inbound.sender.id), inbound.platform))
+            .map(|(inbound, _)| self.identity.participant_key(inbound.platform, &inbound.sender.id))
+            .collect()
+    }
+
+    /// The senders of a group's new direct messages (`new`: which messages are not
+    /// duplicates) up to its first other message (a staff message, which acts on
+    /// participants), each with the address their message came from, sealed as their
+    /// message will seal it: [`crate::store::Tx::read_participants_of`] stores those who
+    /// have no participant row yet, as their message would.
+    fn new_senders_of(
+        &self,
+        batch: &[(Inbound, Command)],
+        new: &[bool],
+        ahead: &ahead::Ahead,
+    ) -> Vec<(crate::ids::ParticipantKey, chat::Platform, Option<String>)> {
+        batch
+            .iter()
+            .zip(new)
+            .map_while(|((inbound, _), new)| match self.origin_ahead(inbound, ahead).room {
+                Room::Direct { key, sealed } => Some(new.then_some((key, inbound.platform, Some(sealed)))),
+                _ => None,
+            })
+            .flatten()
             .collect()
     }
 
@@ -425,6 +447,8 @@ impl Engine {
             crisis_counted: Vec::new(),
             recorded: None,
         };
+        // Which messages are new (not duplicates), when recorded together.
+        let mut new = Vec::new();
         // Without savepoints nothing of the group is kept unless all of it is: its inbound
         // events are recorded together (one statement on PostgreSQL instead of one a message).
         let mut recorded = match savepoints {
@@ -432,6 +456,7 @@ impl Engine {
                 let events: Vec<_> =
                     batch.iter().map(|(inbound, _)| (inbound.platform, inbound.event_id.as_str())).collect();
                 let recorded = cx.tx.record_inbound_many(&events, cx.now).await?;
+                new = recorded.clone();
                 // Its posts' numbers counted in memory, written back as it commits: a read
                 // and a write a discussion instead of a write a post, so only for a group
                 // large enough to hold several posts of a discussion (on PostgreSQL its
@@ -440,11 +465,12 @@ impl Engine {
                     cx.tx.hold_post_numbers();
                 }
                 // And its senders' rate-limiter rows and participant rows read (PostgreSQL),
-                // the limiter rows to be written back as it commits.
+                // the limiter rows to be written back as it commits, and new senders stored.
                 if self.store.backend() == crate::store::Backend::Postgres {
-                    let senders = self.senders_of(batch);
-                    cx.tx.read_limits_of(&senders.iter().map(|(key, _)| key).collect::<Vec<_>>()).await?;
-                    cx.tx.read_participants_of(&senders).await?;
+                    cx.tx.read_limits_of(&self.senders_of(batch).iter().collect::<Vec<_>>()).await?;
+                    // It stores new senders: an error is a message's.
+                    let senders = self.new_senders_of(batch, &new, ahead);
+                    cx.tx.read_participants_of(&senders, cx.now).await.map_err(Failed::Message)?;
                 }
                 Some(recorded.into_iter())
             }
@@ -476,7 +502,8 @@ impl Engine {
             {
                 read_again = false;
                 // It writes what the messages before queued: an error is theirs.
-                cx.tx.read_participants_of(&self.senders_of(&batch[i..])).await.map_err(Failed::Message)?;
+                let senders = self.new_senders_of(&batch[i..], &new[i..], ahead);
+                cx.tx.read_participants_of(&senders, cx.now).await.map_err(Failed::Message)?;
             }
             // The message before keeps its changes as this one's savepoint is set (one
             // round trip for both on PostgreSQL).

@@ -45,6 +45,8 @@ enum Link {
 struct Later {
     into: &'static str,
     row: &'static str,
+    /// After the statement's last row (`ON CONFLICT …`).
+    tail: &'static str,
     args: Vec<Arg<'static>>,
 }
 
@@ -133,14 +135,15 @@ impl Conn {
     /// written at once. On PostgreSQL, where every statement is a round trip, the two or
     /// three outbox rows of a message cost one, and a group commit's many fewer.
     ///
-    /// `into` and `row` are as in [`Later`]; `args` bind the row's `$n` in order.
+    /// `into`, `row` and `tail` are as in [`Later`]; `args` bind the row's `$n` in order.
     pub(crate) async fn insert_later(
         &mut self,
         into: &'static str,
         row: &'static str,
+        tail: &'static str,
         args: Vec<Arg<'static>>,
     ) -> Result<()> {
-        let later = Later { into, row, args };
+        let later = Later { into, row, tail, args };
         if !self.later_tables.contains(&later.table()) {
             self.later_tables.push(later.table());
         }
@@ -201,11 +204,15 @@ impl Conn {
         while let Some(first) = rest.first() {
             // Consecutive rows of the same table and shape, as many as the largest power of
             // two allows.
-            let same = rest.iter().take(LATER_ROWS).take_while(|l| l.into == first.into && l.row == first.row).count();
+            let same = rest
+                .iter()
+                .take(LATER_ROWS)
+                .take_while(|l| l.into == first.into && l.row == first.row && l.tail == first.tail)
+                .count();
             let n = 1 << same.ilog2();
             let (these, next) = rest.split_at(n);
             let direct = matches!(self.link, Link::Direct(_));
-            let sql = many_rows(first.into, first.row, "", first.args.len(), n, direct);
+            let sql = many_rows(first.into, first.row, first.tail, first.args.len(), n, direct);
             let mut args = Vec::with_capacity(n * first.args.len());
             for l in these {
                 args.extend(l.args.iter().cloned());

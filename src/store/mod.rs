@@ -152,6 +152,17 @@ enum Writer {
     Direct(std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>),
 }
 
+/// A group sender's participant read ([`Tx::read_participants_of`]), taken by their first
+/// message.
+struct Prefetched {
+    /// The platform of that message.
+    platform: chat::Platform,
+    /// Their row as read (`None`: no participant row).
+    row: Option<db::DbRow>,
+    /// When the read stored them: the sealed address stored with them.
+    created: Option<String>,
+}
+
 /// One transaction. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
     conn: Conn,
@@ -164,7 +175,7 @@ pub struct Tx {
     /// The participant reads of a group's senders, when read at once
     /// ([`Tx::read_participants_of`]): by key, the platform of their first message and the
     /// row read for it (`None`: no participant row), given once.
-    prefetched: std::collections::HashMap<ParticipantKey, (chat::Platform, Option<db::DbRow>)>,
+    prefetched: std::collections::HashMap<ParticipantKey, Prefetched>,
     /// Discussions' next `#N`, when held for a group without savepoints
     /// ([`Tx::hold_post_numbers`]): read once, counted here, written back at commit.
     numbers: Option<std::collections::HashMap<DiscussionId, i64>>,
@@ -236,7 +247,8 @@ fn bind_post<'q>(q: db::Query<'q>, post: &'q NewPost<'_>) -> db::Query<'q> {
 /// where each statement is a round trip, also their latest [`RECENT_POSTS`] post bodies,
 /// newest first, and their survey invitations, oldest first, each as JSON text. `[2]`: the
 /// PostgreSQL read for a group's senders at once ([`Tx::read_participants_of`]), each row
-/// with the key and platform it was asked for (`wanted_key`, `wanted_platform`).
+/// with the key and platform it was asked for (`wanted_key`, `wanted_platform`), storing
+/// first those who have no row yet (`created`).
 static PARTICIPANT_READ: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock::new(|| {
     let more = format!(
         ", (SELECT CAST(COALESCE(json_agg(b.body ORDER BY b.id DESC), '[]') AS TEXT) FROM \
@@ -248,11 +260,14 @@ static PARTICIPANT_READ: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock:
          CAST(COALESCE((SELECT 1 FROM posts h WHERE h.participant_key = p.key \
            AND h.discussion_id = p.current_discussion LIMIT 1), 0) AS BIGINT) AS posted_here"
     );
-    let read = |wanted: &str, more: &str, from: &str, platform: &str, filter: &str| {
+    // Their sealed address on the platform `platform` names.
+    let address = |platform: &str| {
+        format!("(SELECT c.sealed_address FROM contacts c WHERE c.participant_key = p.key AND c.platform = {platform})")
+    };
+    let read = |wanted: &str, more: &str, from: &str, sealed: &str, filter: &str| {
         format!(
             "SELECT {wanted}p.current_discussion, p.seen_notice, p.opted_out, \
-             (SELECT c.sealed_address FROM contacts c WHERE c.participant_key = p.key AND c.platform = {platform}) \
-               AS sealed_address, \
+             {sealed} AS sealed_address, \
              d.id, d.slug, d.title, d.prompt, d.status, d.premoderated, \
              s.muted_until, s.banned, ps.name AS pseudonym{more} \
              FROM {from} \
@@ -263,18 +278,39 @@ static PARTICIPANT_READ: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock:
         )
     };
     [
-        read("", "", "participants p", "$2", " WHERE p.key = $1"),
-        read("", &more, "participants p", "$2", " WHERE p.key = $1"),
-        read(
-            "w.key AS wanted_key, w.platform AS wanted_platform, ",
-            &more,
-            // Each sender's row found by its key: the planner, which takes a function's rows
-            // for 100 and a young table's statistics for what they were, would otherwise
-            // scan every participant (`OFFSET 0` keeps the subquery apart).
-            "json_to_recordset(CAST($1 AS json)) AS w(key text, platform text) \
-             CROSS JOIN LATERAL (SELECT * FROM participants q WHERE q.key = w.key OFFSET 0) p",
-            "w.platform",
-            "",
+        read("", "", "participants p", &address("$2"), " WHERE p.key = $1"),
+        read("", &more, "participants p", &address("$2"), " WHERE p.key = $1"),
+        // Senders with no row yet and a new message (`sealed`, their address sealed, is not
+        // NULL) are stored first, with their address, as `[3]` stores one (`$2`: now);
+        // their rows come from `RETURNING`, marked `created`.
+        format!(
+            "WITH w AS MATERIALIZED (SELECT * FROM json_to_recordset(CAST($1 AS json)) \
+               AS w(key text, platform text, sealed text)), \
+             n AS (INSERT INTO participants (key, seen_notice, created_at) \
+               SELECT w.key, 0, $2 FROM w WHERE w.sealed IS NOT NULL ON CONFLICT (key) DO NOTHING \
+               RETURNING key, current_discussion, seen_notice, opted_out), \
+             a AS (INSERT INTO contacts (participant_key, platform, sealed_address, updated_at) \
+               SELECT n.key, w.platform, w.sealed, $2 FROM n JOIN w ON w.key = n.key \
+               ON CONFLICT (participant_key, platform) DO UPDATE \
+               SET sealed_address = EXCLUDED.sealed_address, updated_at = EXCLUDED.updated_at) \
+             {} UNION ALL {}",
+            read(
+                "w.key AS wanted_key, w.platform AS wanted_platform, CAST(0 AS BIGINT) AS created, ",
+                &more,
+                // Each sender's row found by its key: the planner, which takes a function's
+                // rows for 100 and a young table's statistics for what they were, would
+                // otherwise scan every participant (`OFFSET 0` keeps the subquery apart).
+                "w CROSS JOIN LATERAL (SELECT * FROM participants q WHERE q.key = w.key OFFSET 0) p",
+                &address("w.platform"),
+                "",
+            ),
+            read(
+                "w.key AS wanted_key, w.platform AS wanted_platform, CAST(1 AS BIGINT) AS created, ",
+                &more,
+                "w JOIN n p ON p.key = w.key",
+                "w.sealed",
+                "",
+            )
         ),
         // `[3]`: PostgreSQL's first contact, the row stored and read in one statement, with
         // their sealed address `$4` stored too unless it is NULL. The statement's reads do
@@ -287,7 +323,7 @@ static PARTICIPANT_READ: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock:
              a AS (INSERT INTO contacts (participant_key, platform, sealed_address, updated_at) \
              SELECT n.key, $2, $4, $3 FROM n WHERE $4 IS NOT NULL \
              ON CONFLICT (participant_key, platform) DO UPDATE SET sealed_address = $4, updated_at = $3) {}",
-            read("", &more, "n p", "$2", "")
+            read("", &more, "n p", &address("$2"), "")
         ),
     ]
 });
@@ -539,7 +575,15 @@ impl Store {
     pub async fn begin_with(&self, journal: Journal) -> Result<Tx> {
         let mut conn = self.begin_journal(journal).await?;
         if self.backend == Backend::Postgres {
-            query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut conn).await?;
+            // In the same round trip, the transaction's statements are planned once for any
+            // parameters, not again at each run: PostgreSQL chose to plan a group's senders'
+            // read afresh every time (about 1 ms, and 2 since it stores new senders), and a
+            // plan made once is made again when `ANALYZE` changes the statistics
+            // (`Store::analyze_changed`), so a young database is not held to its first one.
+            query("SELECT 1 FROM pg_advisory_xact_lock($1), set_config('plan_cache_mode', 'force_generic_plan', true)")
+                .bind(WRITER_LOCK)
+                .execute(&mut conn)
+                .await?;
         }
         Ok(Tx {
             conn,
@@ -935,7 +979,11 @@ impl Tx {
         let seen = |q: db::Query<'static>, may_see: bool| if may_see { q } else { q.unseen_queued() };
         let may_see = self.may_see_queued_posts(key);
         let found = match self.prefetched.remove(key) {
-            Some((read_for, found)) if read_for == platform => found,
+            Some(Prefetched { platform: read_for, row, created }) if read_for == platform => {
+                // Stored by the group's read, with the address its message came from.
+                saved = created.is_some() && created.as_deref() == sealed;
+                row
+            }
             _ => {
                 seen(query(read.as_str()).bind(key.0.clone()).bind(platform.as_str()), may_see)
                     .fetch_optional(&mut self.conn)
@@ -1015,32 +1063,42 @@ impl Tx {
     /// transaction holds the fleet's lock, so no other one commits meanwhile, and a
     /// participant's message writes only their own; the engine calls
     /// [`Tx::forget_participants_read`] before any other message.
-    pub async fn read_participants_of(&mut self, senders: &[(ParticipantKey, chat::Platform)]) -> Result<()> {
+    ///
+    /// A sender given with their address sealed (`Some`), whose message is new, is stored
+    /// as their message's [`Tx::participant_sealed`] would store them, when they have no
+    /// row yet: in the same statement, not one each. The caller gives only senders whose
+    /// messages come before any other (a staff message could see the rows).
+    pub async fn read_participants_of(
+        &mut self,
+        senders: &[(ParticipantKey, chat::Platform, Option<String>)],
+        now: i64,
+    ) -> Result<()> {
         self.prefetched.clear();
         if !self.conn.is_postgres() || senders.is_empty() {
             return Ok(());
         }
-        let wanted: Vec<serde_json::Value> = senders
-            .iter()
-            .map(|(key, platform)| serde_json::json!({ "key": key.0, "platform": platform.as_str() }))
-            .collect();
-        let rows = query(PARTICIPANT_READ[2].as_str())
-            .bind(serde_json::Value::Array(wanted).to_string())
-            .fetch_all(&mut self.conn)
-            .await?;
         // A sender's first message takes the read; the rest read again (on any platform:
         // the first may have changed their rows).
-        for (key, platform) in senders {
-            self.prefetched.entry(key.clone()).or_insert((*platform, None));
+        let mut wanted: Vec<serde_json::Value> = Vec::with_capacity(senders.len());
+        for (key, platform, sealed) in senders {
+            if let std::collections::hash_map::Entry::Vacant(first) = self.prefetched.entry(key.clone()) {
+                first.insert(Prefetched { platform: *platform, row: None, created: None });
+                wanted.push(serde_json::json!({ "key": key.0, "platform": platform.as_str(), "sealed": sealed }));
+            }
         }
+        let rows = query(PARTICIPANT_READ[2].as_str())
+            .bind(serde_json::Value::Array(wanted).to_string())
+            .bind(now)
+            .fetch_all(&mut self.conn)
+            .await?;
         for row in rows {
             let key = ParticipantKey(row.try_get::<String, _>("wanted_key")?);
-            let platform = chat::Platform::parse(&row.try_get::<String, _>("wanted_platform")?)
-                .ok_or_else(|| Error::Inconsistent("a participant read for an unknown platform".into()))?;
-            if let Some((first, found)) = self.prefetched.get_mut(&key) {
-                if *first == platform {
-                    *found = Some(row);
+            let created = row.try_get::<i64, _>("created")? != 0;
+            if let Some(first) = self.prefetched.get_mut(&key) {
+                if created {
+                    first.created = row.try_get::<Option<String>, _>("sealed_address")?;
                 }
+                first.row = Some(row);
             }
         }
         Ok(())

@@ -180,6 +180,7 @@ pub(super) async fn enqueue(tx: &mut Conn, m: &NewOutbox<'_>) -> Result<()> {
         "INSERT INTO outbox (platform, dest_kind, sealed_address, discussion_id, post_id, reply_to_post, action, body, \
          attempts, next_attempt_at, created_at, choices) VALUES ",
         "($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10)",
+        "",
         args,
     )
     .await

@@ -1,7 +1,7 @@
 //! Surveys and engagement: invitations and answers (against the participant key only),
 //! opt-outs, push jobs worked through in batches, and the organisation's own messages.
 
-use super::db::query;
+use super::db::{query, IntoArg};
 
 use super::Tx;
 use crate::error::Result;
@@ -135,6 +135,43 @@ impl Tx {
         via: &str,
         now: i64,
     ) -> Result<bool> {
+        // On PostgreSQL, when the participant's invitations were read with their row (this
+        // message's sender): the answer is known, and the row is queued with the message's
+        // others, not a round trip of its own. Only their messages invite them, one
+        // transaction at a time (the fleet's lock), so what was read is what is stored.
+        if self.conn.is_postgres() {
+            if let Some(mut list) = self.known.invitations(key) {
+                if list.iter().any(|i| i.survey_id == survey) {
+                    return Ok(false);
+                }
+                let args = vec![
+                    survey.to_string().into_arg(),
+                    key.0.clone().into_arg(),
+                    discussion.0.into_arg(),
+                    via.to_string().into_arg(),
+                    now.into_arg(),
+                ];
+                self.conn
+                    .insert_later(
+                        "INSERT INTO survey_invitations (survey_id, participant_key, discussion_id, via, invited_at) \
+                         VALUES ",
+                        "($1, $2, $3, $4, $5)",
+                        " ON CONFLICT (survey_id, participant_key) DO NOTHING",
+                        args,
+                    )
+                    .await?;
+                list.push(Invitation {
+                    survey_id: survey.to_string(),
+                    discussion,
+                    started: false,
+                    stopped: false,
+                    completed: false,
+                    next_question: 0,
+                });
+                self.known.invitations = Some((key.clone(), list));
+                return Ok(true);
+            }
+        }
         self.known.invitations = None;
         let done = query(
             "INSERT INTO survey_invitations (survey_id, participant_key, discussion_id, via, invited_at) \
