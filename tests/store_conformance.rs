@@ -543,8 +543,17 @@ async fn queued_outbox_rows(store: Store) {
     tx.undo_to_savepoint().await.unwrap();
     tx.enqueue(&row(d.id, "after")).await.unwrap();
     tx.release().await.unwrap();
-    // Queued last and written by the commit.
+    // Queued last and written by the commit, around a survey invitation of the sender's
+    // (queued too on PostgreSQL): each table's rows keep their order.
+    tx.next_message();
+    tx.participant_on(&key("a"), Platform::Matrix, 100).await.unwrap();
     tx.enqueue(&row(d.id, "last")).await.unwrap();
+    assert!(tx.invite("s1", &key("a"), d.id, "post", 100).await.unwrap());
+    tx.enqueue(&row(d.id, "very last")).await.unwrap();
+    // And another sender's, written in the same statement as the first on PostgreSQL.
+    tx.next_message();
+    tx.participant_on(&key("b"), Platform::Matrix, 100).await.unwrap();
+    assert!(tx.invite("s1", &key("b"), d.id, "join", 100).await.unwrap());
     tx.commit().await.unwrap();
 
     let due = store.due(Platform::Matrix, 100, 100).await.unwrap();
@@ -552,14 +561,25 @@ async fn queued_outbox_rows(store: Store) {
     store.mark_delivered(due[0].id, Some("$root"), 101).await.unwrap();
     let due = store.due(Platform::Matrix, 200, 100).await.unwrap();
     let bodies: Vec<&str> = due.iter().map(|r| r.body.as_str()).collect();
-    assert_eq!(bodies, vec!["a", "b", "c", "d", "e", "f", "g", "h", "i", "kept", "after", "last"], "in order, once");
+    assert_eq!(
+        bodies,
+        vec!["a", "b", "c", "d", "e", "f", "g", "h", "i", "kept", "after", "last", "very last"],
+        "in order, once"
+    );
     assert!(due.windows(2).all(|w| w[0].id < w[1].id));
+    let mut tx = store.begin().await.unwrap();
+    for who in ["a", "b"] {
+        let invited: Vec<_> = tx.invitations(&key(who)).await.unwrap().into_iter().map(|i| i.survey_id).collect();
+        assert_eq!(invited, ["s1"]);
+    }
+    assert_eq!(tx.survey_funnel("s1", d.id).await.unwrap().invited, 2);
+    drop(tx);
 
     // A transaction dropped without commit leaves its queued rows unwritten.
     let mut tx = store.begin().await.unwrap();
     tx.enqueue(&row(d.id, "dropped")).await.unwrap();
     drop(tx);
-    assert_eq!(store.pending_count().await.unwrap(), 12);
+    assert_eq!(store.pending_count().await.unwrap(), 13);
 
     // More rows than are ever queued at once, with other writes and reads between them
     // (which neither see them nor could make them fail): all written, in order, once.

@@ -61,6 +61,11 @@ impl Later {
     fn table(&self) -> &'static str {
         table_of(self.into)
     }
+
+    /// Its statement's shape: rows of one shape go in one statement.
+    fn shape(&self) -> (&'static str, &'static str, &'static str) {
+        (self.into, self.row, self.tail)
+    }
 }
 
 /// The most rows queued at once: a group commit without savepoints writes the outbox rows of
@@ -148,7 +153,8 @@ impl Conn {
             self.later_tables.push(later.table());
         }
         self.later.push(later);
-        if !self.in_transaction() || self.later.len() >= LATER_ROWS {
+        let most = if self.is_postgres() { FIRST_ROWS } else { LATER_ROWS };
+        if !self.in_transaction() || self.later.len() >= most {
             self.flush().await?;
         }
         Ok(())
@@ -198,17 +204,37 @@ impl Conn {
         if self.later.is_empty() {
             return Ok(());
         }
-        let later = std::mem::take(&mut self.later);
+        let mut later = std::mem::take(&mut self.later);
         self.later_tables.clear();
+        // The rows of each statement shape together, in their order (the shapes in the order
+        // they first came): a message's outbox rows and its survey invitation would
+        // otherwise break each other's runs into many statements. Queued rows refer only to
+        // rows written before them, never to one another.
+        let mut shapes: Vec<(&str, &str, &str)> = Vec::new();
+        for l in &later {
+            if !shapes.contains(&l.shape()) {
+                shapes.push(l.shape());
+            }
+        }
+        if shapes.len() > 1 {
+            later.sort_by_key(|l| shapes.iter().position(|s| *s == l.shape()));
+        }
         let mut rest = &later[..];
+        let postgres = self.is_postgres();
         while let Some(first) = rest.first() {
+            // On PostgreSQL all rows of a shape in one statement, from one JSON parameter.
+            if postgres {
+                let same = rest.iter().take_while(|l| l.shape() == first.shape()).count();
+                let (these, next) = rest.split_at(same);
+                if let Some(q) = json_rows(these) {
+                    q.run(self).await?;
+                    rest = next;
+                    continue;
+                }
+            }
             // Consecutive rows of the same table and shape, as many as the largest power of
             // two allows.
-            let same = rest
-                .iter()
-                .take(LATER_ROWS)
-                .take_while(|l| l.into == first.into && l.row == first.row && l.tail == first.tail)
-                .count();
+            let same = rest.iter().take(LATER_ROWS).take_while(|l| l.shape() == first.shape()).count();
             let n = 1 << same.ilog2();
             let (these, next) = rest.split_at(n);
             let direct = matches!(self.link, Link::Direct(_));
@@ -351,6 +377,89 @@ fn renumbered(sql: &mut String, row: &str, offset: usize, marker: char) {
         rest = &after[digits..];
     }
     sql.push_str(rest);
+}
+
+/// The statement that inserts `rows` (of one shape, at least two) on PostgreSQL from one
+/// parameter, a JSON array of one object a row, its arguments named `a1`, `a2`, …, in
+/// their order (a serial id follows it): `INSERT INTO t (a, b) SELECT r.a1, r.a2 FROM ROWS
+/// FROM (json_to_recordset($1) AS (a1 bigint, a2 text)) WITH ORDINALITY … ORDER BY r.i`, the
+/// shape's `row` with each `$n` read from the record. `None` for a single row, or a number
+/// JSON cannot hold (the rows then go as `VALUES`). Each shape's statement is built once
+/// and kept.
+fn json_rows(rows: &[Later]) -> Option<Query<'static>> {
+    let first = rows.first().filter(|_| rows.len() >= 2)?;
+    let finite = |a: &Arg| !matches!(a, Arg::Real(Some(x)) if !x.is_finite());
+    if !rows.iter().all(|l| l.args.iter().all(finite)) {
+        return None;
+    }
+    let text = |a: &Arg| match a {
+        Arg::Int(_) => 'i',
+        Arg::Real(_) => 'r',
+        Arg::Text(_) => 't',
+    };
+    let types: String = first.args.iter().map(text).collect();
+    if rows.iter().any(|l| l.args.len() != types.len() || !l.args.iter().map(text).eq(types.chars())) {
+        return None;
+    }
+    static BUILT: std::sync::LazyLock<std::sync::Mutex<HashMap<(usize, usize, String), &'static str>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let sql =
+        *built.entry((first.into.as_ptr() as usize, first.row.as_ptr() as usize, types.clone())).or_insert_with(|| {
+            let into = first.into.trim_end();
+            let into = into.strip_suffix("VALUES").unwrap_or(into);
+            let row = first.row.trim();
+            let row = row.strip_prefix('(').and_then(|r| r.strip_suffix(')')).unwrap_or(row);
+            let mut select = String::with_capacity(row.len() * 3);
+            let mut rest = row;
+            while let Some(at) = rest.find('$') {
+                select.push_str(&rest[..at]);
+                let after = &rest[at + 1..];
+                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+                match after[..digits].parse::<usize>() {
+                    Ok(n) if (1..=types.len()).contains(&n) => select.push_str(&format!("r.a{n}")),
+                    _ => select.push('$'),
+                }
+                rest = &after[digits..];
+            }
+            select.push_str(rest);
+            let (mut typed, mut named) = (Vec::new(), Vec::new());
+            for (i, t) in types.bytes().enumerate() {
+                let kind = match t {
+                    b'i' => "bigint",
+                    b'r' => "double precision",
+                    _ => "text",
+                };
+                typed.push(format!("a{} {kind}", i + 1));
+                named.push(format!("a{}", i + 1));
+            }
+            let sql = format!(
+                "{into}SELECT {select} FROM ROWS FROM (json_to_recordset(CAST($1 AS json)) AS ({})) \
+             WITH ORDINALITY AS r({}, i) ORDER BY r.i{}",
+                typed.join(", "),
+                named.join(", "),
+                first.tail
+            );
+            Box::leak(sql.into_boxed_str())
+        });
+    let json = |a: &Arg| match a {
+        Arg::Int(v) => v.map_or(serde_json::Value::Null, serde_json::Value::from),
+        Arg::Real(v) => v.map_or(serde_json::Value::Null, serde_json::Value::from),
+        Arg::Text(v) => v.as_deref().map_or(serde_json::Value::Null, serde_json::Value::from),
+    };
+    let array: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|l| {
+            serde_json::Value::Object(
+                l.args.iter().enumerate().map(|(i, a)| (format!("a{}", i + 1), json(a))).collect(),
+            )
+        })
+        .collect();
+    Some(Query {
+        sql: Cow::Borrowed(sql),
+        args: vec![Arg::Text(Some(Cow::Owned(serde_json::Value::Array(array).to_string())))],
+        flushes: true,
+    })
 }
 
 /// The SQLite writer connection, held for as long as this lives. A transaction begun on it
