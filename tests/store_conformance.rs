@@ -331,8 +331,8 @@ async fn posts_take_the_next_number(store: Store) {
         .is_err());
     drop(tx);
 
-    // Numbers held in memory for a group (SQLite): the same numbers, written back at the
-    // commit; a transaction rolled back takes none.
+    // Numbers held in memory for a group: the same numbers, written back at the commit;
+    // a transaction rolled back takes none.
     let mut tx = store.begin().await.unwrap();
     let d = tx.insert_discussion("two", "2", "?", 1).await.unwrap().unwrap();
     let e = tx.insert_discussion("three", "3", "?", 1).await.unwrap().unwrap();
@@ -346,14 +346,20 @@ async fn posts_take_the_next_number(store: Store) {
             numbers.push(tx.insert_next_post(&post_in(d)).await.unwrap().1 .0);
         }
         assert_eq!(numbers, vec![1, 1, 2, 3, 2]);
+        // A discussion opened in the group numbers from 1 too.
+        let f = tx.insert_discussion("four", "4", "?", 1).await.unwrap().unwrap();
+        assert_eq!(tx.insert_next_post(&post_in(f.id)).await.unwrap().1, PostNumber(1));
+        assert_eq!(tx.insert_next_post(&post_in(d.id)).await.unwrap().1, PostNumber(4));
         assert!(tx.insert_next_post(&post_in(parley::ids::DiscussionId(999_999))).await.is_err());
         if commit {
             tx.commit().await.unwrap();
         }
     }
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(tx.insert_next_post(&post_in(d.id)).await.unwrap().1, PostNumber(4));
+    assert_eq!(tx.insert_next_post(&post_in(d.id)).await.unwrap().1, PostNumber(5));
     assert_eq!(tx.insert_next_post(&post_in(e.id)).await.unwrap().1, PostNumber(3));
+    let f = tx.discussion_by_slug("four").await.unwrap().unwrap();
+    assert_eq!(tx.insert_next_post(&post_in(f.id)).await.unwrap().1, PostNumber(2));
 }
 
 /// A sender's latest posts and survey invitations are the same whether the participant

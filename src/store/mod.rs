@@ -204,6 +204,9 @@ struct PostsLater {
     authors: std::collections::HashSet<ParticipantKey>,
     /// Each discussion's first `#N` of this transaction: a queued post's number is no lower.
     first_numbers: std::collections::HashMap<DiscussionId, i64>,
+    /// Every discussion's next `#N` as read with the first post's id (one statement for
+    /// all, not one a discussion): nothing else changes them while the numbers are held.
+    counters: std::collections::HashMap<DiscussionId, i64>,
 }
 
 /// The start of a PostgreSQL statement with `named`, the participant's pseudonym in a
@@ -686,15 +689,33 @@ impl Tx {
 
     /// Writes back the numbers held by [`Tx::hold_post_numbers`] (and holds them no more).
     async fn write_post_numbers(&mut self) -> Result<()> {
-        if let Some(PostsLater { ids: Some((next, first)), .. }) = self.posts_later.take() {
-            // Ids after the first were counted here, not taken from the sequence.
-            if next - 1 > first {
-                query("SELECT setval(pg_get_serial_sequence('posts', 'id'), $1)")
-                    .bind(next - 1)
-                    .unseen_queued()
-                    .fetch_one(&mut self.conn)
-                    .await?;
+        // Ids after the first were counted here, not taken from the sequence.
+        let last_id = match self.posts_later.take() {
+            Some(PostsLater { ids: Some((next, first)), .. }) if next - 1 > first => Some(next - 1),
+            _ => None,
+        };
+        if self.conn.is_postgres() {
+            // One round trip for the sequence and every discussion's counter.
+            let numbers: Vec<serde_json::Value> = self
+                .numbers
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(discussion, next)| serde_json::json!({ "id": discussion.0, "next": next }))
+                .collect();
+            if last_id.is_some() || !numbers.is_empty() {
+                query(
+                    "WITH u AS (UPDATE discussions d SET next_number = v.next \
+                     FROM json_to_recordset(CAST($1 AS json)) AS v(id bigint, next bigint) WHERE d.id = v.id) \
+                     SELECT CASE WHEN $2 IS NULL THEN 0 ELSE setval(pg_get_serial_sequence('posts', 'id'), $2) END",
+                )
+                .bind(serde_json::Value::Array(numbers).to_string())
+                .bind(last_id)
+                .unseen_queued()
+                .fetch_one(&mut self.conn)
+                .await?;
             }
+            return Ok(());
         }
         let Some(numbers) = self.numbers.take() else { return Ok(()) };
         for (discussion, next) in numbers {
@@ -1287,22 +1308,29 @@ impl Tx {
 
     /// Allocates the next `#N` of a discussion.
     pub async fn next_post_number(&mut self, discussion: DiscussionId) -> Result<PostNumber> {
-        if let Some(numbers) = &mut self.numbers {
+        if let Some(numbers) = &self.numbers {
             let next = match numbers.get(&discussion) {
                 Some(&next) => next,
-                None => {
-                    let first = query("SELECT next_number FROM discussions WHERE id = $1")
-                        .bind(discussion.0)
-                        .fetch_one(&mut self.conn)
-                        .await?
-                        .try_get::<i64, _>(0)?;
+                None if self.posts_later.is_some() => {
+                    let known = self.posts_later.as_ref().and_then(|later| later.counters.get(&discussion).copied());
+                    let first = match known {
+                        Some(first) => first,
+                        None => self.read_counters(discussion).await?,
+                    };
                     if let Some(later) = &mut self.posts_later {
                         later.first_numbers.insert(discussion, first);
                     }
                     first
                 }
+                None => query("SELECT next_number FROM discussions WHERE id = $1")
+                    .bind(discussion.0)
+                    .fetch_one(&mut self.conn)
+                    .await?
+                    .try_get::<i64, _>(0)?,
             };
-            numbers.insert(discussion, next + 1);
+            if let Some(numbers) = &mut self.numbers {
+                numbers.insert(discussion, next + 1);
+            }
             return Ok(PostNumber(next));
         }
         let row = query("UPDATE discussions SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1")
@@ -1368,6 +1396,35 @@ impl Tx {
             *next = id + 1;
         }
         Ok(id)
+    }
+
+    /// Reads every discussion's next `#N` while posts are queued (PostgreSQL), and the first
+    /// post id from the sequence when none was taken yet, in one statement; gives
+    /// `discussion`'s.
+    async fn read_counters(&mut self, discussion: DiscussionId) -> Result<i64> {
+        let take_id = self.posts_later.as_ref().is_some_and(|later| later.ids.is_none());
+        let rows = query(
+            "WITH s AS (SELECT nextval(pg_get_serial_sequence('posts', 'id')) AS first_id WHERE $1 = 1) \
+             SELECT d.id, d.next_number, (SELECT first_id FROM s) AS first_id FROM discussions d",
+        )
+        .bind(i64::from(take_id))
+        .unseen_queued()
+        .fetch_all(&mut self.conn)
+        .await?;
+        let Some(later) = &mut self.posts_later else {
+            return Err(Error::Inconsistent("discussions' numbers read outside a group's queued posts".into()));
+        };
+        for row in &rows {
+            later.counters.insert(DiscussionId(row.try_get::<i64, _>("id")?), row.try_get::<i64, _>("next_number")?);
+            if let (true, Some(first)) = (take_id, row.try_get::<Option<i64>, _>("first_id")?) {
+                later.ids = Some((first, first));
+            }
+        }
+        if take_id && later.ids.is_none() {
+            // No discussion row came back to carry it (there is one: the post is in it).
+            return Err(Error::Inconsistent("no post id came with the discussions' numbers".into()));
+        }
+        later.counters.get(&discussion).copied().ok_or_else(|| Error::Inconsistent("a post in no discussion".into()))
     }
 
     /// Queues a post under `number` with the group's others ([`Tx::hold_post_numbers`]).
