@@ -479,8 +479,11 @@ async fn a_group_reads_its_senders_at_once(store: Store) {
                 these.push("duplicate".to_string());
                 continue;
             };
-            // As the engine does: the address stored unless it was stored with the row.
+            // As the engine does: the address stored unless it was stored with the row
+            // (on PostgreSQL a first contact's, whether by the group's read or alone).
             let (participant, stored, saved) = tx.participant_sealed(who, *platform, 10, Some(address)).await.unwrap();
+            let first_contact = who == &key("new") && *platform == Platform::Matrix;
+            assert_eq!(saved, first_contact && store.backend() == parley::store::Backend::Postgres);
             if !saved && stored.as_ref() != Some(address) {
                 tx.save_contact(who, *platform, address, 10).await.unwrap();
             }
@@ -549,14 +552,19 @@ async fn queued_outbox_rows(store: Store) {
     tx.undo_to_savepoint().await.unwrap();
     tx.enqueue(&row(d.id, "after")).await.unwrap();
     tx.release().await.unwrap();
-    // Queued last and written by the commit, around a survey invitation of the sender's
-    // (queued too on PostgreSQL): each table's rows keep their order.
+    // Queued last and written by the commit, around two senders' survey invitations
+    // (queued too on PostgreSQL, where the group's read brought their invitations, and
+    // written together): each table's rows keep their order.
+    let senders = [
+        (key("a"), Platform::Matrix, Some("sealed-a".to_string())),
+        (key("b"), Platform::Matrix, Some("sealed-b".to_string())),
+    ];
+    tx.read_participants_of(&senders, 100).await.unwrap();
     tx.next_message();
     tx.participant_on(&key("a"), Platform::Matrix, 100).await.unwrap();
     tx.enqueue(&row(d.id, "last")).await.unwrap();
     assert!(tx.invite("s1", &key("a"), d.id, "post", 100).await.unwrap());
     tx.enqueue(&row(d.id, "very last")).await.unwrap();
-    // And another sender's, written in the same statement as the first on PostgreSQL.
     tx.next_message();
     tx.participant_on(&key("b"), Platform::Matrix, 100).await.unwrap();
     assert!(tx.invite("s1", &key("b"), d.id, "join", 100).await.unwrap());

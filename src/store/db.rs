@@ -401,47 +401,50 @@ fn json_rows(rows: &[Later]) -> Option<Query<'static>> {
     if rows.iter().any(|l| l.args.len() != types.len() || !l.args.iter().map(text).eq(types.chars())) {
         return None;
     }
-    static BUILT: std::sync::LazyLock<std::sync::Mutex<HashMap<(usize, usize, String), &'static str>>> =
+    type Shape = ([(usize, usize); 3], String);
+    static BUILT: std::sync::LazyLock<std::sync::Mutex<HashMap<Shape, &'static str>>> =
         std::sync::LazyLock::new(Default::default);
+    // The texts are `'static`, so where they are tells them apart for good (as in `many_rows`).
+    let at = |text: &str| (text.as_ptr() as usize, text.len());
+    let shape = ([at(first.into), at(first.row), at(first.tail)], types.clone());
     let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let sql =
-        *built.entry((first.into.as_ptr() as usize, first.row.as_ptr() as usize, types.clone())).or_insert_with(|| {
-            let into = first.into.trim_end();
-            let into = into.strip_suffix("VALUES").unwrap_or(into);
-            let row = first.row.trim();
-            let row = row.strip_prefix('(').and_then(|r| r.strip_suffix(')')).unwrap_or(row);
-            let mut select = String::with_capacity(row.len() * 3);
-            let mut rest = row;
-            while let Some(at) = rest.find('$') {
-                select.push_str(&rest[..at]);
-                let after = &rest[at + 1..];
-                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-                match after[..digits].parse::<usize>() {
-                    Ok(n) if (1..=types.len()).contains(&n) => select.push_str(&format!("r.a{n}")),
-                    _ => select.push('$'),
-                }
-                rest = &after[digits..];
+    let sql = *built.entry(shape).or_insert_with(|| {
+        let into = first.into.trim_end();
+        let into = into.strip_suffix("VALUES").unwrap_or(into);
+        let row = first.row.trim();
+        let row = row.strip_prefix('(').and_then(|r| r.strip_suffix(')')).unwrap_or(row);
+        let mut select = String::with_capacity(row.len() * 3);
+        let mut rest = row;
+        while let Some(at) = rest.find('$') {
+            select.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            match after[..digits].parse::<usize>() {
+                Ok(n) if (1..=types.len()).contains(&n) => select.push_str(&format!("r.a{n}")),
+                _ => select.push('$'),
             }
-            select.push_str(rest);
-            let (mut typed, mut named) = (Vec::new(), Vec::new());
-            for (i, t) in types.bytes().enumerate() {
-                let kind = match t {
-                    b'i' => "bigint",
-                    b'r' => "double precision",
-                    _ => "text",
-                };
-                typed.push(format!("a{} {kind}", i + 1));
-                named.push(format!("a{}", i + 1));
-            }
-            let sql = format!(
-                "{into}SELECT {select} FROM ROWS FROM (json_to_recordset(CAST($1 AS json)) AS ({})) \
+            rest = &after[digits..];
+        }
+        select.push_str(rest);
+        let (mut typed, mut named) = (Vec::new(), Vec::new());
+        for (i, t) in types.bytes().enumerate() {
+            let kind = match t {
+                b'i' => "bigint",
+                b'r' => "double precision",
+                _ => "text",
+            };
+            typed.push(format!("a{} {kind}", i + 1));
+            named.push(format!("a{}", i + 1));
+        }
+        let sql = format!(
+            "{into}SELECT {select} FROM ROWS FROM (json_to_recordset(CAST($1 AS json)) AS ({})) \
              WITH ORDINALITY AS r({}, i) ORDER BY r.i{}",
-                typed.join(", "),
-                named.join(", "),
-                first.tail
-            );
-            Box::leak(sql.into_boxed_str())
-        });
+            typed.join(", "),
+            named.join(", "),
+            first.tail
+        );
+        Box::leak(sql.into_boxed_str())
+    });
     let json = |a: &Arg| match a {
         Arg::Int(v) => v.map_or(serde_json::Value::Null, serde_json::Value::from),
         Arg::Real(v) => v.map_or(serde_json::Value::Null, serde_json::Value::from),

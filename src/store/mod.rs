@@ -569,24 +569,32 @@ impl Store {
     /// means they can never deadlock on rows locked in different orders. SQLite has a single
     /// writer already.
     pub async fn begin(&self) -> Result<Tx> {
-        self.begin_with(Journal::Memory).await
+        self.begin_locked(Journal::Memory, false).await
     }
 
-    /// [`Store::begin`], with the statement journal where `journal` says: a transaction
-    /// that may change a great many pages within one savepoint (a `!forget` of someone
-    /// with thousands of posts) keeps only its first 64 KiB of them in memory.
+    /// [`Store::begin`] for the engine's group commits, with the statement journal where
+    /// `journal` says: a transaction that may change a great many pages within one
+    /// savepoint (a `!forget` of someone with thousands of posts) keeps only its first
+    /// 64 KiB of them in memory. On PostgreSQL its statements are planned once for any
+    /// parameters, not again at each run: PostgreSQL chose to plan a group's senders' read
+    /// afresh every time (about 1 ms, and 2 since it stores new senders). A plan made once
+    /// is made again when `ANALYZE` changes the statistics (`Store::analyze_changed`), so a
+    /// young database is not held to its first one; other transactions (pages of a push,
+    /// prunes by time) keep plans made for their parameters.
     pub async fn begin_with(&self, journal: Journal) -> Result<Tx> {
+        self.begin_locked(journal, true).await
+    }
+
+    async fn begin_locked(&self, journal: Journal, plan_once: bool) -> Result<Tx> {
         let mut conn = self.begin_journal(journal).await?;
         if self.backend == Backend::Postgres {
-            // In the same round trip, the transaction's statements are planned once for any
-            // parameters, not again at each run: PostgreSQL chose to plan a group's senders'
-            // read afresh every time (about 1 ms, and 2 since it stores new senders), and a
-            // plan made once is made again when `ANALYZE` changes the statistics
-            // (`Store::analyze_changed`), so a young database is not held to its first one.
-            query("SELECT 1 FROM pg_advisory_xact_lock($1), set_config('plan_cache_mode', 'force_generic_plan', true)")
-                .bind(WRITER_LOCK)
-                .execute(&mut conn)
-                .await?;
+            // The setting, local to the transaction, in the lock's round trip.
+            let sql = if plan_once {
+                "SELECT 1 FROM pg_advisory_xact_lock($1), set_config('plan_cache_mode', 'force_generic_plan', true)"
+            } else {
+                "SELECT 1 FROM pg_advisory_xact_lock($1)"
+            };
+            query(sql).bind(WRITER_LOCK).execute(&mut conn).await?;
         }
         Ok(Tx {
             conn,

@@ -135,10 +135,11 @@ impl Tx {
         via: &str,
         now: i64,
     ) -> Result<bool> {
-        // On PostgreSQL, when the participant's invitations were read with their row (this
-        // message's sender): the answer is known, and the row is queued with the message's
-        // others, not a round trip of its own. Only their messages invite them, one
-        // transaction at a time (the fleet's lock), so what was read is what is stored.
+        // On PostgreSQL, when the participant's invitations were read in this message (with
+        // their row, as its sender): the answer is known, and the row is queued with the
+        // message's others, not a round trip of its own. What was read is what is stored:
+        // every write of invitations in the transaction forgets it, and every write
+        // transaction (a push's too) holds the fleet's lock.
         if self.conn.is_postgres() {
             if let Some(mut list) = self.known.invitations(key) {
                 if list.iter().any(|i| i.survey_id == survey) {
