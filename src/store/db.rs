@@ -362,21 +362,28 @@ pub(crate) async fn insert_many<'q>(
 
 /// Appends `row` to `sql` with each `$n` written `{marker}(n + offset)`.
 fn renumbered(sql: &mut String, row: &str, offset: usize, marker: char) {
-    let mut rest = row;
+    each_parameter(sql, row, |sql, n| {
+        sql.push(marker);
+        sql.push_str(&(n + offset).to_string());
+        true
+    });
+}
+
+/// Appends `text` to `out`, each `$n` in it written by `write` (which gives `false` to
+/// leave it as it was).
+fn each_parameter(out: &mut String, text: &str, mut write: impl FnMut(&mut String, usize) -> bool) {
+    let mut rest = text;
     while let Some(at) = rest.find('$') {
-        sql.push_str(&rest[..at]);
+        out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        match after[..digits].parse::<usize>() {
-            Ok(n) => {
-                sql.push(marker);
-                sql.push_str(&(n + offset).to_string());
-            }
-            Err(_) => sql.push('$'),
+        if !after[..digits].parse::<usize>().is_ok_and(|n| write(out, n)) {
+            out.push('$');
+            out.push_str(&after[..digits]);
         }
         rest = &after[digits..];
     }
-    sql.push_str(rest);
+    out.push_str(rest);
 }
 
 /// The statement that inserts `rows` (of one shape, at least two) on PostgreSQL from one
@@ -414,18 +421,13 @@ fn json_rows(rows: &[Later]) -> Option<Query<'static>> {
         let row = first.row.trim();
         let row = row.strip_prefix('(').and_then(|r| r.strip_suffix(')')).unwrap_or(row);
         let mut select = String::with_capacity(row.len() * 3);
-        let mut rest = row;
-        while let Some(at) = rest.find('$') {
-            select.push_str(&rest[..at]);
-            let after = &rest[at + 1..];
-            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-            match after[..digits].parse::<usize>() {
-                Ok(n) if (1..=types.len()).contains(&n) => select.push_str(&format!("r.a{n}")),
-                _ => select.push('$'),
+        each_parameter(&mut select, row, |select, n| {
+            let known = (1..=types.len()).contains(&n);
+            if known {
+                select.push_str(&format!("r.a{n}"));
             }
-            rest = &after[digits..];
-        }
-        select.push_str(rest);
+            known
+        });
         let (mut typed, mut named) = (Vec::new(), Vec::new());
         for (i, t) in types.bytes().enumerate() {
             let kind = match t {
