@@ -754,8 +754,13 @@ impl<'q> Query<'q> {
     /// Runs it without first writing the rows queued on the connection: the caller knows
     /// that this read can neither see them nor make them fail (say, it reads only rows
     /// of a participant none of the queued rows belong to).
-    pub(crate) fn unseen_queued(mut self) -> Query<'q> {
-        self.flushes = false;
+    pub(crate) fn unseen_queued(self) -> Query<'q> {
+        self.unseen_queued_if(true)
+    }
+
+    /// [`Query::unseen_queued`] when `unseen`; as it was otherwise.
+    pub(crate) fn unseen_queued_if(mut self, unseen: bool) -> Query<'q> {
+        self.flushes &= !unseen;
         self
     }
 

@@ -1005,8 +1005,7 @@ impl Tx {
         let read = &PARTICIPANT_READ[usize::from(postgres)];
         // Their posts are read too (PostgreSQL): none of a group's queued posts are theirs
         // unless they posted in it.
-        let seen = |q: db::Query<'static>, may_see: bool| if may_see { q } else { q.unseen_queued() };
-        let may_see = self.may_see_queued_posts(key);
+        let unseen = !self.may_see_queued_posts(key);
         let found = match self.prefetched.remove(key) {
             Some(Prefetched { platform: read_for, row, created }) if read_for == platform => {
                 // Stored by the group's read, with the address its message came from.
@@ -1014,7 +1013,10 @@ impl Tx {
                 row
             }
             _ => {
-                seen(query(read.as_str()).bind(key.0.clone()).bind(platform.as_str()), may_see)
+                query(read.as_str())
+                    .bind(&key.0)
+                    .bind(platform.as_str())
+                    .unseen_queued_if(unseen)
                     .fetch_optional(&mut self.conn)
                     .await?
             }
@@ -1023,16 +1025,14 @@ impl Tx {
             Some(row) => row,
             // On PostgreSQL one round trip stores and reads a new participant; when someone
             // stored them meanwhile, they are read as usual.
-            None if postgres => match seen(
-                query(PARTICIPANT_READ[3].as_str())
-                    .bind(key.0.clone())
-                    .bind(platform.as_str())
-                    .bind(now)
-                    .bind(sealed.map(str::to_string)),
-                may_see,
-            )
-            .fetch_optional(&mut self.conn)
-            .await?
+            None if postgres => match query(PARTICIPANT_READ[3].as_str())
+                .bind(&key.0)
+                .bind(platform.as_str())
+                .bind(now)
+                .bind(sealed)
+                .unseen_queued_if(unseen)
+                .fetch_optional(&mut self.conn)
+                .await?
             {
                 Some(row) => {
                     saved = sealed.is_some();
@@ -1487,11 +1487,12 @@ impl Tx {
             .posts_later
             .as_ref()
             .is_some_and(|later| later.first_numbers.get(&discussion).is_none_or(|&first| number.0 < first));
-        let mut q = query(SQL.as_str()).bind(discussion.0).bind(number.0);
-        if unseen {
-            q = q.unseen_queued();
-        }
-        let row = q.fetch_optional(&mut self.conn).await?;
+        let row = query(SQL.as_str())
+            .bind(discussion.0)
+            .bind(number.0)
+            .unseen_queued_if(unseen)
+            .fetch_optional(&mut self.conn)
+            .await?;
         row.map(|r| Post::from_row(&r)).transpose()
     }
 

@@ -271,11 +271,8 @@ impl Tx {
         }
         let sql: std::borrow::Cow<'static, str> =
             if limit == super::RECENT_POSTS { RECENT_BODIES.as_str().into() } else { recent_bodies_sql(limit).into() };
-        let mut q = query(sql).bind(&key.0);
-        if !self.may_see_queued_posts(key) {
-            q = q.unseen_queued();
-        }
-        let rows = q.fetch_all(&mut self.conn).await?;
+        let unseen = !self.may_see_queued_posts(key);
+        let rows = query(sql).bind(&key.0).unseen_queued_if(unseen).fetch_all(&mut self.conn).await?;
         let mut out = rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?;
         out.reverse();
         Ok(out)
