@@ -49,6 +49,7 @@ fn the_single_process_bench_reports_throughput_beside_its_baseline() {
     assert!(parley["posts_per_sec"].as_f64().unwrap() > 0.0);
     assert!(report["baseline"]["posts_per_sec"].as_f64().unwrap() > 0.0);
     assert!(report["ratio_to_baseline"].as_f64().unwrap() > 0.0);
+    write_ceiling_is_reported(&report);
     // Every row is delivered but those cancelled before their turn (a post removed by a
     // moderator while its thread line waited).
     let (delivered, rows) = (parley["outbox_delivered"].as_u64().unwrap(), parley["outbox_rows"].as_u64().unwrap());
@@ -56,6 +57,28 @@ fn the_single_process_bench_reports_throughput_beside_its_baseline() {
     assert_eq!(report["numbering_gaps"], 0);
     assert!(report["rate_limiter_entries"].as_u64().unwrap() >= 100, "{report}");
     assert!(report["peak_rss_mb"].as_f64().unwrap() > 0.0);
+}
+
+/// The run's rows were copied (the copy checks it holds them all) and its figures given.
+fn write_ceiling_is_reported(report: &serde_json::Value) {
+    let ceiling = &report["write_ceiling"];
+    assert_eq!(ceiling["posts"], report["parley"]["posts_stored"], "{report}");
+    assert_eq!(ceiling["outbox_rows"], report["parley"]["outbox_rows"], "{report}");
+    // Posts, outbox rows, inbound events and participants at least.
+    let rows = ceiling["rows"].as_u64().unwrap();
+    assert!(rows > ceiling["posts"].as_u64().unwrap() + ceiling["outbox_rows"].as_u64().unwrap(), "{report}");
+    assert!(ceiling["posts_per_sec"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(report["ceiling_ratio_to_baseline"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(report["ratio_to_write_ceiling"].as_f64().unwrap() > 0.0, "{report}");
+}
+
+#[test]
+fn the_single_process_bench_on_postgres_reports_its_write_ceiling() {
+    let admin = common::postgres_admin_url();
+    let report = bench(&["--participants", "50", "--posts", "300", "--database", &admin]);
+    assert_eq!(report["database"], "postgres");
+    assert_eq!(report["numbering_gaps"], 0, "{report}");
+    write_ceiling_is_reported(&report);
 }
 
 #[test]

@@ -133,6 +133,13 @@ pub struct Report {
     pub baseline: Baseline,
     /// parley's posts per second ÷ the baseline's.
     pub ratio_to_baseline: f64,
+    /// The run's rows written with nothing else to do (see `Store::bench_write_ceiling`).
+    pub write_ceiling: parley::store::WriteCeiling,
+    /// The write ceiling's posts per second ÷ the baseline's: the most parley's ratio
+    /// could be on this machine, were everything but writing its rows free.
+    pub ceiling_ratio_to_baseline: f64,
+    /// parley's posts per second ÷ the write ceiling's.
+    pub ratio_to_write_ceiling: f64,
     pub peak_rss_mb: f64,
     pub rate_limiter_entries: usize,
     pub rate_limiter_bytes_per_entry: f64,
@@ -226,6 +233,19 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
         .with_texts(texts.texts.clone());
     let run = drive(engine.clone(), workload, o.rate, o.posts).await?;
     let counts = store.bench_counts(BASELINE_SLUG).await?;
+    // The engine's peak, before the ceiling's copy adds its own.
+    let peak_rss_mb = peak_rss() as f64 / 1_048_576.0;
+    eprintln!("parley bench: copying the run's rows to measure the write ceiling");
+    let ceiling_file = tempfile::Builder::new().prefix("parley-ceiling-").tempdir()?;
+    let write_ceiling = match store.bench_write_ceiling(&ceiling_file.path().join("ceiling.db")).await {
+        Ok(ceiling) => ceiling,
+        Err(e) => {
+            store.close().await;
+            db.drop_database().await;
+            return Err(anyhow::Error::new(e).context("measuring the write ceiling failed"));
+        }
+    };
+    eprintln!("parley bench: write ceiling {:.0} posts/s", write_ceiling.posts_per_sec);
     let parley = EngineRun {
         posts_stored: counts.posts,
         posts_published: counts.published,
@@ -242,9 +262,12 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
         rate_limits: o.rate_limits,
         texts: texts.shown,
         ratio_to_baseline: parley.posts_per_sec / baseline.posts_per_sec.max(f64::MIN_POSITIVE),
+        ceiling_ratio_to_baseline: write_ceiling.posts_per_sec / baseline.posts_per_sec.max(f64::MIN_POSITIVE),
+        ratio_to_write_ceiling: parley.posts_per_sec / write_ceiling.posts_per_sec.max(f64::MIN_POSITIVE),
+        write_ceiling,
         parley,
         baseline,
-        peak_rss_mb: peak_rss() as f64 / 1_048_576.0,
+        peak_rss_mb,
         rate_limiter_entries: engine.limiter_entries(),
         rate_limiter_bytes_per_entry: bytes_per_entry,
         numbering_gaps: counts.numbering_gaps,

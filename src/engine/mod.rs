@@ -122,6 +122,8 @@ pub struct Engine {
     push_pending: std::sync::atomic::AtomicBool,
     /// Repeated crisis messages: one alert, then a count.
     crisis_alerts: participant::CrisisAlerts,
+    /// Stored sealed addresses known to open to a sender's address.
+    opened: crate::identity::Opened,
     /// Deliveries reported by adapters and not yet recorded: the next group commit records
     /// them with its own changes, or the reporter does (see `delivery.rs`).
     delivered: std::sync::Mutex<Vec<(i64, Option<String>)>>,
@@ -170,6 +172,7 @@ impl Engine {
             push_batch: std::sync::atomic::AtomicUsize::new(engagement::PUSH_BATCH),
             push_pending: std::sync::atomic::AtomicBool::new(true),
             crisis_alerts: participant::CrisisAlerts::default(),
+            opened: crate::identity::Opened::default(),
             delivered: std::sync::Mutex::new(Vec::new()),
         };
         let now = engine.clock.now_ms();

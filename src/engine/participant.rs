@@ -33,8 +33,7 @@ impl Engine {
         // Sealed afresh for every message (a random nonce), an unchanged address would be
         // a new value written each time: it is written only when it changed (or with the
         // participant's new row).
-        let unchanged =
-            saved || stored.is_some_and(|stored| self.identity.open(&stored).is_ok_and(|known| known == address));
+        let unchanged = saved || stored.is_some_and(|stored| self.opened.opens_to(&self.identity, &stored, address));
         if !unchanged {
             cx.tx.save_contact(key, cx.origin.platform, sealed, cx.now).await?;
         }

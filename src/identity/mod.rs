@@ -5,9 +5,11 @@
 //! unlinkable across discussions. Contact addresses are sealed with XChaCha20-Poly1305
 //! under a key derived from the same secret.
 
+mod opened;
 mod secret;
 mod words;
 
+pub use opened::Opened;
 pub use secret::{load_secret, SecretSource};
 
 use chacha20poly1305::aead::{Aead, KeyInit};

@@ -9,6 +9,7 @@
 
 mod analysis;
 mod bench;
+mod ceiling;
 mod db;
 mod known;
 mod limits;
@@ -20,6 +21,7 @@ mod surveys;
 
 pub use analysis::AnalysedPost;
 pub use bench::{BenchCounts, RawPost, BASELINE_PLATFORM};
+pub use ceiling::WriteCeiling;
 pub use known::RECENT as RECENT_POSTS;
 pub use moderation::{AuditEntry, QueuedPost, Sanctions};
 
