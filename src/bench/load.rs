@@ -236,13 +236,18 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
     // The engine's peak, before the ceiling's copy adds its own.
     let peak_rss_mb = peak_rss() as f64 / 1_048_576.0;
     eprintln!("parley bench: copying the run's rows to measure the write ceiling");
-    let ceiling_file = tempfile::Builder::new().prefix("parley-ceiling-").tempdir()?;
-    let write_ceiling = match store.bench_write_ceiling(&ceiling_file.path().join("ceiling.db")).await {
+    let measured = async {
+        // SQLite's copy goes to a file of its own (unused on PostgreSQL).
+        let folder = tempfile::Builder::new().prefix("parley-ceiling-").tempdir()?;
+        anyhow::Ok(store.bench_write_ceiling(&folder.path().join("ceiling.db")).await?)
+    }
+    .await;
+    let write_ceiling = match measured {
         Ok(ceiling) => ceiling,
         Err(e) => {
             store.close().await;
             db.drop_database().await;
-            return Err(anyhow::Error::new(e).context("measuring the write ceiling failed"));
+            return Err(e.context("measuring the write ceiling failed"));
         }
     };
     eprintln!("parley bench: write ceiling {:.0} posts/s", write_ceiling.posts_per_sec);
