@@ -379,12 +379,15 @@ impl Engine {
         }
     }
 
-    /// The participant key of each direct message's sender, in order.
-    fn senders_of(&self, batch: &[(Inbound, Command)]) -> Vec<crate::ids::ParticipantKey> {
+    /// The participant key of each direct message's sender, in order (worked out once with
+    /// their sealed address, as their message will take it, [`Engine::origin_ahead`]).
+    fn senders_of(&self, batch: &[(Inbound, Command)], ahead: &ahead::Ahead) -> Vec<crate::ids::ParticipantKey> {
         batch
             .iter()
-            .filter(|(inbound, _)| matches!(inbound.conversation, Conversation::Direct { .. }))
-            .map(|(inbound, _)| self.identity.participant_key(inbound.platform, &inbound.sender.id))
+            .filter_map(|(inbound, _)| match self.origin_ahead(inbound, ahead).room {
+                Room::Direct { key, .. } => Some(key),
+                _ => None,
+            })
             .collect()
     }
 
@@ -470,7 +473,7 @@ impl Engine {
                 // And its senders' rate-limiter rows and participant rows read (PostgreSQL),
                 // the limiter rows to be written back as it commits, and new senders stored.
                 if self.store.backend() == crate::store::Backend::Postgres {
-                    cx.tx.read_limits_of(&self.senders_of(batch).iter().collect::<Vec<_>>()).await?;
+                    cx.tx.read_limits_of(&self.senders_of(batch, ahead).iter().collect::<Vec<_>>()).await?;
                     // It stores new senders: an error is a message's.
                     let senders = self.new_senders_of(batch, &new, ahead);
                     cx.tx.read_participants_of(&senders, cx.now).await.map_err(Failed::Message)?;
