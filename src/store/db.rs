@@ -26,6 +26,8 @@ pub(crate) struct Conn {
     later: Vec<Later>,
     /// Rows queued by [`Conn::insert_first`]: by statement, its rows in order.
     first: Vec<(&'static str, Vec<serde_json::Value>)>,
+    /// Rows queued by [`Conn::insert_first_row`], in order.
+    first_rows: Vec<Later>,
     /// The tables of the queued rows, each once.
     later_tables: Vec<&'static str>,
 }
@@ -86,17 +88,17 @@ enum Target<'c> {
 impl Conn {
     /// A sqlx transaction.
     pub(crate) fn tx(tx: sqlx::Transaction<'static, Any>) -> Conn {
-        Conn { link: Link::Tx(tx), later: Vec::new(), first: Vec::new(), later_tables: Vec::new() }
+        Conn { link: Link::Tx(tx), later: Vec::new(), first: Vec::new(), first_rows: Vec::new(), later_tables: Vec::new() }
     }
 
     /// A sqlx connection outside a transaction.
     pub(crate) fn pooled(conn: sqlx::pool::PoolConnection<Any>) -> Conn {
-        Conn { link: Link::Pooled(conn), later: Vec::new(), first: Vec::new(), later_tables: Vec::new() }
+        Conn { link: Link::Pooled(conn), later: Vec::new(), first: Vec::new(), first_rows: Vec::new(), later_tables: Vec::new() }
     }
 
     /// The SQLite writer.
     pub(crate) fn direct(direct: Direct) -> Conn {
-        Conn { link: Link::Direct(direct), later: Vec::new(), first: Vec::new(), later_tables: Vec::new() }
+        Conn { link: Link::Direct(direct), later: Vec::new(), first: Vec::new(), first_rows: Vec::new(), later_tables: Vec::new() }
     }
 
     /// Whether this is the SQLite writer.
@@ -182,30 +184,64 @@ impl Conn {
         Ok(())
     }
 
-    /// Writes the rows queued by [`Conn::insert_first`] (and only those).
+    /// Queues a row as [`Conn::insert_first`] does, but written as [`Conn::insert_later`]'s
+    /// rows are, in multi-row `INSERT`s (`into`, `row`, `tail` and `args` as there): for the
+    /// SQLite writer, where a statement costs no round trip and parsing a JSON parameter
+    /// would cost more than it saves. Written before the rows of [`Conn::insert_later`].
+    pub(crate) async fn insert_first_row(
+        &mut self,
+        into: &'static str,
+        row: &'static str,
+        tail: &'static str,
+        args: Vec<Arg<'static>>,
+    ) -> Result<()> {
+        let first = Later { into, row, tail, args };
+        if !self.later_tables.contains(&first.table()) {
+            self.later_tables.push(first.table());
+        }
+        self.first_rows.push(first);
+        if !self.in_transaction() || self.first_rows.len() >= FIRST_ROWS {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows queued by [`Conn::insert_first`] and [`Conn::insert_first_row`] (and
+    /// only those).
     async fn flush_first(&mut self) -> Result<()> {
-        for (insert, rows) in std::mem::take(&mut self.first) {
-            let table = table_of(insert);
+        let rows = std::mem::take(&mut self.first_rows);
+        let json = std::mem::take(&mut self.first);
+        for table in json.iter().map(|(insert, _)| table_of(insert)).chain(rows.iter().map(Later::table)) {
             if !self.later.iter().any(|l| l.table() == table) {
                 self.later_tables.retain(|t| *t != table);
             }
+        }
+        for (insert, rows) in json {
             let json = serde_json::Value::Array(rows).to_string();
             Query { sql: Cow::Borrowed(insert), args: vec![Arg::Text(Some(json.into()))], flushes: true }
                 .run(self)
                 .await?;
         }
-        Ok(())
+        self.write_rows(rows).await
     }
 
-    /// Writes the rows queued by [`Conn::insert_first`] and [`Conn::insert_later`], those
-    /// first; an error is theirs.
+    /// Writes the rows queued by [`Conn::insert_first`], [`Conn::insert_first_row`] and
+    /// [`Conn::insert_later`], in that order; an error is theirs.
     pub(crate) async fn flush(&mut self) -> Result<()> {
         self.flush_first().await?;
         if self.later.is_empty() {
             return Ok(());
         }
-        let mut later = std::mem::take(&mut self.later);
+        let later = std::mem::take(&mut self.later);
         self.later_tables.clear();
+        self.write_rows(later).await
+    }
+
+    /// Writes queued rows with as few statements as their number allows.
+    async fn write_rows(&mut self, mut later: Vec<Later>) -> Result<()> {
+        if later.is_empty() {
+            return Ok(());
+        }
         // The rows of each statement shape together, in their order (the shapes in the order
         // they first came): a message's outbox rows and its survey invitation would
         // otherwise break each other's runs into many statements. Queued rows refer only to
@@ -219,29 +255,28 @@ impl Conn {
         if shapes.len() > 1 {
             later.sort_by_key(|l| shapes.iter().position(|s| *s == l.shape()));
         }
-        let mut rest = &later[..];
+        let mut rest = &mut later[..];
         let postgres = self.is_postgres();
-        while let Some(first) = rest.first() {
+        while let Some((shape, per_row)) = rest.first().map(|first| (first.shape(), first.args.len())) {
             // On PostgreSQL all rows of a shape in one statement, from one JSON parameter.
             if postgres {
-                let same = rest.iter().take_while(|l| l.shape() == first.shape()).count();
-                let (these, next) = rest.split_at(same);
-                if let Some(q) = json_rows(these) {
+                let same = rest.iter().take_while(|l| l.shape() == shape).count();
+                if let Some(q) = json_rows(&rest[..same]) {
                     q.run(self).await?;
-                    rest = next;
+                    rest = &mut std::mem::take(&mut rest)[same..];
                     continue;
                 }
             }
             // Consecutive rows of the same table and shape, as many as the largest power of
             // two allows.
-            let same = rest.iter().take(LATER_ROWS).take_while(|l| l.shape() == first.shape()).count();
+            let same = rest.iter().take(LATER_ROWS).take_while(|l| l.shape() == shape).count();
             let n = 1 << same.ilog2();
-            let (these, next) = rest.split_at(n);
+            let (these, next) = std::mem::take(&mut rest).split_at_mut(n);
             let direct = matches!(self.link, Link::Direct(_));
-            let sql = many_rows(first.into, first.row, first.tail, first.args.len(), n, direct);
-            let mut args = Vec::with_capacity(n * first.args.len());
+            let sql = many_rows(shape.0, shape.1, shape.2, per_row, n, direct);
+            let mut args = Vec::with_capacity(n * per_row);
             for l in these {
-                args.extend(l.args.iter().cloned());
+                args.append(&mut l.args);
             }
             let q = Query { sql: Cow::Borrowed(sql), args, flushes: true };
             q.run(self).await?;
@@ -257,7 +292,7 @@ impl Conn {
     /// A `SELECT` that names only tables of [`Conn::insert_first`]'s rows writes only
     /// those. Anything else (a savepoint, a `PRAGMA`) writes them all first.
     async fn flush_before(&mut self, sql: &str) -> Result<()> {
-        if self.later.is_empty() && self.first.is_empty() {
+        if self.later.is_empty() && self.first.is_empty() && self.first_rows.is_empty() {
             return Ok(());
         }
         let sql = sql.trim_start();
@@ -280,6 +315,7 @@ impl Conn {
     pub(crate) fn discard_later(&mut self) {
         self.later.clear();
         self.first.clear();
+        self.first_rows.clear();
         self.later_tables.clear();
     }
 

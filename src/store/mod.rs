@@ -181,8 +181,8 @@ pub struct Tx {
     /// Discussions' next `#N`, when held for a group without savepoints
     /// ([`Tx::hold_post_numbers`]): read once, counted here, written back at commit.
     numbers: Option<std::collections::HashMap<DiscussionId, i64>>,
-    /// On PostgreSQL, while the numbers are held: the group's posts are queued and
-    /// written together ([`Tx::insert_next_post`]).
+    /// While the numbers are held: the group's posts are queued and written together
+    /// ([`Tx::insert_next_post`]).
     posts_later: Option<PostsLater>,
     /// Discussion rows read in this transaction, kept across its messages (a `!join`
     /// would read its discussion again each time): nothing else writes them meanwhile,
@@ -195,12 +195,13 @@ pub struct Tx {
 /// The most discussion rows a transaction keeps ([`Tx::discussion_by_slug`]).
 const DISCUSSIONS_KEPT: usize = 32;
 
-/// A group's posts queued on PostgreSQL ([`Tx::hold_post_numbers`]), and what tells a read
-/// that it cannot see them.
+/// A group's posts queued ([`Tx::hold_post_numbers`]), and what tells a read that it cannot
+/// see them.
 #[derive(Debug, Default)]
 struct PostsLater {
     /// The next post id to give and the first one given (taken from the sequence; the
-    /// rest are counted on from it, and the sequence is set to the last at commit).
+    /// rest are counted on from it, and on PostgreSQL the sequence is set to the last at
+    /// commit; SQLite's `AUTOINCREMENT` takes it from the rows).
     ids: Option<(i64, i64)>,
     /// The participants with a post queued (or written) in this transaction.
     authors: std::collections::HashSet<ParticipantKey>,
@@ -227,6 +228,16 @@ const POSTS_FROM_JSON: &str = "INSERT INTO posts (id, number, discussion_id, par
      r.created_at, r.themes, r.sentiment, r.platform, r.reasons FROM json_to_recordset(CAST($1 AS json)) AS \
      r(id bigint, number bigint, discussion_id bigint, participant_key text, pseudonym text, parent_number bigint, \
      body text, status text, created_at bigint, themes text, sentiment bigint, platform text, reasons text)";
+
+/// A group's posts on SQLite, in multi-row `INSERT`s ([`db::Conn::insert_first_row`]): the
+/// statement's start, and one row.
+const POSTS_INTO: &str = "INSERT INTO posts (id, number, discussion_id, participant_key, pseudonym, parent_number, \
+     body, status, created_at, themes, sentiment, platform, reasons) VALUES ";
+const POSTS_ROW: &str = "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+/// The next post id SQLite would give (`AUTOINCREMENT`: above every id it ever gave).
+const SQLITE_NEXT_POST_ID: &str = "MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'posts'), 0), \
+     COALESCE((SELECT MAX(id) FROM posts), 0)) + 1";
 
 /// The columns a new post is stored with, bound by [`bind_post`] as `$1` to `$11`.
 const POST_COLUMNS: &str = "discussion_id, participant_key, pseudonym, parent_number, body, status, created_at, \
@@ -686,9 +697,7 @@ impl Tx {
             return;
         }
         self.numbers = Some(Default::default());
-        if self.conn.is_postgres() {
-            self.posts_later = Some(PostsLater::default());
-        }
+        self.posts_later = Some(PostsLater::default());
     }
 
     /// Whether a read of `key`'s posts could see a post queued by [`Tx::insert_next_post`]
@@ -1391,7 +1400,12 @@ impl Tx {
         let id = match later.ids {
             Some((next, _)) => next,
             None => {
-                let first = query("SELECT nextval(pg_get_serial_sequence('posts', 'id'))")
+                let sql = if self.conn.is_postgres() {
+                    "SELECT nextval(pg_get_serial_sequence('posts', 'id'))".to_string()
+                } else {
+                    format!("SELECT {SQLITE_NEXT_POST_ID}")
+                };
+                let first = query(sql)
                     .unseen_queued()
                     .fetch_one(&mut self.conn)
                     .await?
@@ -1413,10 +1427,19 @@ impl Tx {
     /// `discussion`'s.
     async fn read_counters(&mut self, discussion: DiscussionId) -> Result<i64> {
         let take_id = self.posts_later.as_ref().is_some_and(|later| later.ids.is_none());
-        let rows = query(
+        static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT d.id, d.next_number, CASE WHEN $1 = 1 THEN {SQLITE_NEXT_POST_ID} END AS first_id \
+                 FROM discussions d"
+            )
+        });
+        let sql = if self.conn.is_postgres() {
             "WITH s AS (SELECT nextval(pg_get_serial_sequence('posts', 'id')) AS first_id WHERE $1 = 1) \
-             SELECT d.id, d.next_number, (SELECT first_id FROM s) AS first_id FROM discussions d",
-        )
+             SELECT d.id, d.next_number, (SELECT first_id FROM s) AS first_id FROM discussions d"
+        } else {
+            SQLITE.as_str()
+        };
+        let rows = query(sql)
         .bind(i64::from(take_id))
         .unseen_queued()
         .fetch_all(&mut self.conn)
@@ -1442,6 +1465,26 @@ impl Tx {
         let id = self.next_post_id().await?;
         if let Some(later) = &mut self.posts_later {
             later.authors.insert(post.participant.clone());
+        }
+        if !self.conn.is_postgres() {
+            use db::IntoArg as _;
+            let args = vec![
+                id.into_arg(),
+                number.0.into_arg(),
+                post.discussion.0.into_arg(),
+                post.participant.0.clone().into_arg(),
+                post.pseudonym.to_string().into_arg(),
+                post.parent.map(|p| p.0).into_arg(),
+                post.body.to_string().into_arg(),
+                post.status.as_str().to_string().into_arg(),
+                post.created_at.into_arg(),
+                post.themes.to_string().into_arg(),
+                post.sentiment.into_arg(),
+                post.platform.as_str().to_string().into_arg(),
+                post.reasons.unwrap_or("").to_string().into_arg(),
+            ];
+            self.conn.insert_first_row(POSTS_INTO, POSTS_ROW, "", args).await?;
+            return Ok(PostId(id));
         }
         let row = serde_json::json!({
             "id": id,
