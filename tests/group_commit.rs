@@ -467,6 +467,77 @@ async fn each_message_of_a_group_sees_the_ones_before_it_on_postgres() {
     each_message_sees_the_ones_before_it(&bot).await;
 }
 
+/// A group's posts are queued and written together, their ids and `#N` counted in memory
+/// (both backends): a reply in the same group finds its post, the repeated-text check sees
+/// the author's post of the same group, a moderator removes one, the survey's first-post
+/// invitation counts it, and posts after the group take the next numbers and ids.
+async fn posts_queued_in_a_group_are_seen_by_the_rest_of_it(bot: &TestBot) {
+    for name in ["alice", "bob"] {
+        bot.say(name, "!join gp-access").await;
+    }
+    let lines = bot.say("bob", "Bob's post before the group").await;
+    let before = lines_for(&lines, "thread gp-access");
+    let n: i64 =
+        before[0].trim_start_matches('#').chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap();
+    let repeated = "The phone queue at eight in the morning is far too long for anyone";
+    let batch = vec![
+        bot.inbound("alice", repeated),
+        bot.inbound("bob", &format!("!reply #{} It took me forty minutes to get through", n + 1)),
+        bot.inbound("alice", repeated),
+        bot.inbound("carol", "!join gp-access"),
+        bot.inbound("carol", "Carol's first post in gp-access"),
+        bot.inbound("mod1", &format!("!remove gp-access#{} off topic", n + 2)),
+        bot.inbound("dave", "!join gp-access"),
+        bot.inbound("dave", "Dave's post in the group"),
+    ];
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    let thread = lines_for(&lines, "thread gp-access");
+    let line =
+        |text: &str| thread.iter().find(|l| l.contains(text)).copied().unwrap_or_else(|| panic!("{text}: {lines:?}"));
+    assert!(line(repeated).starts_with(&format!("#{} ", n + 1)), "{lines:?}");
+    // Bob's reply was removed in the same group before it was sent: only he hears of it.
+    assert!(!thread.iter().any(|l| l.contains("forty minutes")), "{lines:?}");
+    let bob = lines_for(&lines, "dm bob");
+    assert!(bob.iter().any(|l| l.contains(&format!("Posted as #{}", n + 2))), "{lines:?}");
+    assert!(bob.iter().any(|l| l.contains(&format!("post #{} in \"gp-access\" was removed", n + 2))), "{lines:?}");
+    assert_eq!(thread.iter().filter(|l| l.contains(repeated)).count(), 1, "the repeat is held: {lines:?}");
+    assert!(lines.iter().any(|l| l.contains("The same text was posted recently")), "{lines:?}");
+    assert!(line("Carol's first post").starts_with(&format!("#{} ", n + 4)), "{lines:?}");
+    assert!(lines_for(&lines, "dm carol").iter().any(|l| l.contains("short survey")), "{lines:?}");
+    assert!(line("Dave's post").starts_with(&format!("#{} ", n + 5)), "{lines:?}");
+
+    // A post in a transaction of its own comes next, in number and id.
+    let lines = bot.say("dave", "Dave's post after the group").await;
+    assert!(lines_for(&lines, "thread gp-access")[0].starts_with(&format!("#{} ", n + 6)), "{lines:?}");
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    let d = tx.discussions(false).await.unwrap().into_iter().find(|d| d.slug == "gp-access").unwrap();
+    let posts = tx.posts(d.id).await.unwrap();
+    let numbers: Vec<i64> = posts.iter().map(|p| p.number.0).collect();
+    assert_eq!(numbers, (1..=n + 6).collect::<Vec<_>>());
+    let ids: Vec<i64> = posts.iter().map(|p| p.id.0).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let reply = posts.iter().find(|p| p.number.0 == n + 2).unwrap();
+    assert_eq!(reply.parent, Some(parley::ids::PostNumber(n + 1)));
+    assert_eq!(reply.status, parley::store::PostStatus::Removed);
+    let held = posts.iter().find(|p| p.number.0 == n + 3).unwrap();
+    assert_eq!((held.body.as_str(), held.status), (repeated, parley::store::PostStatus::Held));
+}
+
+#[tokio::test]
+async fn posts_queued_in_a_group_are_seen_by_the_rest_of_it_on_sqlite() {
+    let bot = TestBot::sqlite().await;
+    posts_queued_in_a_group_are_seen_by_the_rest_of_it(&bot).await;
+}
+
+#[tokio::test]
+async fn posts_queued_in_a_group_are_seen_by_the_rest_of_it_on_postgres() {
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = TestBot::on(Config::load(None).unwrap(), vec![Platform::Console], dir, db.url.clone()).await;
+    posts_queued_in_a_group_are_seen_by_the_rest_of_it(&bot).await;
+}
+
 /// Slow mode (10 minutes) in urgent-care only; gp-access has none. A generous post burst.
 fn slow_urgent_care() -> Config {
     let mut config = Config::load(None).unwrap();

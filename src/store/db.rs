@@ -88,17 +88,35 @@ enum Target<'c> {
 impl Conn {
     /// A sqlx transaction.
     pub(crate) fn tx(tx: sqlx::Transaction<'static, Any>) -> Conn {
-        Conn { link: Link::Tx(tx), later: Vec::new(), first: Vec::new(), first_rows: Vec::new(), later_tables: Vec::new() }
+        Conn {
+            link: Link::Tx(tx),
+            later: Vec::new(),
+            first: Vec::new(),
+            first_rows: Vec::new(),
+            later_tables: Vec::new(),
+        }
     }
 
     /// A sqlx connection outside a transaction.
     pub(crate) fn pooled(conn: sqlx::pool::PoolConnection<Any>) -> Conn {
-        Conn { link: Link::Pooled(conn), later: Vec::new(), first: Vec::new(), first_rows: Vec::new(), later_tables: Vec::new() }
+        Conn {
+            link: Link::Pooled(conn),
+            later: Vec::new(),
+            first: Vec::new(),
+            first_rows: Vec::new(),
+            later_tables: Vec::new(),
+        }
     }
 
     /// The SQLite writer.
     pub(crate) fn direct(direct: Direct) -> Conn {
-        Conn { link: Link::Direct(direct), later: Vec::new(), first: Vec::new(), first_rows: Vec::new(), later_tables: Vec::new() }
+        Conn {
+            link: Link::Direct(direct),
+            later: Vec::new(),
+            first: Vec::new(),
+            first_rows: Vec::new(),
+            later_tables: Vec::new(),
+        }
     }
 
     /// Whether this is the SQLite writer.

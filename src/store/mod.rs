@@ -1405,11 +1405,7 @@ impl Tx {
                 } else {
                     format!("SELECT {SQLITE_NEXT_POST_ID}")
                 };
-                let first = query(sql)
-                    .unseen_queued()
-                    .fetch_one(&mut self.conn)
-                    .await?
-                    .try_get::<i64, _>(0)?;
+                let first = query(sql).unseen_queued().fetch_one(&mut self.conn).await?.try_get::<i64, _>(0)?;
                 if let Some(later) = &mut self.posts_later {
                     later.ids = Some((first, first));
                 }
@@ -1439,11 +1435,7 @@ impl Tx {
         } else {
             SQLITE.as_str()
         };
-        let rows = query(sql)
-        .bind(i64::from(take_id))
-        .unseen_queued()
-        .fetch_all(&mut self.conn)
-        .await?;
+        let rows = query(sql).bind(i64::from(take_id)).unseen_queued().fetch_all(&mut self.conn).await?;
         let Some(later) = &mut self.posts_later else {
             return Err(Error::Inconsistent("discussions' numbers read outside a group's queued posts".into()));
         };
