@@ -538,6 +538,41 @@ async fn posts_queued_in_a_group_are_seen_by_the_rest_of_it_on_postgres() {
     posts_queued_in_a_group_are_seen_by_the_rest_of_it(&bot).await;
 }
 
+/// The example configuration with its survey's invitation on `!join` too.
+fn invite_on_join() -> Config {
+    let base = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.toml")).unwrap();
+    Config::parse(&base.replace("invite_on_join = false", "invite_on_join = true"), "test").unwrap()
+}
+
+/// An invitation queued by a `!join` in a group is seen by the same participant's next
+/// message of that group: their `!survey` starts it.
+async fn an_invitation_on_join_is_seen_later_in_the_group(bot: &TestBot) {
+    let mut batch = vec![bot.inbound("alice", "!join gp-access"), bot.inbound("alice", "!survey")];
+    for name in ["bob", "carol", "dave", "erin", "frank", "gina"] {
+        batch.push(bot.inbound(name, "!join urgent-care"));
+    }
+    bot.engine.handle_batch(batch).await;
+    let lines = bot.drain().await;
+    let alice = lines_for(&lines, "dm alice");
+    assert!(alice.iter().any(|l| l.contains("short survey")), "{lines:?}");
+    assert!(!alice.iter().any(|l| l.contains("no survey waiting")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("Overall, how would you describe")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn an_invitation_on_join_is_seen_later_in_the_group_on_sqlite() {
+    let bot = TestBot::with_config(invite_on_join(), vec![Platform::Console]).await;
+    an_invitation_on_join_is_seen_later_in_the_group(&bot).await;
+}
+
+#[tokio::test]
+async fn an_invitation_on_join_is_seen_later_in_the_group_on_postgres() {
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = TestBot::on(invite_on_join(), vec![Platform::Console], dir, db.url.clone()).await;
+    an_invitation_on_join_is_seen_later_in_the_group(&bot).await;
+}
+
 /// Slow mode (10 minutes) in urgent-care only; gp-access has none. A generous post burst.
 fn slow_urgent_care() -> Config {
     let mut config = Config::load(None).unwrap();

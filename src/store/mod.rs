@@ -178,6 +178,10 @@ pub struct Tx {
     /// ([`Tx::read_participants_of`]): by key, the platform of their first message and the
     /// row read for it (`None`: no participant row), given once.
     prefetched: std::collections::HashMap<ParticipantKey, Prefetched>,
+    /// The participants with a survey invitation queued in this transaction (PostgreSQL,
+    /// [`Tx::invite`]): their participant read, which reads their invitations, writes the
+    /// queued rows first.
+    invited_later: std::collections::HashSet<ParticipantKey>,
     /// Discussions' next `#N`, when held for a group without savepoints
     /// ([`Tx::hold_post_numbers`]): read once, counted here, written back at commit.
     numbers: Option<std::collections::HashMap<DiscussionId, i64>>,
@@ -615,6 +619,7 @@ impl Store {
             known: Default::default(),
             limiter: None,
             prefetched: Default::default(),
+            invited_later: Default::default(),
             numbers: None,
             posts_later: None,
             discussions: Vec::new(),
@@ -637,6 +642,7 @@ impl Store {
             known: Default::default(),
             limiter: None,
             prefetched: Default::default(),
+            invited_later: Default::default(),
             numbers: None,
             posts_later: None,
             discussions: Vec::new(),
@@ -1014,9 +1020,9 @@ impl Tx {
         // group's senders were read at once.
         let postgres = self.conn.is_postgres();
         let read = &PARTICIPANT_READ[usize::from(postgres)];
-        // Their posts are read too (PostgreSQL): none of a group's queued posts are theirs
-        // unless they posted in it.
-        let unseen = !self.may_see_queued_posts(key);
+        // Their posts and invitations are read too (PostgreSQL): none of a group's queued
+        // posts and invitations are theirs unless they posted or were invited in it.
+        let unseen = !self.may_see_queued_posts(key) && !self.invited_later.contains(key);
         let found = match self.prefetched.remove(key) {
             Some(Prefetched { platform: read_for, row, created }) if read_for == platform => {
                 // Stored by the group's read, with the address its message came from.

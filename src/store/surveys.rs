@@ -170,6 +170,7 @@ impl Tx {
                     next_question: 0,
                 });
                 self.known.invitations = Some((key.clone(), list));
+                self.invited_later.insert(key.clone());
                 return Ok(true);
             }
         }
