@@ -137,6 +137,51 @@ async fn a_held_post_that_fails_when_written_fails_its_message_on_postgres() {
     assert_eq!(transactions, 1, "the group was stored again in one transaction");
 }
 
+/// The same on SQLite, whose group's posts are queued and written together too: the
+/// group is stored again once, with a savepoint a message; numbers stay gapless, and the
+/// next group's posts take the next numbers and ids.
+#[tokio::test]
+async fn a_held_post_that_fails_when_written_fails_its_message_on_sqlite() {
+    let mut config = Config::load(None).unwrap();
+    config.surveys.clear();
+    let bot = TestBot::with_config(config, vec![Platform::Console]).await;
+    poison_sqlite(&bot).await;
+    let people: Vec<String> = (0..10).map(|i| format!("person{i}")).collect();
+    for p in &people {
+        bot.say(p, "!join gp-access").await;
+    }
+    bot.drain().await;
+    let group = |round: usize| -> Vec<_> {
+        people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let poisoned = round == 0 && i == 9;
+                let text =
+                    if poisoned { format!("The last one {POISON}") } else { format!("Post {i} of group {round}") };
+                bot.inbound(p, &text)
+            })
+            .collect()
+    };
+    bot.engine.handle_batch(group(0)).await;
+    assert_eq!(bot.engine.groups_stored_again(), 1);
+    bot.engine.handle_batch(group(1)).await;
+    assert_eq!(bot.engine.groups_stored_again(), 1);
+    let lines = bot.drain().await;
+    let thread: Vec<&str> = lines_for(&lines, "thread gp-access").into_iter().filter(|l| l.starts_with('#')).collect();
+    let expected: Vec<String> =
+        (0..9).map(|i| format!("Post {i} of group 0")).chain((0..10).map(|i| format!("Post {i} of group 1"))).collect();
+    assert_eq!(thread.len(), expected.len(), "{lines:?}");
+    for (n, (line, text)) in thread.iter().zip(&expected).enumerate() {
+        assert!(line.starts_with(&format!("#{} ", n + 1)) && line.ends_with(text.as_str()), "{thread:?}");
+    }
+    assert!(lines_for(&lines, "dm person9").iter().any(|l| l.contains("orry")), "{lines:?}");
+    let mut tx = bot.engine.store().begin().await.unwrap();
+    let d = tx.discussions(false).await.unwrap().into_iter().find(|d| d.slug == "gp-access").unwrap();
+    let ids: Vec<i64> = tx.posts(d.id).await.unwrap().iter().map(|p| p.id.0).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
 #[tokio::test]
 async fn a_failing_message_rolls_back_alone_on_sqlite() {
     let bot = TestBot::sqlite().await;
@@ -491,6 +536,8 @@ async fn posts_queued_in_a_group_are_seen_by_the_rest_of_it(bot: &TestBot) {
         bot.inbound("dave", "Dave's post in the group"),
     ];
     bot.engine.handle_batch(batch).await;
+    // Stored as one group without savepoints: no message failed and was tried again.
+    assert_eq!(bot.engine.groups_stored_again(), 0);
     let lines = bot.drain().await;
     let thread = lines_for(&lines, "thread gp-access");
     let line =
@@ -552,6 +599,7 @@ async fn an_invitation_on_join_is_seen_later_in_the_group(bot: &TestBot) {
         batch.push(bot.inbound(name, "!join urgent-care"));
     }
     bot.engine.handle_batch(batch).await;
+    assert_eq!(bot.engine.groups_stored_again(), 0);
     let lines = bot.drain().await;
     let alice = lines_for(&lines, "dm alice");
     assert!(alice.iter().any(|l| l.contains("short survey")), "{lines:?}");

@@ -111,6 +111,9 @@ pub struct Engine {
     serial: Mutex<()>,
     /// Inbound messages handled, to prune old rows now and then.
     handled: std::sync::atomic::AtomicU64,
+    /// Group commits stored a second time because one of their messages, or their commit,
+    /// failed ([`Engine::groups_stored_again`]).
+    stored_again: std::sync::atomic::AtomicU64,
     /// When old rows were last pruned (ms).
     pruned_at: std::sync::atomic::AtomicI64,
     /// The configured surveys.
@@ -167,6 +170,7 @@ impl Engine {
             wakeup: Arc::new(Notify::new()),
             serial: Mutex::new(()),
             handled: std::sync::atomic::AtomicU64::new(0),
+            stored_again: std::sync::atomic::AtomicU64::new(0),
             pruned_at: std::sync::atomic::AtomicI64::new(0),
             surveys: config.surveys.clone(),
             push_batch: std::sync::atomic::AtomicUsize::new(engagement::PUSH_BATCH),
@@ -212,6 +216,13 @@ impl Engine {
     /// Participants (and participant–discussion pairs) the rate limiter holds state for.
     pub fn limiter_entries(&self) -> usize {
         self.limits.tracked_keys()
+    }
+
+    /// How many group commits were stored a second time (with a savepoint a message, or
+    /// message by message) because a message or the commit failed: each is logged, and
+    /// none should happen in normal running.
+    pub fn groups_stored_again(&self) -> u64 {
+        self.stored_again.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The store (for tests and reports).
@@ -355,6 +366,7 @@ impl Engine {
         let savepoints = if optimistic { Savepoints::Off } else { Savepoints::On };
         let stored = match self.commit_together(&batch, &ahead, &mut charged, savepoints).await {
             Err(Failed::Message(e)) => {
+                self.stored_again.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(messages = batch.len(), error = %e, "a message of a group commit failed; storing the group again with a savepoint a message");
                 self.commit_together(&batch, &ahead, &mut charged, Savepoints::On).await
             }
@@ -368,6 +380,7 @@ impl Engine {
             self.failed(inbound, Some(command), &e).await;
             return;
         }
+        self.stored_again.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(messages = batch.len(), error = %e, "a group commit failed; storing its messages one by one");
         for (one, charged) in batch.chunks(1).zip(charged.chunks_mut(1)) {
             if let Err(e) = self.commit_together(one, &ahead, charged, Savepoints::On).await.map_err(Failed::error) {

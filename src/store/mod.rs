@@ -694,10 +694,11 @@ impl Tx {
     /// writer (SQLite's `BEGIN IMMEDIATE`; on PostgreSQL the fleet's lock, which every
     /// write transaction takes first).
     ///
-    /// On PostgreSQL the group's posts are then also queued, with ids counted on from the
-    /// sequence's next (the sequence is set to the last at commit), and written together,
-    /// in one statement, before the first statement that could see them
-    /// ([`Tx::insert_next_post`]).
+    /// The group's posts are then also queued, with ids counted on from the next the
+    /// database would give (on PostgreSQL the sequence's, set to the last at commit; on
+    /// SQLite `AUTOINCREMENT`'s, which follows the rows), and written together (in one
+    /// statement on PostgreSQL, in multi-row `INSERT`s on SQLite) before the first
+    /// statement that could see them ([`Tx::insert_next_post`]).
     pub fn hold_post_numbers(&mut self) {
         if self.numbers.is_some() {
             return;
@@ -1394,11 +1395,13 @@ impl Tx {
         Ok((PostId(row.try_get::<i64, _>("id")?), PostNumber(row.try_get::<i64, _>("number")?)))
     }
 
-    /// The id of a queued post (PostgreSQL): the first of the transaction taken from the
-    /// posts' sequence, the next ones counted on from it, and the sequence set to the last
-    /// at commit ([`Tx::write_post_numbers`]). Sound because every statement that stores a
-    /// post runs in a transaction that holds the fleet's lock, which this one holds until
-    /// it ends: no other takes an id meanwhile, and ids grow in the order posts are stored.
+    /// The id of a queued post: the first of the transaction the next the database would
+    /// give (PostgreSQL: taken from the posts' sequence, which is set to the last at commit,
+    /// [`Tx::write_post_numbers`]; SQLite: above the highest id it ever gave), the next
+    /// ones counted on from it. Sound because every statement that stores a post runs in a
+    /// transaction that holds the fleet's lock (PostgreSQL) or is the one writer (SQLite's
+    /// `BEGIN IMMEDIATE`), which this one is until it ends: no other takes an id meanwhile,
+    /// and ids grow in the order posts are stored.
     async fn next_post_id(&mut self) -> Result<i64> {
         let Some(later) = &mut self.posts_later else {
             return Err(Error::Inconsistent("a post id asked for outside a group's queued posts".into()));
@@ -1463,6 +1466,9 @@ impl Tx {
         let id = self.next_post_id().await?;
         if let Some(later) = &mut self.posts_later {
             later.authors.insert(post.participant.clone());
+            // A post stored under a number of its own ([`Tx::insert_post`]) is no lower.
+            let first = later.first_numbers.entry(post.discussion).or_insert(number.0);
+            *first = (*first).min(number.0);
         }
         if !self.conn.is_postgres() {
             use db::IntoArg as _;
