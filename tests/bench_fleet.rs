@@ -55,6 +55,8 @@ fn the_single_process_bench_reports_throughput_beside_its_baseline() {
     let (delivered, rows) = (parley["outbox_delivered"].as_u64().unwrap(), parley["outbox_rows"].as_u64().unwrap());
     assert!(delivered <= rows && delivered * 10 >= rows * 9, "{report}");
     assert_eq!(report["numbering_gaps"], 0);
+    // No group had to be stored a second time: the figures are the normal path's.
+    assert_eq!(parley["groups_stored_again"], 0, "{report}");
     assert!(report["rate_limiter_entries"].as_u64().unwrap() >= 100, "{report}");
     assert!(report["peak_rss_mb"].as_f64().unwrap() > 0.0);
 }
@@ -78,6 +80,7 @@ fn the_single_process_bench_on_postgres_reports_its_write_ceiling() {
     let report = bench(&["--participants", "50", "--posts", "300", "--database", &admin]);
     assert_eq!(report["database"], "postgres");
     assert_eq!(report["numbering_gaps"], 0, "{report}");
+    assert_eq!(report["parley"]["groups_stored_again"], 0, "{report}");
     write_ceiling_is_reported(&report);
 }
 

@@ -115,6 +115,9 @@ pub struct EngineRun {
     pub outbox_drain_seconds: f64,
     pub group_commits: u64,
     pub mean_group_size: f64,
+    /// Group commits stored a second time because a message or the commit failed
+    /// ([`crate::engine::Engine::groups_stored_again`]): 0 in a run whose figures stand.
+    pub groups_stored_again: u64,
 }
 
 /// The whole report.
@@ -442,6 +445,7 @@ pub async fn drive(
         outbox_drain_seconds: drained - seconds,
         group_commits: commits,
         mean_group_size: inbound as f64 / commits.max(1) as f64,
+        groups_stored_again: engine.groups_stored_again(),
     })
 }
 
