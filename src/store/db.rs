@@ -181,13 +181,24 @@ impl Conn {
         tail: &'static str,
         args: Vec<Arg<'static>>,
     ) -> Result<()> {
-        let later = Later { into, row, tail, args };
-        if !self.later_tables.contains(&later.table()) {
-            self.later_tables.push(later.table());
+        self.queue_row(Later { into, row, tail, args }, false).await
+    }
+
+    /// Queues `row` to be written first ([`Conn::insert_first_row`]) or later
+    /// ([`Conn::insert_later`]), writing what is queued once there is enough of it, or at
+    /// once outside a transaction.
+    async fn queue_row(&mut self, row: Later, first: bool) -> Result<()> {
+        if !self.later_tables.contains(&row.table()) {
+            self.later_tables.push(row.table());
         }
-        self.later.push(later);
-        let most = if self.is_postgres() { FIRST_ROWS } else { LATER_ROWS };
-        if !self.in_transaction() || self.later.len() >= most {
+        let postgres = self.is_postgres();
+        let (queue, most) = match first {
+            true => (&mut self.first_rows, FIRST_ROWS),
+            false => (&mut self.later, if postgres { FIRST_ROWS } else { LATER_ROWS }),
+        };
+        queue.push(row);
+        let full = queue.len() >= most;
+        if full || !self.in_transaction() {
             self.flush().await?;
         }
         Ok(())
@@ -226,15 +237,7 @@ impl Conn {
         tail: &'static str,
         args: Vec<Arg<'static>>,
     ) -> Result<()> {
-        let first = Later { into, row, tail, args };
-        if !self.later_tables.contains(&first.table()) {
-            self.later_tables.push(first.table());
-        }
-        self.first_rows.push(first);
-        if !self.in_transaction() || self.first_rows.len() >= FIRST_ROWS {
-            self.flush().await?;
-        }
-        Ok(())
+        self.queue_row(Later { into, row, tail, args }, true).await
     }
 
     /// Writes the rows queued by [`Conn::insert_first`] and [`Conn::insert_first_row`] (and
