@@ -37,6 +37,12 @@ fn three_processes_on_postgres_lose_nothing_when_one_is_killed() {
     assert!(posts > 1_100 && posts <= 1_500, "{report}");
     let (seen, rows) = (report["deliveries_seen"].as_u64().unwrap(), report["outbox_rows"].as_u64().unwrap());
     assert!(seen * 10 >= rows * 9, "{report}");
+    // The fleet's rows, written again with nothing else to do.
+    let ceiling = &report["write_ceiling"];
+    assert_eq!(ceiling["posts"], report["posts_stored"], "{report}");
+    assert_eq!(ceiling["outbox_rows"], report["outbox_rows"], "{report}");
+    assert!(ceiling["posts_per_sec"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(report["ratio_to_write_ceiling"].as_f64().unwrap() > 0.0, "{report}");
 }
 
 #[test]

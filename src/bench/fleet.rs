@@ -112,6 +112,12 @@ pub struct FleetReport {
     pub numbering_duplicates: u64,
     pub baseline: Baseline,
     pub ratio_to_baseline: f64,
+    /// The run's rows written again with nothing else to do (`Store::bench_write_ceiling`).
+    pub write_ceiling: parley::store::WriteCeiling,
+    /// The write ceiling's posts per second ÷ the baseline's.
+    pub ceiling_ratio_to_baseline: f64,
+    /// The fleet's posts per second ÷ the write ceiling's.
+    pub ratio_to_write_ceiling: f64,
 }
 
 struct Worker {
@@ -265,6 +271,15 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
     let redelivered_after_kill = seen.values().filter(|(n, by_victim)| *n > 1 && *by_victim).count() as u64;
     let duplicated = seen.values().filter(|(n, by_victim)| *n > 1 && !*by_victim).count() as u64;
     let inbound_lost = offered.saturating_sub(counts.inbound_events);
+    let write_ceiling = match load::write_ceiling_of(&store).await {
+        Ok(ceiling) => ceiling,
+        Err(e) => {
+            store.close().await;
+            db.drop_database().await;
+            return Err(e.context("measuring the write ceiling failed"));
+        }
+    };
+    let posts_per_sec = counts.posts as f64 / seconds;
     let report = FleetReport {
         database: "postgres",
         processes: o.processes,
@@ -277,7 +292,7 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
         seconds,
         inbound_per_sec: offered as f64 / seconds,
         posts_stored: counts.posts,
-        posts_per_sec: counts.posts as f64 / seconds,
+        posts_per_sec,
         latency: Latency::of(latencies),
         outbox_rows: counts.outbox,
         deliveries_seen: seen.values().map(|(n, _)| u64::from(*n)).sum(),
@@ -286,8 +301,11 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
         lost: inbound_lost + unsent_but_recorded + counts.outbox_pending,
         numbering_gaps: counts.numbering_gaps,
         numbering_duplicates: counts.numbering_duplicates,
-        ratio_to_baseline: counts.posts as f64 / seconds / baseline.posts_per_sec.max(f64::MIN_POSITIVE),
+        ratio_to_baseline: posts_per_sec / baseline.posts_per_sec.max(f64::MIN_POSITIVE),
+        ceiling_ratio_to_baseline: write_ceiling.posts_per_sec / baseline.posts_per_sec.max(f64::MIN_POSITIVE),
+        ratio_to_write_ceiling: posts_per_sec / write_ceiling.posts_per_sec.max(f64::MIN_POSITIVE),
         baseline,
+        write_ceiling,
     };
     store.close().await;
     db.drop_database().await;

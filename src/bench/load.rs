@@ -238,14 +238,7 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
     let counts = store.bench_counts(BASELINE_SLUG).await?;
     // The engine's peak, before the ceiling's copy adds its own.
     let peak_rss_mb = peak_rss() as f64 / 1_048_576.0;
-    eprintln!("parley bench: copying the run's rows to measure the write ceiling");
-    let measured = async {
-        // SQLite's copy goes to a file of its own (unused on PostgreSQL).
-        let folder = tempfile::Builder::new().prefix("parley-ceiling-").tempdir()?;
-        anyhow::Ok(store.bench_write_ceiling(&folder.path().join("ceiling.db")).await?)
-    }
-    .await;
-    let write_ceiling = match measured {
+    let write_ceiling = match write_ceiling_of(&store).await {
         Ok(ceiling) => ceiling,
         Err(e) => {
             store.close().await;
@@ -253,7 +246,6 @@ pub async fn run(config: &Config, o: &LoadOptions) -> anyhow::Result<()> {
             return Err(e.context("measuring the write ceiling failed"));
         }
     };
-    eprintln!("parley bench: write ceiling {:.0} posts/s", write_ceiling.posts_per_sec);
     let parley = EngineRun {
         posts_stored: counts.posts,
         posts_published: counts.published,
@@ -351,6 +343,16 @@ pub async fn baseline(
         rows_per_sec: rows as f64 / seconds,
         how: "multi-row INSERTs of 500 posts (1,000 outbox rows), 5,000 posts per transaction, a fresh database of the same kind and settings, HMAC participant keys of as many people as the run's",
     })
+}
+
+/// The run's write ceiling ([`Store::bench_write_ceiling`]), with progress on stderr: on
+/// SQLite the copy goes to a file of its own in a temporary folder (unused on PostgreSQL).
+pub async fn write_ceiling_of(store: &Store) -> anyhow::Result<parley::store::WriteCeiling> {
+    eprintln!("parley bench: copying the run's rows to measure the write ceiling");
+    let folder = tempfile::Builder::new().prefix("parley-ceiling-").tempdir()?;
+    let ceiling = store.bench_write_ceiling(&folder.path().join("ceiling.db")).await?;
+    eprintln!("parley bench: write ceiling {:.0} posts/s", ceiling.posts_per_sec);
+    Ok(ceiling)
 }
 
 /// Offers the workload to the engine as an adapter would (what arrives while a batch is
